@@ -1,0 +1,95 @@
+//! Static configuration of a simulated Discord: who the bot is, which guild
+//! and channels exist, and the knobs a test sets before start-up.
+//!
+//! Owns only plain data and its defaults; it must never reach into the
+//! running simulator (runtime switches live on `DiscordSim`).
+
+use std::time::Duration;
+
+/// The application / bot user id used by default.
+pub const DEFAULT_BOT_ID: u64 = 1_100_000_000_000_000_001;
+/// The guild id used by default.
+pub const DEFAULT_GUILD_ID: u64 = 1_100_000_000_000_000_002;
+/// The id of the default "general" text channel.
+pub const DEFAULT_CHANNEL_ID: u64 = 1_100_000_000_000_000_003;
+/// The id of the (fake) guild owner.
+pub const DEFAULT_OWNER_ID: u64 = 1_100_000_000_000_000_004;
+
+/// Everything a simulator needs to know before it starts.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The heartbeat interval announced in Hello (op 10).
+    pub heartbeat_interval: Duration,
+    /// The bot token, without the "Bot " prefix.
+    pub token: String,
+    /// The bot's own user (also the application id).
+    pub bot_user: SimUser,
+    /// The single guild the bot is in.
+    pub guild_id: u64,
+    /// The guild's text channels.
+    pub channels: Vec<SimChannel>,
+    /// Whether the privileged Message Content intent is enabled for this bot;
+    /// when false, an Identify asking for it is closed with 4014.
+    pub message_content_intent_allowed: bool,
+    /// REST rate-limit enforcement (headers are always sent).
+    pub rate_limits: RateLimits,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_millis(41_250),
+            token: "sim-token".to_owned(),
+            bot_user: SimUser {
+                id: DEFAULT_BOT_ID,
+                name: "switchboard-bot".to_owned(),
+                bot: true,
+            },
+            guild_id: DEFAULT_GUILD_ID,
+            channels: vec![SimChannel {
+                id: DEFAULT_CHANNEL_ID,
+                name: "general".to_owned(),
+            }],
+            message_content_intent_allowed: true,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+/// A Discord user as the simulator knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SimUser {
+    pub id: u64,
+    pub name: String,
+    pub bot: bool,
+}
+
+/// A guild text channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimChannel {
+    pub id: u64,
+    pub name: String,
+}
+
+/// REST rate-limit enforcement. `None` means "not enforced" (the
+/// X-RateLimit-* headers are still sent, announcing a generous bucket).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RateLimits {
+    /// `(limit, window)` per bucket; a bucket is (route, channel id).
+    pub per_route: Option<(u32, Duration)>,
+    /// Requests per second across all routes.
+    pub global_per_second: Option<u32>,
+}
+
+/// A canned REST answer injected by a test; takes precedence over
+/// everything else (auth, rate limits, routing).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RestFault {
+    /// 429 with the given `retry_after` (seconds); `global` sets the global
+    /// scope headers.
+    TooManyRequests { retry_after: f64, global: bool },
+    /// Any status (typically 500, 502, 503) with a Discord-style JSON body.
+    ServerError(u16),
+    /// 401 Unauthorized.
+    Unauthorized,
+}

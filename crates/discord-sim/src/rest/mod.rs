@@ -1,0 +1,236 @@
+//! The REST API under /api/v10: the request pipeline (injected faults, then
+//! auth, then rate limits, then the route), Discord-style error bodies, the
+//! X-RateLimit-* headers, and recording every call.
+//!
+//! The whole pipeline runs synchronously under the state lock (no awaits),
+//! so a request and the dispatches it causes are atomic.
+
+pub(crate) mod ratelimit;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::config::RestFault;
+use crate::records::RestCall;
+use crate::state::{Inner, State};
+
+/// A REST answer before it becomes an HTTP response.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub body: Option<Value>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: 204,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// `{"message", "code"}` as Discord's JSON errors.
+    pub fn error(status: u16, code: u64, message: &str) -> Self {
+        Self::json(status, json!({ "message": message, "code": code }))
+    }
+
+    /// 400 Invalid Form Body with one field error.
+    pub fn form_error(field: &str, code: &str, message: &str) -> Self {
+        Self::json(
+            400,
+            json!({
+                "message": "Invalid Form Body",
+                "code": 50035,
+                "errors": { field: { "_errors": [{ "code": code, "message": message }] } },
+            }),
+        )
+    }
+
+    fn unauthorized() -> Self {
+        Self::error(401, 0, "401: Unauthorized")
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = match self.body {
+            Some(body) => (status, axum::Json(body)).into_response(),
+            None => status.into_response(),
+        };
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+/// A parsed request, as the pipeline sees it.
+pub(crate) struct Request<'a> {
+    pub method: &'a Method,
+    /// Path segments after /api/v10, still percent-encoded.
+    pub segments: Vec<&'a str>,
+    pub query: Option<&'a str>,
+    pub body: Option<Value>,
+}
+
+/// axum handler for everything under /api/v10.
+pub(crate) async fn entry(
+    AxumState(inner): AxumState<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = Instant::now();
+    let path = uri.path().to_owned();
+    let query = uri.query().map(str::to_owned);
+    let parsed_body: Result<Option<Value>, ()> = if body.is_empty() {
+        Ok(None)
+    } else {
+        serde_json::from_slice(&body).map(Some).map_err(|_| ())
+    };
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let sub = path.strip_prefix("/api/v10").unwrap_or(&path);
+    let request = Request {
+        method: &method,
+        segments: sub.split('/').filter(|s| !s.is_empty()).collect(),
+        query: query.as_deref(),
+        body: parsed_body.clone().ok().flatten(),
+    };
+    let reply = inner.update(|s| {
+        let reply = pipeline(
+            &inner,
+            s,
+            &path,
+            auth.as_deref(),
+            &request,
+            parsed_body.is_err(),
+        );
+        s.rec.rest_calls.push(RestCall {
+            at: now,
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            status: reply.status,
+            body: request.body.clone(),
+        });
+        reply
+    });
+    tracing::debug!(%method, %path, status = reply.status, "rest");
+    reply.into_response()
+}
+
+fn pipeline(
+    inner: &Inner,
+    s: &mut State,
+    path: &str,
+    auth: Option<&str>,
+    request: &Request<'_>,
+    bad_json: bool,
+) -> Reply {
+    if let Some(fault) = take_fault(s, path) {
+        return fault_reply(&fault);
+    }
+    let (route, major) = routes::bucket_of(request);
+    let now = Instant::now();
+    let authorized = auth
+        .and_then(|a| a.strip_prefix("Bot "))
+        .is_some_and(|token| inner.token_ok(s, token));
+    if !authorized {
+        let mut reply = Reply::unauthorized();
+        let limits = s.rest.limits.clone();
+        reply.headers = s
+            .rest
+            .buckets
+            .check(&limits, &route, &major, now, false)
+            .headers;
+        return reply;
+    }
+    let limits = s.rest.limits.clone();
+    let decision = s.rest.buckets.check(&limits, &route, &major, now, true);
+    if let Some(limited) = decision.limited {
+        let mut reply = Reply::json(
+            429,
+            json!({
+                "message": "You are being rate limited.",
+                "retry_after": limited.retry_after,
+                "global": limited.global,
+            }),
+        );
+        reply.headers = decision.headers;
+        return reply;
+    }
+    let mut reply = if bad_json {
+        Reply::error(400, 50109, "The request body contains invalid JSON.")
+    } else {
+        routes::handle(inner, s, request)
+    };
+    reply.headers.extend(decision.headers);
+    reply
+}
+
+/// Takes one use of the first injected fault matching `path`.
+fn take_fault(s: &mut State, path: &str) -> Option<RestFault> {
+    let index = s.rest.faults.iter().position(|f| {
+        f.remaining > 0 && f.path_contains.as_deref().is_none_or(|p| path.contains(p))
+    })?;
+    let pending = &mut s.rest.faults[index];
+    pending.remaining -= 1;
+    let fault = pending.fault.clone();
+    if pending.remaining == 0 {
+        s.rest.faults.remove(index);
+    }
+    Some(fault)
+}
+
+fn fault_reply(fault: &RestFault) -> Reply {
+    match *fault {
+        RestFault::TooManyRequests {
+            retry_after,
+            global,
+        } => {
+            let mut reply = Reply::json(
+                429,
+                json!({
+                    "message": "You are being rate limited.",
+                    "retry_after": retry_after,
+                    "global": global,
+                }),
+            );
+            reply.headers = ratelimit::too_many_headers(None, retry_after, global);
+            reply
+        }
+        RestFault::ServerError(status) => {
+            let reason = StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Server Error");
+            Reply::error(status, 0, &format!("{status}: {reason}"))
+        }
+        RestFault::Unauthorized => Reply::unauthorized(),
+    }
+}

@@ -1,0 +1,123 @@
+//! The operator's window: /livez, /readyz, /status, /metrics over HTTP.
+//!
+//! Everything shown is read from [`HealthRegistry`] and [`Metrics`] at
+//! request time; nothing here holds state of its own or knows any platform.
+//! Never shows a secret: health snapshots carry none.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::health::HealthRegistry;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+struct AdminState {
+    health: HealthRegistry,
+    metrics: Metrics,
+    started: Instant,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "admin.listen: cannot listen on {addr}: {source}. Choose a free address in [admin] listen (\"127.0.0.1:0\" picks any free port)"
+)]
+pub struct AdminBindError {
+    addr: SocketAddr,
+    source: std::io::Error,
+}
+
+/// A bound admin listener, ready to serve.
+pub struct AdminServer {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl AdminServer {
+    pub async fn bind(
+        addr: SocketAddr,
+        health: HealthRegistry,
+        metrics: Metrics,
+    ) -> Result<Self, AdminBindError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| AdminBindError { addr, source })?;
+        let state = AdminState {
+            health,
+            metrics,
+            started: Instant::now(),
+        };
+        let router = Router::new()
+            .route("/livez", get(livez))
+            .route("/readyz", get(readyz))
+            .route("/status", get(status))
+            .route("/metrics", get(metrics_text))
+            .with_state(state);
+        Ok(Self { listener, router })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serve until `shutdown`.
+    pub async fn serve(self, shutdown: CancellationToken) {
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(err) = result {
+            tracing::error!(%err, "admin API stopped");
+        }
+    }
+}
+
+async fn livez() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AdminState>) -> Response {
+    match state.health.readiness() {
+        Ok(()) => (StatusCode::OK, Json(json!({ "ready": true }))).into_response(),
+        Err(reasons) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "ready": false, "reason": reasons.join("; "), "reasons": reasons })),
+        )
+            .into_response(),
+    }
+}
+
+async fn status(State(state): State<AdminState>) -> Json<serde_json::Value> {
+    let connections: Vec<_> = state
+        .health
+        .snapshots()
+        .iter()
+        .map(|s| s.to_status())
+        .collect();
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_ms": state.started.elapsed().as_millis() as u64,
+        "ready": state.health.readiness().is_ok(),
+        "connections": connections,
+    }))
+}
+
+async fn metrics_text(State(state): State<AdminState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

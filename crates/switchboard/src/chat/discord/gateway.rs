@@ -1,0 +1,301 @@
+//! One Discord gateway connection run: twilight's shard inside switchboard's
+//! own watchdog, ending at the first sign of trouble.
+//!
+//! Each [`Connection::run_once`] builds a fresh shard (resuming the saved
+//! session when there is one), reads frames until the connection ends, and
+//! returns why. It never lets the library reconnect on its own: every
+//! reconnect goes through the supervisor, so each one is logged, counted and
+//! backed off. Dropping the shard aborts the TCP flow at once; nothing waits
+//! on a peer that may be dead, except the bounded close on shutdown.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+use twilight_gateway::Session;
+use twilight_gateway::{
+    CloseFrame, ConfigBuilder, Intents, Message, Shard, ShardId, error::ReceiveMessageErrorType,
+    queue::InMemoryQueue,
+};
+use twilight_model::gateway::event::GatewayEventDeserializer;
+use twilight_model::gateway::payload::incoming::MessageCreate;
+
+use super::cause::{CloseCode, DiscordCause};
+use super::events;
+use super::shard_reader::{Polled, ShardReader};
+use super::watchdog::{Action, Watchdog, WatchdogConfig, Zombie};
+use crate::chat::InboundSender;
+use crate::config::{DiscordConfig, Secret, SupervisorConfig};
+use crate::health::{ConnectionHealth, ConnectionState};
+use crate::supervisor::{Connection, RunEnd};
+
+/// How long shutdown waits for the gateway to answer our 1000 close.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(1);
+
+/// The intents switchboard needs: guild and DM messages with their content.
+pub fn intents() -> Intents {
+    Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::DIRECT_MESSAGES | Intents::MESSAGE_CONTENT
+}
+
+/// The supervised Discord gateway connection.
+pub struct DiscordGateway {
+    token: Secret,
+    gateway_url: Option<String>,
+    queue: InMemoryQueue,
+    /// The session to resume on the next connection, if any.
+    session: Option<Session>,
+    /// READY's resume_gateway_url, kept here because twilight forgets it
+    /// when a connect attempt fails.
+    resume_url: Option<String>,
+    bot_user_id: Option<u64>,
+    watchdog: WatchdogConfig,
+    health: ConnectionHealth,
+    inbound: InboundSender,
+}
+
+impl DiscordGateway {
+    pub fn new(
+        discord: &DiscordConfig,
+        supervisor: &SupervisorConfig,
+        health: ConnectionHealth,
+        inbound: InboundSender,
+    ) -> Self {
+        Self {
+            token: discord.token.clone(),
+            gateway_url: discord.gateway_url.clone(),
+            // One queue for every shard this process builds: it spaces
+            // identifies 5 s apart and counts the daily budget.
+            queue: InMemoryQueue::default(),
+            session: None,
+            resume_url: None,
+            bot_user_id: None,
+            watchdog: WatchdogConfig {
+                probe_after: supervisor.probe_after,
+                ack_deadline: supervisor.ack_deadline,
+                handshake_timeout: supervisor.handshake_timeout,
+            },
+            health,
+            inbound,
+        }
+    }
+
+    fn build_shard(&self) -> Shard {
+        let mut config =
+            ConfigBuilder::new(self.token.expose().to_owned(), intents()).queue(self.queue.clone());
+        if let Some(url) = &self.gateway_url {
+            config = config.proxy_url(url.clone());
+        }
+        if let Some(session) = &self.session {
+            config = config.session(session.clone());
+            if let Some(url) = &self.resume_url {
+                config = config.resume_url(url.clone());
+            }
+        }
+        Shard::with_config(ShardId::ONE, config.build())
+    }
+
+    /// Keep what the next connection needs to resume, or forget the session
+    /// when the gateway ended it.
+    fn remember_session(&mut self, shard: &Shard, cause: &DiscordCause) {
+        if cause.ends_session() {
+            self.session = None;
+            self.resume_url = None;
+        } else if let Some(session) = shard.session() {
+            self.session = Some(session.clone());
+        }
+    }
+
+    /// Close with 1000 and wait a bounded time for the gateway's answer.
+    async fn close_for_shutdown(&self, shard: &mut Shard) {
+        shard.close(CloseFrame::NORMAL);
+        let _ = tokio::time::timeout(CLOSE_DEADLINE, async {
+            while let Some(item) = shard.next().await {
+                if matches!(item, Ok(Message::Close(_))) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Handle one text frame; `Some(cause)` ends the connection.
+    fn on_text(
+        &mut self,
+        json: &str,
+        shard: &Shard,
+        dog: &mut Watchdog,
+        now: Instant,
+    ) -> Option<DiscordCause> {
+        let Some(frame) = GatewayEventDeserializer::from_json(json) else {
+            tracing::warn!(len = json.len(), "gateway frame without an opcode; skipped");
+            return None;
+        };
+        match frame.op() {
+            0 => self.on_dispatch(frame.event_type()?, json, dog),
+            7 => return Some(DiscordCause::Reconnect),
+            9 => {
+                let resumable = serde_json::from_str::<Frame<bool>>(json).is_ok_and(|f| f.d);
+                let wait = Duration::from_millis(rand::random_range(1_000..=5_000));
+                return Some(DiscordCause::InvalidSession { resumable, wait });
+            }
+            10 => match serde_json::from_str::<Frame<Hello>>(json) {
+                Ok(hello) => {
+                    let interval = Duration::from_millis(hello.d.heartbeat_interval);
+                    dog.on_hello(interval);
+                    self.health.set_heartbeat_interval(interval);
+                    let next = if shard.session().is_some() {
+                        ConnectionState::Resuming
+                    } else {
+                        ConnectionState::Identifying
+                    };
+                    self.health.transition(next);
+                }
+                Err(err) => tracing::warn!(%err, "malformed HELLO; skipped"),
+            },
+            11 => {
+                dog.on_ack(now);
+                self.health.record_ack(now);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn on_dispatch(&mut self, event_type: &str, json: &str, dog: &mut Watchdog) {
+        match event_type {
+            "READY" => {
+                // Health first: whoever reads the log line sees it ready.
+                dog.on_active();
+                self.health.transition(ConnectionState::Active);
+                match serde_json::from_str::<Frame<Ready>>(json) {
+                    Ok(ready) => {
+                        self.bot_user_id = ready.d.user.id.parse().ok();
+                        self.resume_url = Some(ready.d.resume_gateway_url);
+                        tracing::info!(platform = "discord", user = %ready.d.user.username, session_id = %ready.d.session_id, "gateway READY (new session)");
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "READY without the expected user/session fields")
+                    }
+                }
+            }
+            "RESUMED" => {
+                dog.on_active();
+                self.health.transition(ConnectionState::Active);
+                tracing::info!(platform = "discord", "gateway RESUMED");
+            }
+            "MESSAGE_CREATE" => match serde_json::from_str::<Frame<MessageCreate>>(json) {
+                Ok(frame) => {
+                    let event = events::message_create(&frame.d, self.bot_user_id);
+                    // The receiver only goes away on shutdown.
+                    let _ = self.inbound.send(event);
+                }
+                Err(err) => tracing::warn!(%err, "malformed MESSAGE_CREATE; skipped"),
+            },
+            _ => {}
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Frame<T> {
+    d: T,
+}
+
+#[derive(Deserialize)]
+struct Hello {
+    heartbeat_interval: u64,
+}
+
+#[derive(Deserialize)]
+struct Ready {
+    session_id: String,
+    resume_gateway_url: String,
+    user: ReadyUser,
+}
+
+#[derive(Deserialize)]
+struct ReadyUser {
+    id: String,
+    username: String,
+}
+
+impl Connection for DiscordGateway {
+    type Cause = DiscordCause;
+
+    async fn run_once(&mut self, shutdown: &CancellationToken) -> RunEnd<DiscordCause> {
+        let mut shard = self.build_shard();
+        let mut dog = Watchdog::new(self.watchdog, Instant::now());
+        let mut reader = ShardReader::default();
+        let mut active_since: Option<Instant> = None;
+        let cause = loop {
+            dog.observe_heartbeat(shard.latency().sent().map(Instant::from_std));
+            let next_check = dog.next_check(Instant::now());
+            tokio::select! {
+                // Priority: shutdown before anything; then the watchdog, so a
+                // busy stream of frames can never starve the liveness check;
+                // then frames.
+                biased;
+                () = shutdown.cancelled() => {
+                    self.close_for_shutdown(&mut shard).await;
+                    return RunEnd::Shutdown;
+                }
+                () = sleep_until(next_check) => {
+                    let now = Instant::now();
+                    match dog.check(now, shard.state().is_identified()) {
+                        Action::Nothing => {}
+                        Action::SendProbe => {
+                            let seq = shard.session().map(Session::sequence);
+                            shard.send(serde_json::json!({ "op": 1, "d": seq }).to_string());
+                            dog.on_probe_sent(now);
+                            tracing::debug!(platform = "discord", "quiet connection: probe heartbeat sent");
+                        }
+                        Action::Zombie(zombie) => break match zombie {
+                            Zombie::HandshakeTimeout(after) => DiscordCause::HandshakeTimeout(after),
+                            Zombie::AckMissing { unacked_for } => DiscordCause::AckMissing { unacked_for },
+                            Zombie::Silent { silent_for } => DiscordCause::Silent { silent_for },
+                        },
+                    }
+                }
+                polled = reader.next(&mut shard) => {
+                    let now = Instant::now();
+                    let item = match polled {
+                        Polled::Item(item) => item,
+                        Polled::Lost => break DiscordCause::Closed { code: CloseCode::ABNORMAL, reason: String::new() },
+                    };
+                    match item {
+                        Some(Ok(Message::Text(json))) => {
+                            dog.on_frame(now);
+                            self.health.record_event(now);
+                            if let Some(cause) = self.on_text(&json, &shard, &mut dog, now) {
+                                break cause;
+                            }
+                            if active_since.is_none() && dog.is_active() {
+                                active_since = Some(now);
+                            }
+                        }
+                        Some(Ok(Message::Close(frame))) => {
+                            let (code, reason) = frame.map_or((CloseCode::ABNORMAL, String::new()), |f| (CloseCode(f.code), f.reason.into_owned()));
+                            break DiscordCause::Closed { code, reason };
+                        }
+                        Some(Err(err)) => match err.kind() {
+                            ReceiveMessageErrorType::Reconnect => {
+                                let detail = std::error::Error::source(&err).map_or_else(|| err.to_string(), ToString::to_string);
+                                break DiscordCause::ConnectFailed(detail);
+                            }
+                            _ => tracing::warn!(error = %err.to_string().chars().take(300).collect::<String>(), "gateway frame could not be processed; skipped"),
+                        },
+                        None => break DiscordCause::StreamEnded,
+                    }
+                }
+            }
+        };
+        self.remember_session(&shard, &cause);
+        // Dropping the shard aborts the TCP flow without a close handshake,
+        // which keeps the session resumable.
+        drop(shard);
+        let healthy_for = active_since.map_or(Duration::ZERO, |since| since.elapsed());
+        RunEnd::Lost { cause, healthy_for }
+    }
+}

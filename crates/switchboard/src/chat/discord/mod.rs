@@ -1,0 +1,13 @@
+//! Discord: the supervised gateway connection, its liveness rules, the
+//! close-code policy, event mapping and the REST client.
+
+pub mod cause;
+pub mod events;
+pub mod gateway;
+pub mod rest;
+pub mod shard_reader;
+pub mod watchdog;
+
+pub use cause::{CloseCode, DiscordCause};
+pub use gateway::DiscordGateway;
+pub use rest::DiscordRest;

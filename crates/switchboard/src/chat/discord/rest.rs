@@ -1,0 +1,136 @@
+//! Discord REST through twilight-http: pointed at `api_url`, rate limits
+//! paced by the X-RateLimit-* headers, 429s retried by the library, and
+//! every error mapped to a [`RestError`] whose 401 case is fatal upstream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use twilight_http::Client;
+use twilight_http::error::ErrorType;
+use twilight_model::id::Id;
+
+use crate::config::Secret;
+
+/// Discord's own API base; any other `api_url` is a proxy or the simulator.
+pub const DISCORD_API_URL: &str = "https://discord.com";
+
+/// How long one REST request may take, retries of 429s included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestError {
+    #[error("Discord REST answered 401 Unauthorized: the bot token is not valid")]
+    Unauthorized,
+    #[error("Discord REST answered {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("Discord REST request failed: {0}")]
+    Transport(String),
+}
+
+impl RestError {
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Unauthorized)
+    }
+}
+
+impl From<twilight_http::Error> for RestError {
+    fn from(err: twilight_http::Error) -> Self {
+        match err.kind() {
+            ErrorType::Unauthorized => Self::Unauthorized,
+            ErrorType::Response { status, .. } if status.get() == 401 => Self::Unauthorized,
+            ErrorType::Response { status, body, .. } => Self::Status {
+                status: status.get(),
+                body: String::from_utf8_lossy(body).chars().take(300).collect(),
+            },
+            _ => Self::Transport(err.to_string()),
+        }
+    }
+}
+
+/// The bot's own identity, from GET /users/@me.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BotUser {
+    pub id: u64,
+    pub name: String,
+}
+
+/// A cheaply cloned Discord REST client.
+#[derive(Clone)]
+pub struct DiscordRest {
+    client: Arc<Client>,
+}
+
+impl std::fmt::Debug for DiscordRest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DiscordRest { token: <redacted> }")
+    }
+}
+
+impl DiscordRest {
+    /// `api_url` is `scheme://host[:port]`; REST goes to `{api_url}/api/v10/...`.
+    pub fn new(token: &Secret, api_url: &str) -> Self {
+        crate::install_crypto_provider();
+        let mut builder = Client::builder()
+            .token(token.expose().to_owned())
+            .timeout(REQUEST_TIMEOUT);
+        if api_url != DISCORD_API_URL {
+            let (use_http, host) = match api_url.split_once("://") {
+                Some(("http", host)) => (true, host),
+                Some((_, host)) => (false, host),
+                None => (false, api_url),
+            };
+            builder = builder.proxy(host.trim_end_matches('/').to_owned(), use_http);
+        }
+        Self {
+            client: Arc::new(builder.build()),
+        }
+    }
+
+    pub async fn current_user(&self) -> Result<BotUser, RestError> {
+        let user = self
+            .client
+            .current_user()
+            .await?
+            .model()
+            .await
+            .map_err(|e| RestError::Transport(e.to_string()))?;
+        Ok(BotUser {
+            id: user.id.get(),
+            name: user.name,
+        })
+    }
+
+    /// Post `content` in a channel or thread; returns the new message id.
+    pub async fn create_message(&self, channel_id: u64, content: &str) -> Result<u64, RestError> {
+        let message = self
+            .client
+            .create_message(channel_id_of(channel_id)?)
+            .content(content)
+            .await?
+            .model()
+            .await
+            .map_err(|e| RestError::Transport(e.to_string()))?;
+        Ok(message.id.get())
+    }
+
+    /// Replace a message's content.
+    pub async fn edit_message(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        content: &str,
+    ) -> Result<(), RestError> {
+        let message_id = Id::new_checked(message_id)
+            .ok_or_else(|| RestError::Transport("message id 0".into()))?;
+        self.client
+            .update_message(channel_id_of(channel_id)?, message_id)
+            .content(Some(content))
+            .await?;
+        Ok(())
+    }
+}
+
+fn channel_id_of<T>(id: u64) -> Result<Id<T>, RestError> {
+    Id::new_checked(id)
+        .ok_or_else(|| RestError::Transport("channel id 0 is not a Discord id".into()))
+}

@@ -1,0 +1,63 @@
+//! The platform-independent chat model, and the platforms that speak it.
+//!
+//! Platforms turn their wire events into [`ChatEvent`]s and push them to the
+//! broker through an [`InboundSender`]. Nothing here imports the broker.
+
+pub mod discord;
+
+use tokio::sync::mpsc;
+
+/// A chat platform switchboard connects to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    Discord,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Discord => "discord",
+        }
+    }
+}
+
+/// Who wrote a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Author {
+    pub id: String,
+    pub name: String,
+    pub is_bot: bool,
+}
+
+/// A message posted on a platform, as the broker sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub platform: Platform,
+    /// Unique per platform; the dedupe key.
+    pub id: String,
+    /// The channel or thread the message was posted in.
+    pub channel_id: String,
+    pub guild_id: Option<String>,
+    pub author: Author,
+    pub content: String,
+    /// Whether the message @mentions this bot.
+    pub mentions_bot: bool,
+    /// Whether the author is this bot itself.
+    pub from_self: bool,
+}
+
+/// Something that happened on a platform that the broker may act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatEvent {
+    Message(ChatMessage),
+}
+
+/// Where platforms deliver events. Unbounded on purpose: a platform loop
+/// must never stop reading its socket (and so miss heartbeats) because the
+/// broker is busy; the broker's intake only dedupes and hands off.
+pub type InboundSender = mpsc::UnboundedSender<ChatEvent>;
+pub type InboundReceiver = mpsc::UnboundedReceiver<ChatEvent>;
+
+pub fn inbound_channel() -> (InboundSender, InboundReceiver) {
+    mpsc::unbounded_channel()
+}

@@ -1,0 +1,105 @@
+//! The command line: `switchboard [run|check] [--config FILE]`.
+//!
+//! Owns argument parsing only (clap derive). It never loads the config or
+//! prints: `main` does that with what this returns.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Where the config is looked for when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "switchboard.toml";
+
+/// A broker between chat platforms (Discord) and ACP coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about)]
+pub struct Cli {
+    /// What to do; without one, `run` with ./switchboard.toml.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A subcommand.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Connect to the configured platforms and serve until SIGINT/SIGTERM.
+    Run {
+        /// The config file.
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Validate the config file without connecting; exit 1 if it is wrong.
+    Check {
+        /// The config file.
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Run against a built-in simulated Discord with a terminal chat; no
+    /// account or config needed.
+    Demo {
+        /// Admin API address.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        admin: String,
+        /// The simulated gateway's heartbeat interval in milliseconds.
+        #[arg(long, default_value_t = 41_250, hide = true)]
+        heartbeat_ms: u64,
+    },
+}
+
+impl Cli {
+    /// The chosen command; `switchboard` alone is `run` with the default file.
+    pub fn command_or_default(self) -> Command {
+        self.command.unwrap_or_else(|| Command::Run {
+            config: PathBuf::from(DEFAULT_CONFIG),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(args).map(Cli::command_or_default)
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bare_invocation_runs_with_the_default_file() {
+        let run = Command::Run {
+            config: PathBuf::from("switchboard.toml"),
+        };
+        assert_eq!(parse(&["switchboard"]).unwrap(), run);
+        assert_eq!(parse(&["switchboard", "run"]).unwrap(), run);
+    }
+
+    #[test]
+    fn config_flag_long_and_short() {
+        assert_eq!(
+            parse(&["switchboard", "check", "--config", "a.toml"]).unwrap(),
+            Command::Check {
+                config: PathBuf::from("a.toml")
+            }
+        );
+        assert_eq!(
+            parse(&["switchboard", "run", "-c", "b.toml"]).unwrap(),
+            Command::Run {
+                config: PathBuf::from("b.toml")
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_subcommand_is_an_error() {
+        let err = parse(&["switchboard", "serve"]).unwrap_err();
+        assert!(
+            err.to_string().contains("unrecognized subcommand 'serve'"),
+            "{err}"
+        );
+    }
+}

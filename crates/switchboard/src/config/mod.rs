@@ -1,0 +1,223 @@
+//! Typed configuration: the TOML file (default `./switchboard.toml`) read,
+//! `${VAR}`-expanded, checked and turned into [`Config`].
+//!
+//! Owns the file format and its every rule. Pipeline, one file per step:
+//! TOML syntax -> `expand` (`${VAR}` in every string; `$${` for a literal
+//! `${`) -> `raw` (serde shapes, unknown keys and wrong types rejected, with
+//! the key path) -> `validate` (defaults and all value rules) -> [`Config`].
+//! Errors ([`ConfigError`], in `error`) name file, key path and reason, and
+//! never contain the token ([`Secret`], in `secret`). This module never
+//! connects anywhere and never reads `RUST_LOG` (the log set-up does).
+
+mod duration;
+mod endpoint;
+mod error;
+mod expand;
+mod raw;
+mod secret;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use error::ConfigError;
+pub use secret::Secret;
+pub use validate::{DEFAULT_ADMIN_LISTEN, DEFAULT_DISCORD_API_URL, DEFAULT_LOG_LEVEL};
+
+/// What `source` says for a config that did not come from a file.
+pub const EMBEDDED: &str = "<embedded>";
+
+/// The whole configuration. Sections a file leaves out get their defaults,
+/// except platforms: `discord` is `None` when `[discord]` is absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `[discord]`, if the file has it.
+    pub discord: Option<DiscordConfig>,
+    /// `[admin]`.
+    pub admin: AdminConfig,
+    /// `[log]`.
+    pub log: LogConfig,
+    /// `[supervisor]`.
+    pub supervisor: SupervisorConfig,
+    /// The file path (or [`EMBEDDED`]), for messages.
+    pub source: String,
+}
+
+/// `[discord]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscordConfig {
+    /// The bot token (without a "Bot " prefix).
+    pub token: Secret,
+    /// Channels the bot answers in (empty only when `allow_all_channels`).
+    pub allowed_channels: Vec<u64>,
+    /// Answer in every channel the bot can see.
+    pub allow_all_channels: bool,
+    /// REST base, normalised without a trailing slash; requests go to
+    /// `{api_url}/api/v10/...`. Default [`DEFAULT_DISCORD_API_URL`].
+    pub api_url: String,
+    /// Gateway URL (ws:// or wss://, no trailing slash); `None` = Discord's own.
+    pub gateway_url: Option<String>,
+}
+
+/// `[admin]`: the health/metrics HTTP listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// Address to bind; default [`DEFAULT_ADMIN_LISTEN`].
+    pub listen: SocketAddr,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// Text or JSON lines.
+    pub format: LogFormat,
+    /// A tracing `EnvFilter` directive (already checked to parse).
+    pub level: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// The name as written in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "unknown log format {other:?} (expected one of: text, json)"
+            )),
+        }
+    }
+}
+
+/// `[supervisor]`: timings for every platform connection's supervisor loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupervisorConfig {
+    /// First reconnect delay; doubles per attempt.
+    pub backoff_initial: Duration,
+    /// Cap on the reconnect delay.
+    pub backoff_max: Duration,
+    /// Backoff resets once a connection stayed healthy this long.
+    pub healthy_reset: Duration,
+    /// Silence before an active probe heartbeat.
+    pub probe_after: Duration,
+    /// A probe must be ACKed within this.
+    pub ack_deadline: Duration,
+    /// Period of the INFO summary line.
+    pub summary_interval: Duration,
+    /// A new connection must reach READY/RESUMED within this.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        SupervisorConfig {
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            healthy_reset: Duration::from_secs(60),
+            probe_after: Duration::from_secs(10),
+            ack_deadline: Duration::from_secs(5),
+            summary_interval: Duration::from_secs(300),
+            handshake_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and parses the file at `path`, expanding `${VAR}` from the
+    /// process environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                ConfigError::NotFound { file: file.clone() }
+            } else {
+                ConfigError::Read {
+                    file: file.clone(),
+                    source,
+                }
+            }
+        })?;
+        Config::from_toml_str(&text, &file, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses config text. `source` names it in messages (a path, or
+    /// [`EMBEDDED`]); `env` looks up `${VAR}` references.
+    pub fn from_toml_str(
+        text: &str,
+        source: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut tree: toml::Table = toml::from_str(text).map_err(|err| {
+            let offset = err.span().map_or(0, |span| span.start);
+            ConfigError::syntax(source, text, offset, err.message())
+        })?;
+        let substitutions = expand::expand_tree(&mut tree, env)
+            .map_err(|(key, err)| ConfigError::expansion(source, key, err))?;
+        let token = tree
+            .get("discord")
+            .and_then(|discord| discord.get("token"))
+            .and_then(toml::Value::as_str);
+        let redactor = error::Redactor::new(token, &substitutions);
+
+        let raw: raw::RawConfig = serde_path_to_error::deserialize(toml::Value::Table(tree))
+            .map_err(|err| {
+                ConfigError::from_serde(source, &err.path().to_string(), err.inner().message())
+                    .redact(&redactor)
+            })?;
+        validate::validate(raw, source).map_err(|err| err.redact(&redactor))
+    }
+
+    /// One line for `switchboard check`: what was configured.
+    pub fn summary(&self) -> String {
+        let discord = match &self.discord {
+            None => "no chat platform configured".to_owned(),
+            Some(d) if d.allow_all_channels => "discord (all channels)".to_owned(),
+            Some(d) => match d.allowed_channels.len() {
+                1 => "discord (1 allowed channel)".to_owned(),
+                n => format!("discord ({n} allowed channels)"),
+            },
+        };
+        format!(
+            "ok: {}: {discord}, admin on {}",
+            self.source, self.admin.listen
+        )
+    }
+}
+
+/// `switchboard check`: loads and validates `path` without connecting, and
+/// returns the line to print on success.
+pub fn check(path: &Path) -> Result<String, ConfigError> {
+    Config::load(path).map(|config| config.summary())
+}

@@ -1,0 +1,105 @@
+//! The config file's shape as serde sees it: one struct per `[section]`, every
+//! one `deny_unknown_fields`, values still as written (strings, integers).
+//!
+//! Owns only types and the names of keys. It never judges a value: that is
+//! `validate`'s job, so every rule about values lives in one place. To add a
+//! section: a `Raw*` struct here, a field on [`RawConfig`], a typed struct in
+//! `mod.rs` and one function in `validate`.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub discord: Option<RawDiscord>,
+    #[serde(default)]
+    pub admin: RawAdmin,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub supervisor: RawSupervisor,
+}
+
+/// `[discord]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDiscord {
+    pub token: String,
+    #[serde(default)]
+    pub allowed_channels: Vec<RawId>,
+    #[serde(default)]
+    pub allow_all_channels: bool,
+    pub api_url: Option<String>,
+    pub gateway_url: Option<String>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    pub listen: Option<String>,
+}
+
+/// `[log]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub format: Option<String>,
+    pub level: Option<String>,
+}
+
+/// `[supervisor]`: durations as written ("10s").
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSupervisor {
+    pub backoff_initial: Option<String>,
+    pub backoff_max: Option<String>,
+    pub healthy_reset: Option<String>,
+    pub probe_after: Option<String>,
+    pub ack_deadline: Option<String>,
+    pub summary_interval: Option<String>,
+    pub handshake_timeout: Option<String>,
+}
+
+/// A platform id as written: a string (`"1234"`, the form Discord shows) or a
+/// TOML integer. Anything else is a type error here; whether the text is a
+/// valid id is decided in `validate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum RawId {
+    Text(String),
+    Integer(i64),
+}
+
+impl<'de> Deserialize<'de> for RawId {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+
+        impl Visitor<'_> for IdVisitor {
+            type Value = RawId;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an id (a string of digits, or an integer)")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawId, E> {
+                Ok(RawId::Text(value.to_owned()))
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawId, E> {
+                Ok(RawId::Integer(value))
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawId, E> {
+                i64::try_from(value)
+                    .map(RawId::Integer)
+                    .map_err(|_| E::custom(format!("id {value} is too large")))
+            }
+        }
+
+        deserializer.deserialize_any(IdVisitor)
+    }
+}

@@ -1,0 +1,38 @@
+//! switchboard: a broker between chat platforms and ACP coding agents that
+//! never goes silently deaf.
+//!
+//! Module map (arrows point one way: `chat` and `supervisor` never import
+//! `broker`; `supervisor` and `health` know nothing of any platform):
+//! - [`config`]: the TOML file, `${VAR}` expansion, validation, secrets.
+//! - [`cli`]: command-line parsing.
+//! - [`app`]: `run(config, shutdown)`, wiring everything together.
+//! - [`supervisor`]: the keep-a-connection-alive loop (backoff, fatal vs
+//!   transient, shutdown) and the periodic summary line.
+//! - [`health`]: live connection state read by admin, metrics and logs.
+//! - [`metrics`]: Prometheus counters and scrape-time connection figures.
+//! - [`admin`]: /livez /readyz /status /metrics.
+//! - [`chat`]: the platform-independent chat model; [`chat::discord`] is the
+//!   supervised gateway, its watchdog, close-code policy, events and REST.
+//! - [`broker`]: conversation policy; today the dedupe intake.
+//! - [`logging`]: text/JSON log set-up.
+//! - [`demo`]: `switchboard demo`, the broker against a built-in simulator.
+
+pub mod admin;
+pub mod app;
+pub mod broker;
+pub mod chat;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod health;
+pub mod logging;
+pub mod metrics;
+pub mod supervisor;
+
+pub use app::{RunError, run, run_reporting};
+
+/// Install rustls's ring provider once per process (twilight's TLS needs a
+/// process-wide provider; a second call is a no-op).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,239 @@
+//! Prometheus metrics: event counters owned here, connection figures read
+//! from [`HealthRegistry`] at scrape time so /metrics and /status can never
+//! disagree. One [`Metrics`] per running instance (no global registry).
+
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use crate::health::{ConnectionSnapshot, ConnectionState, HealthRegistry};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlatformLabels {
+    pub platform: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabels {
+    platform: String,
+    connection: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    platform: String,
+    connection: String,
+    state: String,
+}
+
+/// The process's metrics registry and the counters code increments.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    messages_received: Family<PlatformLabels, Counter>,
+    duplicate_events: Family<PlatformLabels, Counter>,
+}
+
+impl Metrics {
+    pub fn new(health: HealthRegistry) -> Self {
+        let mut registry = Registry::default();
+        let messages_received = Family::<PlatformLabels, Counter>::default();
+        let duplicate_events = Family::<PlatformLabels, Counter>::default();
+        registry.register(
+            "switchboard_messages_received",
+            "Distinct chat messages received",
+            messages_received.clone(),
+        );
+        registry.register(
+            "switchboard_duplicate_events",
+            "Message events dropped as duplicates (replays, redeliveries)",
+            duplicate_events.clone(),
+        );
+        registry.register_collector(Box::new(HealthCollector { health }));
+        Self {
+            registry: Arc::new(registry),
+            messages_received,
+            duplicate_events,
+        }
+    }
+
+    pub fn message_received(&self, platform: &str) {
+        self.messages_received
+            .get_or_create(&labels(platform))
+            .inc();
+    }
+
+    pub fn duplicate_event(&self, platform: &str) {
+        self.duplicate_events.get_or_create(&labels(platform)).inc();
+    }
+
+    /// The Prometheus text exposition of everything.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}
+
+fn labels(platform: &str) -> PlatformLabels {
+    PlatformLabels {
+        platform: platform.to_owned(),
+    }
+}
+
+/// Connection figures, computed from health snapshots on each scrape.
+#[derive(Debug)]
+struct HealthCollector {
+    health: HealthRegistry,
+}
+
+type Extract = fn(&ConnectionSnapshot) -> Option<f64>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    /// A 0/1 gauge, written as an integer.
+    Flag,
+}
+
+/// (name, help, kind, value)
+const CONNECTION_SERIES: [(&str, &str, Kind, Extract); 8] = [
+    (
+        "switchboard_gateway_reconnects",
+        "Connections lost and rebuilt",
+        Kind::Counter,
+        |s| Some(s.reconnects_total as f64),
+    ),
+    (
+        "switchboard_gateway_identifies",
+        "New sessions started (identify)",
+        Kind::Counter,
+        |s| Some(s.identifies_total as f64),
+    ),
+    (
+        "switchboard_gateway_resumes",
+        "Sessions resumed",
+        Kind::Counter,
+        |s| Some(s.resumes_total as f64),
+    ),
+    (
+        "switchboard_gateway_frames_received",
+        "Frames received from the platform",
+        Kind::Counter,
+        |s| Some(s.events_total as f64),
+    ),
+    (
+        "switchboard_gateway_last_ack_age_seconds",
+        "Seconds since the last heartbeat ACK",
+        Kind::Gauge,
+        |s| s.last_ack_age.map(|d| d.as_secs_f64()),
+    ),
+    (
+        "switchboard_gateway_last_event_age_seconds",
+        "Seconds since the last frame of any kind",
+        Kind::Gauge,
+        |s| s.last_event_age.map(|d| d.as_secs_f64()),
+    ),
+    (
+        "switchboard_gateway_heartbeat_interval_seconds",
+        "Heartbeat interval the platform asked for",
+        Kind::Gauge,
+        |s| s.heartbeat_interval.map(|d| d.as_secs_f64()),
+    ),
+    (
+        "switchboard_gateway_healthy",
+        "1 when the connection is healthy (what /readyz checks)",
+        Kind::Flag,
+        |s| Some(if s.is_healthy() { 1.0 } else { 0.0 }),
+    ),
+];
+
+impl Collector for HealthCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snapshots = self.health.snapshots();
+        for (name, help, kind, extract) in CONNECTION_SERIES {
+            let metric_type = match kind {
+                Kind::Counter => ConstCounter::new(0u64).metric_type(),
+                Kind::Gauge | Kind::Flag => ConstGauge::new(0i64).metric_type(),
+            };
+            let mut family = encoder.encode_descriptor(name, help, None, metric_type)?;
+            for snap in &snapshots {
+                let Some(value) = extract(snap) else { continue };
+                let labels = ConnectionLabels {
+                    platform: snap.platform.to_owned(),
+                    connection: snap.name.clone(),
+                };
+                let metric = family.encode_family(&labels)?;
+                match kind {
+                    Kind::Counter => ConstCounter::new(value as u64).encode(metric)?,
+                    Kind::Gauge => ConstGauge::new(value).encode(metric)?,
+                    Kind::Flag => ConstGauge::new(value as i64).encode(metric)?,
+                }
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "switchboard_gateway_state",
+            "1 for the connection's current state, 0 for the others",
+            None,
+            ConstGauge::new(0i64).metric_type(),
+        )?;
+        for snap in &snapshots {
+            for state in ConnectionState::NAMES {
+                let labels = StateLabels {
+                    platform: snap.platform.to_owned(),
+                    connection: snap.name.clone(),
+                    state: state.to_owned(),
+                };
+                ConstGauge::new(i64::from(snap.state.name() == state))
+                    .encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::health::ConnectionHealth;
+
+    #[tokio::test(start_paused = true)]
+    async fn renders_counters_and_connection_figures_by_their_public_names() {
+        let health = HealthRegistry::default();
+        let conn = ConnectionHealth::new("discord", "shard-0");
+        health.register(conn.clone());
+        conn.set_heartbeat_interval(Duration::from_millis(41_250));
+        conn.transition(ConnectionState::Active);
+        conn.record_disconnect("close 4000");
+        conn.record_disconnect("close 4000");
+        let metrics = Metrics::new(health);
+        metrics.message_received("discord");
+        metrics.message_received("discord");
+        metrics.duplicate_event("discord");
+        let text = metrics.render();
+        for line in [
+            "switchboard_messages_received_total{platform=\"discord\"} 2",
+            "switchboard_duplicate_events_total{platform=\"discord\"} 1",
+            "switchboard_gateway_reconnects_total{platform=\"discord\",connection=\"shard-0\"} 2",
+            "switchboard_gateway_last_ack_age_seconds{platform=\"discord\",connection=\"shard-0\"} 0.0",
+            "switchboard_gateway_heartbeat_interval_seconds{platform=\"discord\",connection=\"shard-0\"} 41.25",
+            "switchboard_gateway_healthy{platform=\"discord\",connection=\"shard-0\"} 1",
+            "switchboard_gateway_state{platform=\"discord\",connection=\"shard-0\",state=\"active\"} 1",
+            "switchboard_gateway_state{platform=\"discord\",connection=\"shard-0\",state=\"backing_off\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing `{line}` in:\n{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `switchboard demo`, driven through its stdin as a person would type.
+
+mod support;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::Notify;
+
+#[derive(Clone, Default)]
+struct Output {
+    text: Arc<Mutex<String>>,
+    changed: Arc<Notify>,
+}
+
+impl Output {
+    async fn wait_for(&self, needle: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.changed.notified();
+            if self.text.lock().unwrap().contains(needle) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("no `{needle}` in demo output:\n{}", self.text.lock().unwrap());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_chat_posts_messages_and_survives_a_dropped_gateway() {
+    let mut child = Command::new(support::binary())
+        .args(["demo", "--admin", "127.0.0.1:0", "--heartbeat-ms", "500"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let output = Output::default();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let output = output.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut text = output.text.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+                output.changed.notify_waiters();
+            }
+        });
+    }
+    output.wait_for("admin: http://").await;
+    output.wait_for("gateway READY").await;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"hello from the terminal\n").await.unwrap();
+    output.wait_for("message received").await;
+    stdin.write_all(b"/drop\n").await.unwrap();
+    output.wait_for("gateway RESUMED").await;
+    stdin.write_all(b"/quit\n").await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(3), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "{status:?}\n{}", output.text.lock().unwrap());
+}

@@ -1,0 +1,298 @@
+//! Test harness: a discord-sim in this process, the real `switchboard`
+//! binary as a child process pointed at it, its JSON log lines captured, and
+//! its admin API reached over HTTP. Every wait has a deadline and wakes on
+//! an event (a log line, a simulator record), never on luck.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use discord_sim::{DiscordSim, SimConfig};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+pub const HEARTBEAT: Duration = Duration::from_millis(500);
+
+/// Extra `[supervisor]` lines for a test (TOML).
+pub struct Options {
+    pub heartbeat: Duration,
+    pub supervisor: &'static str,
+    /// Path prefix on the configured gateway URL, so that a resume (which
+    /// goes to READY's resume_gateway_url, without it) is told apart.
+    pub gateway_path: &'static str,
+    pub sim: Option<SimConfig>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            heartbeat: HEARTBEAT,
+            supervisor: "",
+            gateway_path: "/first-connect",
+            sim: None,
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Logs {
+    lines: Arc<Mutex<Vec<String>>>,
+    changed: Arc<Notify>,
+}
+
+impl Logs {
+    fn push(&self, line: String) {
+        self.lines.lock().unwrap().push(line);
+        self.changed.notify_waiters();
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Parsed JSON log lines (non-JSON lines are skipped).
+    pub fn json(&self) -> Vec<Value> {
+        self.all()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Wait until some JSON line satisfies `pred`; return it.
+    pub async fn wait_for(&self, timeout: Duration, mut pred: impl FnMut(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            if let Some(found) = self.json().into_iter().find(|v| pred(v)) {
+                return found;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "no log line matched within {timeout:?}; log:\n{}",
+                    self.all().join("\n")
+                );
+            }
+        }
+    }
+
+    /// Wait for a line whose message is `msg`.
+    pub async fn wait_message(&self, timeout: Duration, msg: &str) -> Value {
+        self.wait_for(timeout, |v| v["message"] == msg).await
+    }
+
+    pub fn count_message(&self, msg: &str) -> usize {
+        self.json().iter().filter(|v| v["message"] == msg).count()
+    }
+}
+
+pub struct Harness {
+    pub sim: DiscordSim,
+    pub logs: Logs,
+    pub admin: String,
+    pub started: Instant,
+    child: Child,
+    _dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    /// Every admin response body seen, for the token check.
+    seen_bodies: Arc<Mutex<Vec<String>>>,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_switchboard")
+}
+
+impl Harness {
+    pub async fn start(mut options: Options) -> Harness {
+        let mut sim_config = options.sim.take().unwrap_or_default();
+        sim_config.heartbeat_interval = options.heartbeat;
+        let sim = DiscordSim::start(sim_config)
+            .await
+            .expect("simulator starts");
+        Self::start_with_sim(sim, options).await
+    }
+
+    pub async fn start_with_sim(sim: DiscordSim, options: Options) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("switchboard.toml");
+        let channels: Vec<String> = sim
+            .channel_ids()
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect();
+        let config = format!(
+            "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [{}]\napi_url = \"{}\"\ngateway_url = \"{}{}\"\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n[supervisor]\n{}\n",
+            channels.join(", "),
+            sim.http_url(),
+            sim.gateway_url(),
+            options.gateway_path,
+            options.supervisor,
+        );
+        std::fs::write(&config_path, config).unwrap();
+        let started = Instant::now();
+        let mut child = Command::new(binary())
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DISCORD_BOT_TOKEN", sim.token())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("switchboard binary starts");
+        let logs = Logs::default();
+        for stream in [
+            Box::new(child.stderr.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box::new(child.stdout.take().unwrap()),
+        ] {
+            let logs = logs.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    logs.push(line);
+                }
+            });
+        }
+        let listening = logs
+            .wait_message(Duration::from_secs(10), "admin API listening")
+            .await;
+        let admin = format!("http://{}", listening["addr"].as_str().expect("addr field"));
+        Harness {
+            sim,
+            logs,
+            admin,
+            started,
+            child,
+            _dir: dir,
+            config_path,
+            seen_bodies: Arc::default(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id().expect("still running") as i32
+    }
+
+    /// GET an admin path: (status, body).
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.admin))
+            .await
+            .expect("admin answers");
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        self.seen_bodies.lock().unwrap().push(body.clone());
+        (status, body)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let (status, body) = self.get(path).await;
+        (
+            status,
+            serde_json::from_str(&body)
+                .unwrap_or_else(|e| panic!("{path} is not JSON ({e}): {body}")),
+        )
+    }
+
+    /// The value of one Prometheus sample line, e.g. `name{labels}`.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics").await;
+        text.lines().find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .map(|v| v.parse().unwrap())
+        })
+    }
+
+    pub async fn wait_ready(&self) {
+        self.logs
+            .wait_for(Duration::from_secs(10), |v| {
+                v["message"] == "gateway READY (new session)" || v["message"] == "gateway RESUMED"
+            })
+            .await;
+    }
+
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.pid(), signal) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "switchboard did not exit within {timeout:?}; log:\n{}",
+                    self.logs.all().join("\n")
+                )
+            })
+            .unwrap()
+    }
+
+    /// SIGTERM, expect exit 0 within 2 s, then check the token never leaked.
+    pub async fn stop(mut self) {
+        for path in ["/status", "/metrics", "/readyz", "/livez"] {
+            self.get(path).await;
+        }
+        let sent = Instant::now();
+        self.signal(libc::SIGTERM);
+        let status = self.wait_exit(Duration::from_secs(2)).await;
+        assert!(
+            status.success(),
+            "exit status {status:?}; log:\n{}",
+            self.logs.all().join("\n")
+        );
+        assert!(sent.elapsed() < Duration::from_secs(2));
+        self.assert_token_never_shown().await;
+    }
+
+    /// The token appears in no log line and no admin response seen.
+    pub async fn assert_token_never_shown(&self) {
+        let token = self.sim.token();
+        assert!(token.len() >= 8, "a test token long enough to search for");
+        for line in self.logs.all() {
+            assert!(!line.contains(&token), "token leaked in log line: {line}");
+        }
+        for body in self.seen_bodies.lock().unwrap().iter() {
+            assert!(!body.contains(&token), "token leaked in an admin response");
+        }
+    }
+}
+
+/// Wait for a simulator condition or panic after `timeout`.
+pub async fn sim_wait<T>(
+    sim: &DiscordSim,
+    timeout: Duration,
+    what: &str,
+    f: impl FnMut(&DiscordSim) -> Option<T>,
+) -> T {
+    sim.wait_until(timeout, f)
+        .await
+        .unwrap_or_else(|| panic!("timed out waiting for: {what}"))
+}
+
+/// Dispatch MESSAGE_CREATE for an already delivered message once more, as a
+/// duplicate delivery would.
+pub fn redeliver(sim: &DiscordSim, message: &discord_sim::SimMessage) {
+    sim.dispatch_raw(
+        "MESSAGE_CREATE",
+        serde_json::json!({
+            "id": message.id.to_string(),
+            "channel_id": message.channel_id.to_string(),
+            "guild_id": sim.guild_id().to_string(),
+            "author": {"id": message.author.id.to_string(), "username": message.author.name, "discriminator": "0", "avatar": null, "bot": message.author.bot},
+            "content": message.content,
+            "timestamp": "2026-11-28T10:00:00.000000+00:00",
+            "edited_timestamp": null, "tts": false, "mention_everyone": false,
+            "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+            "pinned": false, "type": 0
+        }),
+    );
+}
