@@ -25,7 +25,10 @@ impl Output {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("no `{needle}` in demo output:\n{}", self.text.lock().unwrap());
+                panic!(
+                    "no `{needle}` in demo output:\n{}",
+                    self.text.lock().unwrap()
+                );
             }
         }
     }
@@ -66,6 +69,13 @@ async fn the_demo_chat_posts_messages_and_survives_a_dropped_gateway() {
     stdin.write_all(b"/drop\n").await.unwrap();
     output.wait_for("gateway RESUMED").await;
     stdin.write_all(b"/quit\n").await.unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(3), child.wait()).await.unwrap().unwrap();
-    assert!(status.success(), "{status:?}\n{}", output.text.lock().unwrap());
+    let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        output.text.lock().unwrap()
+    );
 }
