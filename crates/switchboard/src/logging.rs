@@ -5,7 +5,7 @@
 //! for) are noise next to switchboard's structured lines, so the library is
 //! held at WARN unless the filter names it.
 
-use std::io::IsTerminal as _;
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -32,7 +32,8 @@ pub fn init(config: &LogConfig) {
         });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match config.format {
         LogFormat::Json => builder
             .json()
