@@ -155,4 +155,5 @@ async fn sigint_works_like_sigterm() {
     let status = h.wait_exit(2 * SECOND).await;
     assert!(status.success(), "{status:?}");
     assert!(at.elapsed() < 2 * SECOND);
+    h.assert_token_never_shown().await;
 }
