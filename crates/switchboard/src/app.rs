@@ -2,20 +2,29 @@
 //! supervised connection per configured platform, then waits for shutdown
 //! or a fatal end, and drains everything within a bounded time.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admin::{AdminBindError, AdminServer};
+use crate::agent::{AgentCommand, PermissionPolicy, SessionOptions};
+use crate::broker::bridge::Bridge;
 use crate::broker::intake::run_intake;
-use crate::chat::discord::{DiscordCause, DiscordGateway, DiscordRest};
-use crate::chat::inbound_channel;
-use crate::config::{Config, DiscordConfig};
+use crate::broker::pool::SessionPool;
+use crate::broker::reply::{ReplyConfig, ToolDisplay};
+use crate::broker::thread::ThreadDeps;
+use crate::chat::discord::{
+    ChannelDirectory, DiscordCause, DiscordGateway, DiscordOutbound, DiscordRest,
+};
+use crate::chat::{ChatOutbound, OutboundError, Platform, inbound_channel};
+use crate::config::{AgentConfig, Config, DiscordConfig, Reactions};
 use crate::health::{ConnectionHealth, HealthRegistry};
 use crate::metrics::Metrics;
 use crate::supervisor::{FatalError, fatal_error, summary::log_summaries, supervise};
@@ -23,6 +32,9 @@ use crate::supervisor::{FatalError, fatal_error, summary::log_summaries, supervi
 /// How long the whole drain after shutdown may take before tasks are
 /// abandoned (the process must exit within 2 s of SIGTERM).
 const DRAIN_DEADLINE: Duration = Duration::from_millis(1_500);
+
+/// How often idle agent sessions are checked against their TTL.
+const REAP_EVERY: Duration = Duration::from_secs(60);
 
 /// How long the start-up token check over REST may take.
 const TOKEN_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,14 +79,45 @@ pub async fn run_reporting(
     let tracker = TaskTracker::new();
     tracker.spawn(admin.serve(stop.clone()));
     let (inbound, inbound_rx) = inbound_channel();
-    tracker.spawn(run_intake(inbound_rx, metrics.clone(), stop.clone()));
+    let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
+    let mut bridges = HashMap::new();
+    let mut pools = Vec::new();
 
     let mut platforms = PlatformTasks::new();
     if let Some(discord) = &config.discord {
+        let agent = config
+            .agent
+            .as_ref()
+            .expect("validated: a platform has an agent");
         let conn = ConnectionHealth::new("discord", "shard-0");
         health.register(conn.clone());
-        let gateway =
-            DiscordGateway::new(discord, &config.supervisor, conn.clone(), inbound.clone());
+        let directory = ChannelDirectory::default();
+        let gateway = DiscordGateway::new(
+            discord,
+            &config.supervisor,
+            conn.clone(),
+            inbound.clone(),
+            directory,
+        );
+        let outbound = Arc::new(DiscordOutbound::new(DiscordRest::new(
+            &discord.token,
+            &discord.api_url,
+        )));
+        let pool = SessionPool::new(agent.max_sessions, agent.idle_ttl);
+        tracker.spawn(pool.clone().run_reaper(REAP_EVERY, stop.clone()));
+        pools.push(pool.clone());
+        let deps = thread_deps(
+            &config,
+            agent,
+            outbound,
+            pool,
+            &discord.reactions,
+            fatal_tx.clone(),
+        );
+        bridges.insert(
+            Platform::Discord,
+            Bridge::new(deps, discord.gating.clone(), tracker.clone(), stop.clone()),
+        );
         platforms.spawn(verify_discord_token(discord));
         platforms.spawn(supervise(
             gateway,
@@ -89,6 +132,22 @@ pub async fn run_reporting(
         ));
     }
     drop(inbound);
+    tracker.spawn(run_intake(
+        inbound_rx,
+        metrics.clone(),
+        bridges,
+        stop.clone(),
+    ));
+    // A 401 on any platform's REST is the same fatal cause as at start-up.
+    platforms.spawn(async move {
+        match fatal_rx.recv().await {
+            Some(_) => {
+                Err(fatal_error("discord", &DiscordCause::RestUnauthorized).expect("401 is fatal"))
+            }
+            None => Ok(()),
+        }
+    });
+    drop(fatal_tx);
 
     let outcome = wait_for_end(&mut platforms, &shutdown).await;
     stop.cancel();
@@ -96,6 +155,9 @@ pub async fn run_reporting(
     let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
         while platforms.join_next().await.is_some() {}
         tracker.wait().await;
+        for pool in &pools {
+            pool.close_idle().await;
+        }
     })
     .await;
     if drained.is_err() {
@@ -158,4 +220,47 @@ fn verify_discord_token(
             }
         }
     }
+}
+
+/// What every thread actor of one platform shares.
+fn thread_deps(
+    config: &Config,
+    agent: &AgentConfig,
+    outbound: Arc<dyn ChatOutbound>,
+    pool: Arc<SessionPool<crate::agent::AgentSession>>,
+    reactions: &Reactions,
+    fatal: mpsc::UnboundedSender<OutboundError>,
+) -> Arc<ThreadDeps> {
+    Arc::new(ThreadDeps {
+        outbound,
+        pool,
+        agent: AgentCommand {
+            command: agent.command.clone(),
+            args: agent.args.clone(),
+            cwd: agent.cwd.clone(),
+            env: agent.env.clone(),
+        },
+        session: SessionOptions {
+            permission_policy: agent
+                .permission_policy
+                .parse::<PermissionPolicy>()
+                .expect("validated policy name"),
+            mcp_servers: agent.mcp_servers.clone(),
+            turn_idle_timeout: agent.turn_idle_timeout,
+            cancel_grace: agent.cancel_grace,
+            ..SessionOptions::default()
+        },
+        reply: ReplyConfig {
+            edit_interval: config.broker.edit_interval,
+            tool_display: config
+                .broker
+                .tool_display
+                .parse::<ToolDisplay>()
+                .expect("validated tool display"),
+            ..ReplyConfig::default()
+        },
+        reactions: reactions.clone(),
+        max_bot_turns: config.broker.max_bot_turns,
+        fatal,
+    })
 }

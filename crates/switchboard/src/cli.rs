@@ -37,12 +37,35 @@ pub enum Command {
     /// Run against a built-in simulated Discord with a terminal chat; no
     /// account or config needed.
     Demo {
+        /// Run this ACP agent command instead of the built-in demo agent,
+        /// e.g. --agent "npx @zed-industries/claude-code-acp".
+        #[arg(long)]
+        agent: Option<String>,
         /// Admin API address.
         #[arg(long, default_value = "127.0.0.1:9464")]
         admin: String,
         /// The simulated gateway's heartbeat interval in milliseconds.
         #[arg(long, default_value_t = 41_250, hide = true)]
         heartbeat_ms: u64,
+    },
+    /// Run the built-in demo/test ACP agent on stdin/stdout.
+    #[command(hide = true, name = "demo-agent")]
+    DemoAgent {
+        /// Advertise loadSession and replay history on session/load.
+        #[arg(long)]
+        load_session: bool,
+        /// Also keep sessions in this JSON file (survives a restart).
+        #[arg(long)]
+        state_file: Option<PathBuf>,
+        /// Pause between streamed chunks, in milliseconds.
+        #[arg(long, default_value_t = 150)]
+        chunk_delay_ms: u64,
+        /// Answer prompts without directives with "echo: <prompt>" at once.
+        #[arg(long)]
+        echo: bool,
+        /// Write one junk line to stdout first (tests the client's parser).
+        #[arg(long)]
+        emit_junk: bool,
     },
 }
 

@@ -18,12 +18,14 @@
 //! - [`demo`]: `switchboard demo`, the broker against a built-in simulator.
 
 pub mod admin;
+pub mod agent;
 pub mod app;
 pub mod broker;
 pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_agent;
 pub mod health;
 pub mod logging;
 pub mod metrics;

@@ -9,7 +9,7 @@ use clap::Parser;
 use switchboard::RunError;
 use switchboard::cli::{Cli, Command};
 use switchboard::config::{self, Config, LogConfig};
-use switchboard::demo::DemoError;
+use switchboard::demo::{DemoAgent, DemoError};
 use tokio_util::sync::CancellationToken;
 
 /// Exit status for a config that cannot be used.
@@ -30,18 +30,33 @@ fn main() -> ExitCode {
             }
         },
         Command::Demo {
+            agent,
             admin,
             heartbeat_ms,
         } => {
+            let agent = agent.map_or(DemoAgent::BuiltIn, DemoAgent::Command);
             let log = switchboard::config::LogConfig {
                 format: switchboard::config::LogFormat::Text,
                 level: "info".into(),
             };
             run_async(&log, move |shutdown| async move {
-                switchboard::demo::run_demo(Duration::from_millis(heartbeat_ms), &admin, shutdown)
-                    .await
+                let heartbeat = Duration::from_millis(heartbeat_ms);
+                switchboard::demo::run_demo(agent, heartbeat, &admin, shutdown).await
             })
         }
+        Command::DemoAgent {
+            load_session,
+            state_file,
+            chunk_delay_ms,
+            echo,
+            emit_junk,
+        } => switchboard::demo_agent::run_stdio(switchboard::demo_agent::DemoAgentOptions {
+            load_session,
+            state_file,
+            chunk_delay: Duration::from_millis(chunk_delay_ms),
+            echo,
+            emit_junk,
+        }),
         Command::Run { config } => match Config::load(&config) {
             Ok(config) => run(config),
             Err(err) => {

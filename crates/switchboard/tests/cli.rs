@@ -17,7 +17,8 @@ fn check_accepts_a_valid_file_without_connecting() {
     // Port 9 (discard) on loopback: nothing listens, and check must not try.
     let path = write(
         &dir,
-        "[discord]\ntoken = \"${TEST_TOKEN}\"\nallowed_channels = [\"123\"]\napi_url = \"http://127.0.0.1:9\"\n",
+        "[discord]\ntoken = \"${TEST_TOKEN}\"\nallowed_channels = [\"123\"]\nallow_all_users = true\n\
+         api_url = \"http://127.0.0.1:9\"\n\n[agent]\ncommand = \"some-acp-agent\"\n",
     );
     let out = Command::new(support::binary())
         .args(["check", "--config"])

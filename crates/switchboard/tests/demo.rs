@@ -35,7 +35,7 @@ impl Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_chat_posts_messages_and_survives_a_dropped_gateway() {
+async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_gateway() {
     let mut child = Command::new(support::binary())
         .args(["demo", "--admin", "127.0.0.1:0", "--heartbeat-ms", "500"])
         .env("NO_COLOR", "1")
@@ -66,6 +66,11 @@ async fn the_demo_chat_posts_messages_and_survives_a_dropped_gateway() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"hello from the terminal\n").await.unwrap();
     output.wait_for("message received").await;
+    output
+        .wait_for("thread opened: \"hello from the terminal\"")
+        .await;
+    output.wait_for("[bot] session").await;
+    output.wait_for("prompt: hello from the terminal").await;
     stdin.write_all(b"/drop\n").await.unwrap();
     output.wait_for("gateway RESUMED").await;
     stdin.write_all(b"/quit\n").await.unwrap();

@@ -1,13 +1,16 @@
 //! The broker's front door: every platform event passes here once.
 //!
 //! Duplicate deliveries of a message (same platform, same id) are dropped
-//! and counted; distinct messages are counted and handed on. The hand-off is
-//! a log line until the bridge to agents exists.
+//! and counted; distinct messages are counted and handed to the platform's
+//! [`Bridge`].
 
 use tokio_util::sync::CancellationToken;
 
+use std::collections::HashMap;
+
+use super::bridge::Bridge;
 use super::dedupe::RecentIds;
-use crate::chat::{ChatEvent, InboundReceiver};
+use crate::chat::{ChatEvent, InboundReceiver, Platform};
 use crate::metrics::Metrics;
 
 /// Ids remembered for dedupe; a replay older than this many messages is not
@@ -18,6 +21,7 @@ const DEDUPE_WINDOW: usize = 10_000;
 pub async fn run_intake(
     mut inbound: InboundReceiver,
     metrics: Metrics,
+    mut bridges: HashMap<Platform, Bridge>,
     shutdown: CancellationToken,
 ) {
     let mut recent = RecentIds::new(DEDUPE_WINDOW);
@@ -48,5 +52,12 @@ pub async fn run_intake(
             from_self = message.from_self,
             "message received"
         );
+        match bridges.get_mut(&message.platform) {
+            Some(bridge) => bridge.handle(message),
+            None => tracing::warn!(
+                platform,
+                "no bridge for this platform; message not answered"
+            ),
+        }
     }
 }

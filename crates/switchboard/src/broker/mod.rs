@@ -1,5 +1,11 @@
-//! Conversation policy. Today: the intake, which drops duplicate deliveries
-//! and counts distinct messages. Talks to platforms only through `chat`.
+//! Conversation policy: the intake (dedupe, routing), one actor per thread,
+//! the session pool and the streamed replies. Talks to platforms only
+//! through `chat` and to agents only through `agent`.
 
+pub mod bridge;
 pub mod dedupe;
 pub mod intake;
+pub mod pool;
+pub mod reply;
+pub mod router;
+pub mod thread;

@@ -4,6 +4,9 @@
 //! broker through an [`InboundSender`]. Nothing here imports the broker.
 
 pub mod discord;
+pub mod outbound;
+
+pub use outbound::{ChatOutbound, Conversation, OutboundError};
 
 use tokio::sync::mpsc;
 
@@ -29,6 +32,13 @@ pub struct Author {
     pub is_bot: bool,
 }
 
+/// A role mentioned in a message, with the markup that mentions it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MentionedRole {
+    pub id: String,
+    pub markup: String,
+}
+
 /// A message posted on a platform, as the broker sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatMessage {
@@ -37,11 +47,18 @@ pub struct ChatMessage {
     pub id: String,
     /// The channel or thread the message was posted in.
     pub channel_id: String,
+    /// When `channel_id` is a thread: the channel it belongs to.
+    pub parent_channel_id: Option<String>,
     pub guild_id: Option<String>,
     pub author: Author,
     pub content: String,
     /// Whether the message @mentions this bot.
     pub mentions_bot: bool,
+    /// The literal markup in `content` that mentions this bot (e.g.
+    /// `<@123>`), for removing it from the prompt.
+    pub bot_mention_markup: Vec<String>,
+    /// Roles the message @mentions (a configured role counts as the bot).
+    pub mentioned_roles: Vec<MentionedRole>,
     /// Whether the author is this bot itself.
     pub from_self: bool,
 }

@@ -9,6 +9,7 @@
 //! never contain the token ([`Secret`], in `secret`). This module never
 //! connects anywhere and never reads `RUST_LOG` (the log set-up does).
 
+mod bridge;
 mod duration;
 mod endpoint;
 mod error;
@@ -16,6 +17,7 @@ mod expand;
 mod raw;
 mod secret;
 mod validate;
+mod validate_bridge;
 
 #[cfg(test)]
 mod tests;
@@ -26,6 +28,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions};
 pub use error::ConfigError;
 pub use secret::Secret;
 pub use validate::{DEFAULT_ADMIN_LISTEN, DEFAULT_DISCORD_API_URL, DEFAULT_LOG_LEVEL};
@@ -45,6 +48,9 @@ pub struct Config {
     pub log: LogConfig,
     /// `[supervisor]`.
     pub supervisor: SupervisorConfig,
+    pub broker: BrokerConfig,
+    /// The agent every conversation runs; required when a platform is set.
+    pub agent: Option<AgentConfig>,
     /// The file path (or [`EMBEDDED`]), for messages.
     pub source: String,
 }
@@ -54,10 +60,10 @@ pub struct Config {
 pub struct DiscordConfig {
     /// The bot token (without a "Bot " prefix).
     pub token: Secret,
-    /// Channels the bot answers in (empty only when `allow_all_channels`).
-    pub allowed_channels: Vec<u64>,
-    /// Answer in every channel the bot can see.
-    pub allow_all_channels: bool,
+    /// Who may talk to the bot.
+    pub gating: Gating,
+    /// Status reactions on the user's message.
+    pub reactions: Reactions,
     /// REST base, normalised without a trailing slash; requests go to
     /// `{api_url}/api/v10/...`. Default [`DEFAULT_DISCORD_API_URL`].
     pub api_url: String,
@@ -203,8 +209,8 @@ impl Config {
     pub fn summary(&self) -> String {
         let discord = match &self.discord {
             None => "no chat platform configured".to_owned(),
-            Some(d) if d.allow_all_channels => "discord (all channels)".to_owned(),
-            Some(d) => match d.allowed_channels.len() {
+            Some(d) if d.gating.allow_all_channels => "discord (all channels)".to_owned(),
+            Some(d) => match d.gating.allowed_channels.len() {
                 1 => "discord (1 allowed channel)".to_owned(),
                 n => format!("discord ({n} allowed channels)"),
             },

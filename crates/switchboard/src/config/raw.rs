@@ -22,6 +22,9 @@ pub(super) struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub supervisor: RawSupervisor,
+    #[serde(default)]
+    pub broker: RawBroker,
+    pub agent: Option<RawAgent>,
 }
 
 /// `[discord]`.
@@ -35,6 +38,57 @@ pub(super) struct RawDiscord {
     pub allow_all_channels: bool,
     pub api_url: Option<String>,
     pub gateway_url: Option<String>,
+    #[serde(default)]
+    pub allowed_users: Vec<RawId>,
+    #[serde(default)]
+    pub allow_all_users: bool,
+    #[serde(default)]
+    pub mention_roles: Vec<RawId>,
+    pub allow_bot_messages: Option<String>,
+    #[serde(default)]
+    pub trusted_bot_ids: Vec<RawId>,
+    #[serde(default)]
+    pub reactions: RawReactions,
+}
+
+/// `[discord.reactions]`: status emojis on the user's message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReactions {
+    pub queued: Option<String>,
+    pub thinking: Option<String>,
+    pub tool: Option<String>,
+    pub done: Option<String>,
+    pub error: Option<String>,
+    pub denied: Option<String>,
+}
+
+/// `[broker]`: conversation rules shared by every platform.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBroker {
+    pub max_bot_turns: Option<i64>,
+    pub edit_interval: Option<String>,
+    pub tool_display: Option<String>,
+}
+
+/// `[agent]`: the ACP agent each conversation runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAgent {
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub mcp_servers: Vec<toml::Value>,
+    pub permission_policy: Option<String>,
+    pub turn_idle_timeout: Option<String>,
+    pub cancel_grace: Option<String>,
+    pub max_sessions: Option<i64>,
+    pub idle_ttl: Option<String>,
 }
 
 /// `[admin]`.

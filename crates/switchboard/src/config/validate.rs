@@ -24,13 +24,41 @@ pub const DEFAULT_LOG_LEVEL: &str = "info";
 
 /// Raw file -> typed config, or the first rule it breaks.
 pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError> {
+    let admin = admin(raw.admin, file)?;
+    let log = log(raw.log, file)?;
+    let supervisor = supervisor(raw.supervisor, file)?;
+    let discord = raw.discord.map(|d| discord(d, file)).transpose()?;
+    let base = config_dir(file);
+    let agent = raw
+        .agent
+        .map(|a| super::validate_bridge::agent(a, file, &base))
+        .transpose()?;
+    if discord.is_some() && agent.is_none() {
+        return Err(ConfigError::invalid(
+            file,
+            "agent",
+            "missing section: a chat platform is configured but no agent to answer; add              [agent] with command = \"...\" (any ACP agent, e.g. the output of `switchboard demo`              uses `switchboard demo-agent`)",
+        ));
+    }
     Ok(Config {
-        discord: raw.discord.map(|d| discord(d, file)).transpose()?,
-        admin: admin(raw.admin, file)?,
-        log: log(raw.log, file)?,
-        supervisor: supervisor(raw.supervisor, file)?,
+        discord,
+        admin,
+        log,
+        supervisor,
+        broker: super::validate_bridge::broker(raw.broker, file)?,
+        agent,
         source: file.to_owned(),
     })
+}
+
+/// The directory relative paths in the file are resolved against: the
+/// file's own directory, or the working directory for an embedded config.
+fn config_dir(file: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && file != super::EMBEDDED)
+        .unwrap_or(std::path::Path::new("."));
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
@@ -52,45 +80,23 @@ fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
         ));
     }
 
-    let mut allowed_channels = Vec::with_capacity(raw.allowed_channels.len());
-    for (index, id) in raw.allowed_channels.iter().enumerate() {
-        let key = format!("discord.allowed_channels[{index}]");
-        allowed_channels.push(snowflake(id).map_err(|reason| err(&key, reason))?);
-    }
-    match (allowed_channels.len(), raw.allow_all_channels) {
-        (0, false) => {
-            return Err(err(
-                "discord.allowed_channels",
-                "empty list would allow no channel; list channel ids, or set \
-                 allow_all_channels = true to answer in every channel"
-                    .to_owned(),
-            ));
-        }
-        (n, true) if n > 0 => {
-            return Err(err(
-                "discord.allow_all_channels",
-                format!(
-                    "is true, but allowed_channels lists {n} channel(s); remove the list to \
-                     answer in every channel, or set allow_all_channels = false"
-                ),
-            ));
-        }
-        _ => {}
-    }
-
-    let api_url = match raw.api_url {
+    let allowed_channels = super::validate_bridge::discord_channels(&raw, file, snowflake)?;
+    let api_url = match raw.api_url.as_deref() {
         None => DEFAULT_DISCORD_API_URL.to_owned(),
-        Some(url) => http_base_url(&url).map_err(|reason| err("discord.api_url", reason))?,
+        Some(url) => http_base_url(url).map_err(|reason| err("discord.api_url", reason))?,
     };
     let gateway_url = raw
         .gateway_url
-        .map(|url| websocket_url(&url).map_err(|reason| err("discord.gateway_url", reason)))
+        .as_deref()
+        .map(|url| websocket_url(url).map_err(|reason| err("discord.gateway_url", reason)))
         .transpose()?;
+    let gating = super::validate_bridge::discord_gating(&raw, file, allowed_channels, snowflake)?;
+    let reactions = super::validate_bridge::reactions(&raw.reactions, file)?;
 
     Ok(DiscordConfig {
         token: Secret::new(token.to_owned()),
-        allowed_channels,
-        allow_all_channels: raw.allow_all_channels,
+        gating,
+        reactions,
         api_url,
         gateway_url,
     })

@@ -19,10 +19,19 @@ use tokio::time::Instant;
 
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
 
-/// Extra `[supervisor]` lines for a test (TOML).
+/// How a test's switchboard is configured.
 pub struct Options {
     pub heartbeat: Duration,
+    /// Extra `[supervisor]` lines (TOML).
     pub supervisor: &'static str,
+    /// Extra `[discord]` lines (TOML); the default allows every user.
+    pub discord: &'static str,
+    /// Extra `[broker]` lines (TOML).
+    pub broker: &'static str,
+    /// Extra `[agent]` lines (TOML).
+    pub agent: &'static str,
+    /// Arguments after `switchboard demo-agent`.
+    pub agent_args: &'static [&'static str],
     /// Path prefix on the configured gateway URL, so that a resume (which
     /// goes to READY's resume_gateway_url, without it) is told apart.
     pub gateway_path: &'static str,
@@ -34,6 +43,10 @@ impl Default for Options {
         Self {
             heartbeat: HEARTBEAT,
             supervisor: "",
+            discord: "allow_all_users = true",
+            broker: "edit_interval = \"300ms\"",
+            agent: "",
+            agent_args: &["--chunk-delay-ms", "0"],
             gateway_path: "/first-connect",
             sim: None,
         }
@@ -120,18 +133,26 @@ impl Harness {
     pub async fn start_with_sim(sim: DiscordSim, options: Options) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("switchboard.toml");
-        let channels: Vec<String> = sim
-            .channel_ids()
-            .iter()
-            .map(|c| format!("\"{c}\""))
+        // Only the first channel is allowed; others exist to be refused.
+        let channels = [format!("\"{}\"", sim.channel_ids()[0])];
+        let agent_args: Vec<String> = std::iter::once("demo-agent")
+            .chain(options.agent_args.iter().copied())
+            .map(|a| format!("{a:?}"))
             .collect();
         let config = format!(
-            "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [{}]\napi_url = \"{}\"\ngateway_url = \"{}{}\"\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n[supervisor]\n{}\n",
+            "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [{}]\napi_url = \"{}\"\ngateway_url = \"{}{}\"\n{}\n\n\
+             [admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n\
+             [supervisor]\n{}\n\n[broker]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n{}\n",
             channels.join(", "),
             sim.http_url(),
             sim.gateway_url(),
             options.gateway_path,
+            options.discord,
             options.supervisor,
+            options.broker,
+            binary(),
+            agent_args.join(", "),
+            options.agent,
         );
         std::fs::write(&config_path, config).unwrap();
         let started = Instant::now();
@@ -294,5 +315,130 @@ pub fn redeliver(sim: &DiscordSim, message: &discord_sim::SimMessage) {
             "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
             "pinned": false, "type": 0
         }),
+    );
+}
+
+/// The bot's messages in a channel or thread, oldest first.
+pub fn bot_messages(sim: &DiscordSim, channel: u64) -> Vec<discord_sim::SimMessage> {
+    let bot = sim.bot_user().id;
+    sim.messages(channel)
+        .into_iter()
+        .filter(|m| m.author.id == bot)
+        .collect()
+}
+
+/// Wait until the bot put `emoji` on a message.
+pub async fn wait_reaction(
+    sim: &DiscordSim,
+    channel: u64,
+    message: u64,
+    emoji: &str,
+    timeout: Duration,
+) {
+    sim_wait(
+        sim,
+        timeout,
+        &format!("{emoji} on message {message}"),
+        |s| {
+            s.reactions(channel, message)
+                .iter()
+                .any(|r| r == emoji)
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// Joined text of a split reply, without the fence closings and reopenings
+/// added at message boundaries (and the closing of a fence the agent left
+/// open at the very end). The replies tested here are cut at line
+/// boundaries, so an added closing is a bare "```" after the body's own
+/// newline.
+pub fn joined(messages: &[String]) -> String {
+    let mut out = String::new();
+    for (i, message) in messages.iter().enumerate() {
+        let mut text = message.as_str();
+        let next_reopens = messages
+            .get(i + 1)
+            .is_some_and(|next| next.starts_with("```"));
+        if next_reopens && let Some(body) = text.strip_suffix("```") {
+            text = body;
+        }
+        let reopened = i > 0 && messages[i - 1].ends_with("```") && text.starts_with("```");
+        if reopened && let Some((_, body)) = text.split_once('\n') {
+            text = body;
+        }
+        let last = i + 1 == messages.len();
+        if last
+            && let Some(body) = text.strip_suffix("\n```")
+            && !fences_balanced(&format!("{out}{body}"))
+        {
+            // The agent left a fence open; the last message closes it.
+            text = body;
+        }
+        out.push_str(text);
+    }
+    out
+}
+
+/// Whether every code fence opened in `text` is closed again, by the rules
+/// Discord renders: an opener is a line starting with 3+ backticks (an info
+/// string may follow); inside, only a line of at least as many backticks
+/// and nothing else closes it.
+pub fn fences_balanced(text: &str) -> bool {
+    let mut open: Option<usize> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let ticks = trimmed.len() - trimmed.trim_start_matches('`').len();
+        if ticks < 3 {
+            continue;
+        }
+        match open {
+            None if !trimmed[ticks..].contains('`') => open = Some(ticks),
+            Some(n) if ticks >= n && trimmed[ticks..].trim().is_empty() => open = None,
+            _ => {}
+        }
+    }
+    open.is_none()
+}
+
+/// Assert two long texts are equal, showing where they first differ.
+pub fn assert_same_text(actual: &str, expected: &str, messages: &[String]) {
+    if actual == expected {
+        return;
+    }
+    let at = actual
+        .chars()
+        .zip(expected.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let context = |s: &str| {
+        s.chars()
+            .skip(at.saturating_sub(40))
+            .take(80)
+            .collect::<String>()
+    };
+    let ends: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            format!(
+                "…{:?} | {:?}…",
+                m.chars()
+                    .rev()
+                    .take(20)
+                    .collect::<String>()
+                    .chars()
+                    .rev()
+                    .collect::<String>(),
+                m.chars().take(20).collect::<String>()
+            )
+        })
+        .collect();
+    panic!(
+        "texts differ at char {at} (lengths {} vs {}):\nactual:   {:?}\nexpected: {:?}\nmessage ends|starts: {ends:#?}",
+        actual.chars().count(),
+        expected.chars().count(),
+        context(actual),
+        context(expected)
     );
 }

@@ -3,11 +3,16 @@
 
 use twilight_model::gateway::payload::incoming::MessageCreate;
 
-use crate::chat::{Author, ChatEvent, ChatMessage, Platform};
+use crate::chat::{Author, ChatEvent, ChatMessage, MentionedRole, Platform};
 
 /// Map a MESSAGE_CREATE dispatch's JSON (`d`) to a chat event.
-/// `bot_user_id` is this bot's id from READY, when known.
-pub fn message_create(message: &MessageCreate, bot_user_id: Option<u64>) -> ChatEvent {
+/// `bot_user_id` is this bot's id from READY, when known; `parent` is the
+/// parent channel when the message's channel is a known thread.
+pub fn message_create(
+    message: &MessageCreate,
+    bot_user_id: Option<u64>,
+    parent: Option<u64>,
+) -> ChatEvent {
     let author_id = message.author.id.get();
     let mentions_bot =
         bot_user_id.is_some_and(|bot| message.mentions.iter().any(|m| m.id.get() == bot));
@@ -15,6 +20,7 @@ pub fn message_create(message: &MessageCreate, bot_user_id: Option<u64>) -> Chat
         platform: Platform::Discord,
         id: message.id.to_string(),
         channel_id: message.channel_id.to_string(),
+        parent_channel_id: parent.map(|p| p.to_string()),
         guild_id: message.guild_id.map(|g| g.to_string()),
         author: Author {
             id: author_id.to_string(),
@@ -23,6 +29,17 @@ pub fn message_create(message: &MessageCreate, bot_user_id: Option<u64>) -> Chat
         },
         content: message.content.clone(),
         mentions_bot,
+        bot_mention_markup: bot_user_id
+            .map(|bot| vec![format!("<@{bot}>"), format!("<@!{bot}>")])
+            .unwrap_or_default(),
+        mentioned_roles: message
+            .mention_roles
+            .iter()
+            .map(|role| MentionedRole {
+                id: role.to_string(),
+                markup: format!("<@&{role}>"),
+            })
+            .collect(),
         from_self: bot_user_id == Some(author_id),
     })
 }
@@ -50,7 +67,8 @@ mod tests {
 
     #[test]
     fn maps_ids_author_and_content() {
-        let ChatEvent::Message(m) = message_create(&payload(7, false, &[42]), Some(42));
+        let ChatEvent::Message(m) = message_create(&payload(7, false, &[42]), Some(42), Some(5));
+        assert_eq!(m.parent_channel_id.as_deref(), Some("5"));
         assert_eq!(m.id, "1300000000000000100");
         assert_eq!(m.channel_id, "1300000000000000002");
         assert_eq!(m.guild_id.as_deref(), Some("1300000000000000001"));
@@ -69,9 +87,9 @@ mod tests {
 
     #[test]
     fn knows_its_own_messages_and_missing_mentions() {
-        let ChatEvent::Message(m) = message_create(&payload(42, true, &[]), Some(42));
+        let ChatEvent::Message(m) = message_create(&payload(42, true, &[]), Some(42), None);
         assert!(m.from_self && m.author.is_bot && !m.mentions_bot);
-        let ChatEvent::Message(m) = message_create(&payload(7, false, &[42]), None);
+        let ChatEvent::Message(m) = message_create(&payload(7, false, &[42]), None, None);
         assert!(!m.mentions_bot, "without READY the bot id is unknown");
     }
 }

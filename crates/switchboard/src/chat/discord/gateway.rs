@@ -22,7 +22,10 @@ use twilight_gateway::{
 use twilight_model::gateway::event::GatewayEventDeserializer;
 use twilight_model::gateway::payload::incoming::MessageCreate;
 
+use serde_json::value::RawValue;
+
 use super::cause::{CloseCode, DiscordCause};
+use super::directory::ChannelDirectory;
 use super::events;
 use super::shard_reader::{Polled, ShardReader};
 use super::watchdog::{Action, Watchdog, WatchdogConfig, Zombie};
@@ -53,6 +56,7 @@ pub struct DiscordGateway {
     watchdog: WatchdogConfig,
     health: ConnectionHealth,
     inbound: InboundSender,
+    directory: ChannelDirectory,
 }
 
 impl DiscordGateway {
@@ -61,6 +65,7 @@ impl DiscordGateway {
         supervisor: &SupervisorConfig,
         health: ConnectionHealth,
         inbound: InboundSender,
+        directory: ChannelDirectory,
     ) -> Self {
         Self {
             token: discord.token.clone(),
@@ -78,6 +83,7 @@ impl DiscordGateway {
             },
             health,
             inbound,
+            directory,
         }
     }
 
@@ -187,12 +193,18 @@ impl DiscordGateway {
             }
             "MESSAGE_CREATE" => match serde_json::from_str::<Frame<MessageCreate>>(json) {
                 Ok(frame) => {
-                    let event = events::message_create(&frame.d, self.bot_user_id);
+                    let parent = self.directory.parent_of(frame.d.channel_id.get());
+                    let event = events::message_create(&frame.d, self.bot_user_id, parent);
                     // The receiver only goes away on shutdown.
                     let _ = self.inbound.send(event);
                 }
                 Err(err) => tracing::warn!(%err, "malformed MESSAGE_CREATE; skipped"),
             },
+            threads @ ("GUILD_CREATE" | "THREAD_CREATE" | "THREAD_UPDATE" | "THREAD_LIST_SYNC") => {
+                if let Ok(frame) = serde_json::from_str::<Frame<Box<RawValue>>>(json) {
+                    self.directory.observe(threads, &frame.d);
+                }
+            }
             _ => {}
         }
     }

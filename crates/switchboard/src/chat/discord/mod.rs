@@ -2,12 +2,16 @@
 //! close-code policy, event mapping and the REST client.
 
 pub mod cause;
+pub mod directory;
 pub mod events;
 pub mod gateway;
+pub mod outbound;
 pub mod rest;
 pub mod shard_reader;
 pub mod watchdog;
 
 pub use cause::{CloseCode, DiscordCause};
+pub use directory::ChannelDirectory;
 pub use gateway::DiscordGateway;
+pub use outbound::DiscordOutbound;
 pub use rest::DiscordRest;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use twilight_http::Client;
 use twilight_http::error::ErrorType;
+use twilight_http::request::channel::reaction::RequestReactionType;
 use twilight_model::id::Id;
 
 use crate::config::Secret;
@@ -128,6 +129,61 @@ impl DiscordRest {
             .await?;
         Ok(())
     }
+}
+
+impl DiscordRest {
+    /// Start a public thread from a message; the thread's id is returned
+    /// (Discord makes it equal to the message id).
+    pub async fn start_thread(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        name: &str,
+    ) -> Result<u64, RestError> {
+        let thread = self
+            .client
+            .create_thread_from_message(channel_id_of(channel_id)?, id_of(message_id)?, name)
+            .await?
+            .model()
+            .await
+            .map_err(|e| RestError::Transport(e.to_string()))?;
+        Ok(thread.id.get())
+    }
+
+    /// Add (`add = true`) or remove the bot's reaction. `emoji` is a unicode
+    /// emoji, or `name:id` for a custom one.
+    pub async fn reaction(
+        &self,
+        channel_id: u64,
+        message_id: u64,
+        emoji: &str,
+        add: bool,
+    ) -> Result<(), RestError> {
+        let reaction = match emoji.rsplit_once(':') {
+            Some((name, id)) if id.parse::<u64>().is_ok_and(|n| n > 0) => {
+                RequestReactionType::Custom {
+                    id: Id::new(id.parse().expect("checked")),
+                    name: Some(name),
+                }
+            }
+            _ => RequestReactionType::Unicode { name: emoji },
+        };
+        let (channel, message) = (channel_id_of(channel_id)?, id_of(message_id)?);
+        if add {
+            self.client
+                .create_reaction(channel, message, &reaction)
+                .await?;
+        } else {
+            self.client
+                .delete_current_user_reaction(channel, message, &reaction)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn id_of<T>(id: u64) -> Result<Id<T>, RestError> {
+    Id::new_checked(id).ok_or_else(|| RestError::Transport("id 0 is not a Discord id".into()))
 }
 
 fn channel_id_of<T>(id: u64) -> Result<Id<T>, RestError> {

@@ -37,6 +37,10 @@ const DISCORD_OK: &str = r#"
 [discord]
 token = "${DISCORD_BOT_TOKEN}"
 allowed_channels = ["123456789012345678"]
+allow_all_users = true
+
+[agent]
+command = "my-acp-agent"
 "#;
 
 #[test]
@@ -49,6 +53,29 @@ allowed_channels = ["123456789012345678", 876543210987654321]
 allow_all_channels = false
 api_url = "http://127.0.0.1:${SIM_PORT}/"
 gateway_url = "ws://127.0.0.1:${SIM_PORT}"
+allowed_users = ["42", 43]
+mention_roles = ["77"]
+allow_bot_messages = "mentions"
+trusted_bot_ids = ["99"]
+
+[discord.reactions]
+done = "👍"
+
+[broker]
+max_bot_turns = 5
+edit_interval = "2s"
+tool_display = "full"
+
+[agent]
+command = "my-agent"
+args = ["--acp"]
+cwd = "/srv/work"
+env = { API_KEY = "k" }
+permission_policy = "deny"
+turn_idle_timeout = "1m"
+max_sessions = 3
+idle_ttl = "1h"
+mcp_servers = [{ name = "fs", command = "mcp-fs", args = [], env = [] }]
 
 [admin]
 listen = "0.0.0.0:9000"
@@ -71,10 +98,34 @@ handshake_timeout = "20s"
     let discord = config.discord.as_ref().unwrap();
     assert_eq!(discord.token.expose(), TOKEN);
     assert_eq!(
-        discord.allowed_channels,
-        [123456789012345678, 876543210987654321]
+        discord.gating.allowed_channels,
+        ["123456789012345678", "876543210987654321"]
     );
-    assert!(!discord.allow_all_channels);
+    assert!(!discord.gating.allow_all_channels);
+    assert_eq!(discord.gating.allowed_users, ["42", "43"]);
+    assert_eq!(discord.gating.mention_roles, ["77"]);
+    assert_eq!(discord.gating.allow_bot_messages, BotMessages::Mentions);
+    assert_eq!(discord.gating.trusted_bot_ids, ["99"]);
+    assert_eq!(discord.reactions.done, "👍");
+    assert_eq!(discord.reactions.error, "❌");
+    assert_eq!(config.broker.max_bot_turns, 5);
+    assert_eq!(config.broker.edit_interval, Duration::from_secs(2));
+    assert_eq!(config.broker.tool_display, "full");
+    let agent = config.agent.as_ref().unwrap();
+    assert_eq!(
+        (agent.command.as_str(), agent.args.as_slice()),
+        ("my-agent", &["--acp".to_owned()][..])
+    );
+    assert_eq!(agent.cwd, std::path::PathBuf::from("/srv/work"));
+    assert_eq!(agent.env["API_KEY"], "k");
+    assert_eq!(agent.permission_policy, "deny");
+    assert_eq!(agent.turn_idle_timeout, Duration::from_secs(60));
+    assert_eq!(agent.cancel_grace, Duration::from_secs(5));
+    assert_eq!(
+        (agent.max_sessions, agent.idle_ttl),
+        (3, Duration::from_secs(3600))
+    );
+    assert_eq!(agent.mcp_servers[0]["name"], "fs");
     assert_eq!(discord.api_url, "http://127.0.0.1:4567");
     assert_eq!(discord.gateway_url.as_deref(), Some("ws://127.0.0.1:4567"));
     assert_eq!(config.admin.listen, "0.0.0.0:9000".parse().unwrap());
@@ -163,7 +214,7 @@ fn load_and_check_read_files() {
     let file = dir.join("ok.toml");
     std::fs::write(
         &file,
-        "[discord]\ntoken = \"t\"\nallowed_channels = [\"1\", 2, \"3\"]\n",
+        "[discord]\ntoken = \"t\"\nallowed_channels = [\"1\", 2, \"3\"]\nallow_all_users = true\n\n[agent]\ncommand = \"agent\"\n",
     )
     .unwrap();
     assert_eq!(

@@ -11,15 +11,21 @@ fn expansion_and_the_escape() {
 token = "${DISCORD_BOT_TOKEN}"
 allowed_channels = ["${SIM_PORT}"]
 api_url = "http://127.0.0.1:${SIM_PORT}"
+allow_all_users = true
+
+[agent]
+command = "agent"
 "#,
     );
     let config = config.unwrap();
     let discord = config.discord.unwrap();
     assert_eq!(discord.token.expose(), TOKEN);
-    assert_eq!(discord.allowed_channels, [4567]);
+    assert_eq!(discord.gating.allowed_channels, ["4567"]);
     assert_eq!(discord.api_url, "http://127.0.0.1:4567");
     // `$${` stays a literal `${`; a lone `$` is kept.
-    let config = parse("[discord]\ntoken = \"a$${NOT_EXPANDED}b$c\"\nallow_all_channels = true\n");
+    let config = parse(
+        "[discord]\ntoken = \"a$${NOT_EXPANDED}b$c\"\nallow_all_channels = true\nallow_all_users = true\n[agent]\ncommand = \"a\"\n",
+    );
     assert_eq!(
         config.unwrap().discord.unwrap().token.expose(),
         "a${NOT_EXPANDED}b$c"
@@ -65,7 +71,7 @@ fn unknown_key_at_top_level() {
     let message = error("[discrod]\ntoken = \"x\"\n");
     assert_eq!(
         message,
-        "switchboard.toml: discrod: unknown key (expected one of: discord, admin, log, supervisor)"
+        "switchboard.toml: discrod: unknown key (expected one of: discord, admin, log, supervisor, broker, agent)"
     );
 }
 
@@ -75,7 +81,8 @@ fn unknown_key_nested() {
     assert_eq!(
         message,
         "switchboard.toml: discord.tokn: unknown key (expected one of: token, allowed_channels, \
-         allow_all_channels, api_url, gateway_url)"
+         allow_all_channels, api_url, gateway_url, allowed_users, allow_all_users, mention_roles, \
+         allow_bot_messages, trusted_bot_ids, reactions)"
     );
     let message = error("[supervisor]\nbackoff = \"1s\"\n");
     assert!(message.starts_with("switchboard.toml: supervisor.backoff: unknown key (expected one of: backoff_initial, backoff_max,"), "{message}");

@@ -34,7 +34,7 @@ fn empty_allowlist_needs_allow_all_channels() {
     assert_eq!(
         message,
         "switchboard.toml: discord.allowed_channels: empty list would allow no channel; list \
-         channel ids, or set allow_all_channels = true to answer in every channel"
+         channel ids, or set discord.allow_all_channels = true to allow every channel"
     );
     let message = error("[discord]\ntoken = \"t\"\nallowed_channels = []\n");
     assert!(
@@ -42,7 +42,10 @@ fn empty_allowlist_needs_allow_all_channels() {
         "{message}"
     );
 
-    let config = parse("[discord]\ntoken = \"t\"\nallow_all_channels = true\n").unwrap();
+    let config = parse(
+        "[discord]\ntoken = \"t\"\nallow_all_channels = true\nallow_all_users = true\n[agent]\ncommand = \"a\"\n",
+    )
+    .unwrap();
     assert!(
         config.summary().contains("discord (all channels)"),
         "{}",
@@ -52,7 +55,7 @@ fn empty_allowlist_needs_allow_all_channels() {
     let message =
         error("[discord]\ntoken = \"t\"\nallowed_channels = [\"1\"]\nallow_all_channels = true\n");
     assert!(
-        message.starts_with("switchboard.toml: discord.allow_all_channels: is true, but allowed_channels lists 1 channel(s)"),
+        message.starts_with("switchboard.toml: discord.allow_all_channels: is true, but discord.allowed_channels lists 1 channel(s)"),
         "{message}"
     );
 }
@@ -162,5 +165,65 @@ fn log_section_values() {
     assert!(
         message.contains("invalid filter \"\": it is empty"),
         "{message}"
+    );
+}
+
+#[test]
+fn empty_user_allowlist_needs_allow_all_users() {
+    let base = "[discord]\ntoken = \"t\"\nallowed_channels = [\"1\"]\n";
+    let message = error(base);
+    assert_eq!(
+        message,
+        "switchboard.toml: discord.allowed_users: empty list would allow no user; list user ids, \
+         or set discord.allow_all_users = true to allow every user"
+    );
+    let message = error(&format!("{base}allowed_users = [\"5\"]\n"));
+    assert!(
+        message.starts_with("switchboard.toml: agent: missing section"),
+        "{message}"
+    );
+}
+
+#[test]
+fn bridge_values_are_checked() {
+    let base = "[discord]\ntoken = \"t\"\nallowed_channels = [\"1\"]\nallow_all_users = true\n";
+    let with = |extra: &str| error(&format!("{base}{extra}"));
+    assert_eq!(
+        with("allow_bot_messages = \"some\"\n[agent]\ncommand = \"a\"\n"),
+        "switchboard.toml: discord.allow_bot_messages: unknown value \"some\" (expected one of: none, mentions, all)"
+    );
+    assert_eq!(
+        with("[agent]\ncommand = \"a\"\npermission_policy = \"yolo\"\n"),
+        "switchboard.toml: agent.permission_policy: unknown value \"yolo\" (expected one of: allow, deny, allow_reads)"
+    );
+    assert!(
+        with("[agent]\ncommand = \" \"\n").starts_with("switchboard.toml: agent.command: is empty")
+    );
+    assert!(
+        with("[agent]\ncommand = \"a\"\nmax_sessions = 0\n")
+            .starts_with("switchboard.toml: agent.max_sessions: is 0")
+    );
+    assert!(
+        with("[agent]\ncommand = \"a\"\nmcp_servers = [{ command = \"x\" }]\n")
+            .contains("agent.mcp_servers[0]: needs a \"name\"")
+    );
+    assert_eq!(
+        with("[broker]\ntool_display = \"loud\"\n[agent]\ncommand = \"a\"\n"),
+        "switchboard.toml: broker.tool_display: unknown value \"loud\" (expected one of: full, compact, none)"
+    );
+    assert!(
+        with("[discord.reactions]\ndone = \"\"\n[agent]\ncommand = \"a\"\n")
+            .starts_with("switchboard.toml: discord.reactions.done: is empty")
+    );
+}
+
+#[test]
+fn agent_cwd_is_resolved_against_the_config_file() {
+    let text = "[agent]\ncommand = \"a\"\ncwd = \"work\"\n";
+    let config =
+        super::Config::from_toml_str(text, "/etc/switchboard/switchboard.toml", &|_| None).unwrap();
+    assert_eq!(
+        config.agent.unwrap().cwd,
+        std::path::PathBuf::from("/etc/switchboard/work")
     );
 }

@@ -1,0 +1,110 @@
+//! [`ChatOutbound`] for Discord: threads, messages, edits and reactions over
+//! REST. Rate limits are paced and 429s retried inside twilight-http; what
+//! reaches the broker is refused, unreachable, or unauthorized.
+
+use async_trait::async_trait;
+
+use super::rest::{DiscordRest, RestError};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform};
+
+/// Discord's limit on a message's content, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+pub struct DiscordOutbound {
+    rest: DiscordRest,
+}
+
+impl DiscordOutbound {
+    pub fn new(rest: DiscordRest) -> Self {
+        Self { rest }
+    }
+}
+
+impl From<RestError> for OutboundError {
+    fn from(err: RestError) -> Self {
+        match err {
+            RestError::Unauthorized => OutboundError::Unauthorized,
+            RestError::Status { status, body } if status < 500 => {
+                OutboundError::Rejected(format!("{status}: {body}"))
+            }
+            other => OutboundError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+fn id(text: &str) -> Result<u64, OutboundError> {
+    text.parse()
+        .map_err(|_| OutboundError::Rejected(format!("{text:?} is not a Discord id")))
+}
+
+#[async_trait]
+impl ChatOutbound for DiscordOutbound {
+    fn platform(&self) -> Platform {
+        Platform::Discord
+    }
+
+    fn max_message_chars(&self) -> usize {
+        MAX_MESSAGE_CHARS
+    }
+
+    async fn start_thread(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        name: &str,
+    ) -> Result<Conversation, OutboundError> {
+        let thread = self
+            .rest
+            .start_thread(id(channel_id)?, id(message_id)?, name)
+            .await?;
+        Ok(Conversation {
+            platform: Platform::Discord,
+            channel_id: channel_id.to_owned(),
+            thread_id: thread.to_string(),
+        })
+    }
+
+    async fn post(&self, conversation: &Conversation, text: &str) -> Result<String, OutboundError> {
+        Ok(self
+            .rest
+            .create_message(id(&conversation.thread_id)?, text)
+            .await?
+            .to_string())
+    }
+
+    async fn edit(
+        &self,
+        conversation: &Conversation,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), OutboundError> {
+        Ok(self
+            .rest
+            .edit_message(id(&conversation.thread_id)?, id(message_id)?, text)
+            .await?)
+    }
+
+    async fn react(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        emoji: &str,
+    ) -> Result<(), OutboundError> {
+        Ok(self
+            .rest
+            .reaction(id(channel_id)?, id(message_id)?, emoji, true)
+            .await?)
+    }
+
+    async fn unreact(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        emoji: &str,
+    ) -> Result<(), OutboundError> {
+        Ok(self
+            .rest
+            .reaction(id(channel_id)?, id(message_id)?, emoji, false)
+            .await?)
+    }
+}

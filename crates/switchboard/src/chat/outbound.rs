@@ -1,0 +1,78 @@
+//! What the broker may do on a platform: the [`ChatOutbound`] trait.
+//!
+//! The broker talks to every platform through this trait only. Ids are
+//! strings in the platform's own format. Implementations retry rate limits
+//! (429) themselves, waiting as the platform says, and never lose text; an
+//! `Err` means the platform refused or stayed unreachable.
+
+use async_trait::async_trait;
+
+use super::Platform;
+
+/// Where a conversation's replies go.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Conversation {
+    pub platform: Platform,
+    /// The channel the conversation started in (a thread's parent).
+    pub channel_id: String,
+    /// The thread the replies go to. On Discord a thread is a channel whose
+    /// id is this; on Slack it is the root message's ts.
+    pub thread_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    /// The platform rejected the credentials: fatal for the process.
+    #[error("the platform rejected the bot's credentials (401)")]
+    Unauthorized,
+    /// The platform refused this request (permissions, unknown channel, ...).
+    #[error("the platform refused the request: {0}")]
+    Rejected(String),
+    /// Could not reach the platform, or it failed (5xx, timeout).
+    #[error("the platform could not be reached: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait ChatOutbound: Send + Sync + 'static {
+    fn platform(&self) -> Platform;
+
+    /// Longest message text the platform accepts, in characters.
+    fn max_message_chars(&self) -> usize;
+
+    /// Open a thread rooted at `message_id` in `channel_id` and return the
+    /// conversation it makes.
+    async fn start_thread(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        name: &str,
+    ) -> Result<Conversation, OutboundError>;
+
+    /// Post `text` in the conversation's thread; returns the message id.
+    async fn post(&self, conversation: &Conversation, text: &str) -> Result<String, OutboundError>;
+
+    /// Replace the text of a message posted earlier in the conversation.
+    async fn edit(
+        &self,
+        conversation: &Conversation,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), OutboundError>;
+
+    /// Add the bot's reaction to a message (in the channel it was posted in).
+    async fn react(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        emoji: &str,
+    ) -> Result<(), OutboundError>;
+
+    /// Remove the bot's reaction from a message.
+    async fn unreact(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+        emoji: &str,
+    ) -> Result<(), OutboundError>;
+}

@@ -1,0 +1,118 @@
+//! The typed settings of the bridge itself: who may talk to the bot
+//! ([`Gating`]), how replies look ([`BrokerConfig`]), and which agent runs
+//! ([`AgentConfig`]). Plain data; rules live in `validate_bridge`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Whether messages from other bots are acted on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BotMessages {
+    /// Never (the default).
+    #[default]
+    None,
+    /// Only when they @mention this bot.
+    Mentions,
+    /// Like human messages.
+    All,
+}
+
+impl FromStr for BotMessages {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "none" => Ok(Self::None),
+            "mentions" => Ok(Self::Mentions),
+            "all" => Ok(Self::All),
+            other => Err(format!(
+                "unknown value {other:?} (expected one of: none, mentions, all)"
+            )),
+        }
+    }
+}
+
+/// Who may start or continue a conversation on one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gating {
+    /// Channel ids (a thread inherits its parent's permission). Empty only
+    /// with `allow_all_channels`.
+    pub allowed_channels: Vec<String>,
+    pub allow_all_channels: bool,
+    /// User ids. Empty only with `allow_all_users`.
+    pub allowed_users: Vec<String>,
+    pub allow_all_users: bool,
+    /// Role ids whose @mention counts as a mention of the bot.
+    pub mention_roles: Vec<String>,
+    pub allow_bot_messages: BotMessages,
+    /// When non-empty, only these bots are heard (with `allow_bot_messages`).
+    pub trusted_bot_ids: Vec<String>,
+}
+
+/// Status reactions on the user's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reactions {
+    pub queued: String,
+    pub thinking: String,
+    pub tool: String,
+    pub done: String,
+    pub error: String,
+    pub denied: String,
+}
+
+impl Default for Reactions {
+    fn default() -> Self {
+        Self {
+            queued: "⏳".into(),
+            thinking: "🤔".into(),
+            tool: "🔧".into(),
+            done: "✅".into(),
+            error: "❌".into(),
+            denied: "🚫".into(),
+        }
+    }
+}
+
+/// `[broker]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// Consecutive bot-authored turns allowed per thread before it stops
+    /// answering bots (a human message resets the count).
+    pub max_bot_turns: u32,
+    /// At most one edit per message per this interval while streaming.
+    pub edit_interval: Duration,
+    /// "full" | "compact" | "none".
+    pub tool_display: String,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            max_bot_turns: 20,
+            edit_interval: Duration::from_millis(1_500),
+            tool_display: "compact".into(),
+        }
+    }
+}
+
+/// `[agent]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentConfig {
+    pub command: String,
+    pub args: Vec<String>,
+    /// Absolute working directory of the agent.
+    pub cwd: PathBuf,
+    /// Extra environment for the agent (its environment is otherwise
+    /// cleared to HOME, PATH, USER, LANG).
+    pub env: BTreeMap<String, String>,
+    /// ACP McpServer objects, passed through.
+    pub mcp_servers: Vec<serde_json::Value>,
+    /// "allow" | "deny" | "allow_reads".
+    pub permission_policy: String,
+    pub turn_idle_timeout: Duration,
+    pub cancel_grace: Duration,
+    pub max_sessions: usize,
+    pub idle_ttl: Duration,
+}

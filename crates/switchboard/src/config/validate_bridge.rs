@@ -1,0 +1,290 @@
+//! The value rules of the bridge settings: gating lists, `[broker]` and
+//! `[agent]`. Part of `validate` (one rule, one place), split out by topic.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::ConfigError;
+use super::bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions};
+use super::duration::parse_duration;
+use super::raw::{RawAgent, RawBroker, RawDiscord, RawId, RawReactions};
+
+/// Permission policies the agent module understands.
+const POLICIES: [&str; 3] = ["allow", "deny", "allow_reads"];
+/// Reply tool display modes.
+const TOOL_DISPLAYS: [&str; 3] = ["full", "compact", "none"];
+
+/// A positive duration at `key`, or `default` when absent.
+pub(super) fn duration(
+    file: &str,
+    key: &str,
+    text: Option<&str>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err(ConfigError::invalid(
+            file,
+            key,
+            format!("is {text:?}, but must be longer than zero"),
+        )),
+        Ok(d) => Ok(d),
+        Err(reason) => Err(ConfigError::invalid(file, key, reason)),
+    }
+}
+
+/// A list of ids at `key`, each checked by `id`.
+fn ids(
+    file: &str,
+    key: &str,
+    raw: &[RawId],
+    id: fn(&RawId) -> Result<u64, String>,
+) -> Result<Vec<String>, ConfigError> {
+    raw.iter()
+        .enumerate()
+        .map(|(index, value)| {
+            id(value)
+                .map(|n| n.to_string())
+                .map_err(|reason| ConfigError::invalid(file, &format!("{key}[{index}]"), reason))
+        })
+        .collect()
+}
+
+/// An allowlist and its "allow everything" switch: exactly one of the two.
+fn allowlist(
+    file: &str,
+    key: &str,
+    all_key: &str,
+    list: &[String],
+    all: bool,
+    what: &str,
+) -> Result<(), ConfigError> {
+    match (list.len(), all) {
+        (0, false) => Err(ConfigError::invalid(
+            file,
+            key,
+            format!(
+                "empty list would allow no {what}; list {what} ids, or set {all_key} = true to allow every {what}"
+            ),
+        )),
+        (n, true) if n > 0 => Err(ConfigError::invalid(
+            file,
+            all_key,
+            format!(
+                "is true, but {key} lists {n} {what}(s); remove the list to allow every {what}, or set {all_key} = false"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `[discord]`'s channel allowlist (checked before the URLs).
+pub(super) fn discord_channels(
+    raw: &RawDiscord,
+    file: &str,
+    snowflake: fn(&RawId) -> Result<u64, String>,
+) -> Result<Vec<String>, ConfigError> {
+    let allowed_channels = ids(
+        file,
+        "discord.allowed_channels",
+        &raw.allowed_channels,
+        snowflake,
+    )?;
+    allowlist(
+        file,
+        "discord.allowed_channels",
+        "discord.allow_all_channels",
+        &allowed_channels,
+        raw.allow_all_channels,
+        "channel",
+    )?;
+    Ok(allowed_channels)
+}
+
+/// `[discord]`'s other gating keys, completing [`Gating`].
+pub(super) fn discord_gating(
+    raw: &RawDiscord,
+    file: &str,
+    allowed_channels: Vec<String>,
+    snowflake: fn(&RawId) -> Result<u64, String>,
+) -> Result<Gating, ConfigError> {
+    let allowed_users = ids(file, "discord.allowed_users", &raw.allowed_users, snowflake)?;
+    allowlist(
+        file,
+        "discord.allowed_users",
+        "discord.allow_all_users",
+        &allowed_users,
+        raw.allow_all_users,
+        "user",
+    )?;
+    let allow_bot_messages = match raw.allow_bot_messages.as_deref() {
+        None => BotMessages::None,
+        Some(text) => text.parse().map_err(|reason: String| {
+            ConfigError::invalid(file, "discord.allow_bot_messages", reason)
+        })?,
+    };
+    Ok(Gating {
+        allowed_channels,
+        allow_all_channels: raw.allow_all_channels,
+        allowed_users,
+        allow_all_users: raw.allow_all_users,
+        mention_roles: ids(file, "discord.mention_roles", &raw.mention_roles, snowflake)?,
+        allow_bot_messages,
+        trusted_bot_ids: ids(
+            file,
+            "discord.trusted_bot_ids",
+            &raw.trusted_bot_ids,
+            snowflake,
+        )?,
+    })
+}
+
+pub(super) fn reactions(raw: &RawReactions, file: &str) -> Result<Reactions, ConfigError> {
+    let defaults = Reactions::default();
+    let pick = |key: &str, value: &Option<String>, default: String| match value
+        .as_deref()
+        .map(str::trim)
+    {
+        None => Ok(default),
+        Some("") => Err(ConfigError::invalid(
+            file,
+            &format!("discord.reactions.{key}"),
+            "is empty; give an emoji such as \"✅\" or a custom one as \"name:id\"",
+        )),
+        Some(text) => Ok(text.to_owned()),
+    };
+    Ok(Reactions {
+        queued: pick("queued", &raw.queued, defaults.queued)?,
+        thinking: pick("thinking", &raw.thinking, defaults.thinking)?,
+        tool: pick("tool", &raw.tool, defaults.tool)?,
+        done: pick("done", &raw.done, defaults.done)?,
+        error: pick("error", &raw.error, defaults.error)?,
+        denied: pick("denied", &raw.denied, defaults.denied)?,
+    })
+}
+
+pub(super) fn broker(raw: RawBroker, file: &str) -> Result<BrokerConfig, ConfigError> {
+    let defaults = BrokerConfig::default();
+    let max_bot_turns = match raw.max_bot_turns {
+        None => defaults.max_bot_turns,
+        Some(n) => u32::try_from(n).map_err(|_| {
+            ConfigError::invalid(
+                file,
+                "broker.max_bot_turns",
+                format!("is {n}; use 0 (never answer bots twice in a row) or more"),
+            )
+        })?,
+    };
+    let tool_display = one_of(
+        file,
+        "broker.tool_display",
+        raw.tool_display,
+        &defaults.tool_display,
+        &TOOL_DISPLAYS,
+    )?;
+    Ok(BrokerConfig {
+        max_bot_turns,
+        edit_interval: duration(
+            file,
+            "broker.edit_interval",
+            raw.edit_interval.as_deref(),
+            defaults.edit_interval,
+        )?,
+        tool_display,
+    })
+}
+
+fn one_of(
+    file: &str,
+    key: &str,
+    value: Option<String>,
+    default: &str,
+    allowed: &[&str],
+) -> Result<String, ConfigError> {
+    let value = value.unwrap_or_else(|| default.to_owned());
+    if allowed.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(ConfigError::invalid(
+            file,
+            key,
+            format!(
+                "unknown value {value:?} (expected one of: {})",
+                allowed.join(", ")
+            ),
+        ))
+    }
+}
+
+/// `[agent]`; relative `cwd` is resolved against `base` (the config file's
+/// directory).
+pub(super) fn agent(raw: RawAgent, file: &str, base: &Path) -> Result<AgentConfig, ConfigError> {
+    let err = |key: &str, reason: String| ConfigError::invalid(file, key, reason);
+    let command = raw.command.trim().to_owned();
+    if command.is_empty() {
+        return Err(err("agent.command", "is empty; name the ACP agent to run, e.g. \"npx\" with args [\"@zed-industries/claude-code-acp\"]".into()));
+    }
+    let cwd = match raw.cwd.as_deref().map(str::trim) {
+        None | Some("") => base.to_path_buf(),
+        Some(dir) if Path::new(dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => base.join(dir),
+    };
+    for name in raw.env.keys() {
+        if name.is_empty() || name.contains('=') || name.contains('\0') {
+            return Err(err(
+                &format!("agent.env.{name}"),
+                "is not a valid environment variable name".into(),
+            ));
+        }
+    }
+    let mut mcp_servers = Vec::with_capacity(raw.mcp_servers.len());
+    for (index, server) in raw.mcp_servers.into_iter().enumerate() {
+        let key = format!("agent.mcp_servers[{index}]");
+        let json = serde_json::to_value(&server).map_err(|e| err(&key, e.to_string()))?;
+        if !json.get("name").is_some_and(serde_json::Value::is_string) {
+            return Err(err(&key, "needs a \"name\" (and \"command\"/\"args\"/\"env\" for a stdio server, or \"type\" and \"url\" for http/sse)".into()));
+        }
+        mcp_servers.push(json);
+    }
+    let permission_policy = one_of(
+        file,
+        "agent.permission_policy",
+        raw.permission_policy,
+        "allow_reads",
+        &POLICIES,
+    )?;
+    let max_sessions = match raw.max_sessions {
+        None => 10,
+        Some(n) if (1..=10_000).contains(&n) => n as usize,
+        Some(n) => return Err(err("agent.max_sessions", format!("is {n}; use 1 or more"))),
+    };
+    Ok(AgentConfig {
+        command,
+        args: raw.args,
+        cwd,
+        env: raw.env,
+        mcp_servers,
+        permission_policy,
+        turn_idle_timeout: duration(
+            file,
+            "agent.turn_idle_timeout",
+            raw.turn_idle_timeout.as_deref(),
+            Duration::from_secs(600),
+        )?,
+        cancel_grace: duration(
+            file,
+            "agent.cancel_grace",
+            raw.cancel_grace.as_deref(),
+            Duration::from_secs(5),
+        )?,
+        max_sessions,
+        idle_ttl: duration(
+            file,
+            "agent.idle_ttl",
+            raw.idle_ttl.as_deref(),
+            Duration::from_secs(4 * 3600),
+        )?,
+    })
+}
