@@ -108,6 +108,9 @@ async fn status(State(state): State<AdminState>) -> Json<serde_json::Value> {
         "uptime_ms": state.started.elapsed().as_millis() as u64,
         "ready": state.health.readiness().is_ok(),
         "connections": connections,
+        "sessions": state.health.pools().into_iter().map(|(name, f)| json!({
+            "platform": name, "max": f.max, "busy": f.busy, "idle": f.idle, "live": f.busy + f.idle,
+        })).collect::<Vec<_>>(),
     }))
 }
 

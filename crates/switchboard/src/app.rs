@@ -106,6 +106,7 @@ pub async fn run_reporting(
         let pool = SessionPool::new(agent.max_sessions, agent.idle_ttl);
         tracker.spawn(pool.clone().run_reaper(REAP_EVERY, stop.clone()));
         pools.push(pool.clone());
+        health.register_pool("discord", pool.clone());
         let deps = thread_deps(
             &config,
             agent,

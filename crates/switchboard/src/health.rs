@@ -306,13 +306,60 @@ pub struct StatusEntry {
     pub observed_at: u64,
 }
 
-/// Every connection of the process, for readiness and /status.
-#[derive(Clone, Debug, Default)]
+/// Agent session pool figures at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PoolFigures {
+    pub max: usize,
+    pub busy: usize,
+    pub idle: usize,
+}
+
+/// Something that can report pool figures (the broker's session pool).
+pub trait PoolView: Send + Sync + 'static {
+    fn figures(&self) -> PoolFigures;
+}
+
+/// A pool reported under a name.
+type NamedPool = (String, Arc<dyn PoolView>);
+
+/// Every connection (and session pool) of the process, for readiness,
+/// /status and metrics.
+#[derive(Clone, Default)]
 pub struct HealthRegistry {
     connections: Arc<Mutex<Vec<ConnectionHealth>>>,
+    pools: Arc<Mutex<Vec<NamedPool>>>,
+}
+
+impl std::fmt::Debug for HealthRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthRegistry")
+            .field("connections", &self.connections)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HealthRegistry {
+    /// Report a session pool under `name` (e.g. the platform it serves).
+    pub fn register_pool(&self, name: &str, pool: Arc<dyn PoolView>) {
+        self.pools
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .push((name.to_owned(), pool));
+    }
+
+    /// Figures of every registered pool, by name.
+    pub fn pools(&self) -> Vec<(String, PoolFigures)> {
+        let pools = self
+            .pools
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone();
+        pools
+            .iter()
+            .map(|(name, pool)| (name.clone(), pool.figures()))
+            .collect()
+    }
+
     pub fn register(&self, health: ConnectionHealth) {
         self.connections
             .lock()

@@ -11,7 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::health::{ConnectionSnapshot, ConnectionState, HealthRegistry};
+use crate::health::{ConnectionSnapshot, ConnectionState, HealthRegistry, PoolFigures};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PlatformLabels {
@@ -176,6 +176,30 @@ impl Collector for HealthCollector {
                     Kind::Gauge => ConstGauge::new(value).encode(metric)?,
                     Kind::Flag => ConstGauge::new(value as i64).encode(metric)?,
                 }
+            }
+        }
+        for (name, help, pick) in [
+            (
+                "switchboard_agent_sessions_busy",
+                "Agent sessions running a turn",
+                (|f: &PoolFigures| f.busy) as fn(&PoolFigures) -> usize,
+            ),
+            (
+                "switchboard_agent_sessions_idle",
+                "Agent sessions alive and idle",
+                |f| f.idle,
+            ),
+            (
+                "switchboard_agent_sessions_max",
+                "Configured max_sessions",
+                |f| f.max,
+            ),
+        ] {
+            let mut family =
+                encoder.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+            for (platform, figures) in self.health.pools() {
+                let labels = PlatformLabels { platform };
+                ConstGauge::new(pick(&figures) as i64).encode(family.encode_family(&labels)?)?;
             }
         }
         let mut family = encoder.encode_descriptor(

@@ -392,3 +392,40 @@ async fn bot_to_bot_loops_stop_at_the_cap_and_a_human_resets_it() {
     assert!(replies.contains("prompt: stop, both of you"));
     chat.h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_ends_the_session_and_status_shows_the_pool() {
+    let chat = Chat::start(Options::default()).await;
+    let asked = chat.ask("first question");
+    chat.done(chat.channel, asked).await;
+    let first = session_of(&chat.reply_texts(asked)[0]);
+    let (_, status) = chat.h.get_json("/status").await;
+    let sessions = &status["sessions"][0];
+    assert_eq!(
+        (sessions["platform"].as_str(), sessions["live"].as_u64()),
+        (Some("discord"), Some(1)),
+        "{status}"
+    );
+    assert_eq!(sessions["max"], 10, "{status}");
+
+    chat.say(asked, "!reset");
+    sim_wait(&chat.h.sim, TURN, "the reset notice", |s| {
+        bot_messages(s, asked)
+            .iter()
+            .any(|m| m.content.starts_with("Session reset"))
+            .then_some(())
+    })
+    .await;
+    let next = chat.say(asked, "fresh start");
+    chat.done(asked, next).await;
+    let last = chat.reply_texts(asked).pop().unwrap();
+    assert!(last.contains("turn 1:\nprompt: fresh start"), "{last}");
+    assert_ne!(session_of(&last), first, "a new session after !reset");
+    assert_eq!(
+        chat.h
+            .metric("switchboard_agent_sessions_idle{platform=\"discord\"}")
+            .await,
+        Some(1.0)
+    );
+    chat.h.stop().await;
+}

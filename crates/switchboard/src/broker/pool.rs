@@ -34,11 +34,12 @@ pub enum Checkout<S> {
     Vacant,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct PoolStats {
-    pub max: usize,
-    pub busy: usize,
-    pub idle: usize,
+pub use crate::health::PoolFigures as PoolStats;
+
+impl<S: PooledSession> crate::health::PoolView for SessionPool<S> {
+    fn figures(&self) -> PoolStats {
+        self.stats()
+    }
 }
 
 pub struct SessionPool<S> {
