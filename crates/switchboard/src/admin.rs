@@ -18,12 +18,33 @@ use tokio_util::sync::CancellationToken;
 
 use crate::health::HealthRegistry;
 use crate::metrics::Metrics;
+use crate::store::{Store, now_ms};
 
 #[derive(Clone)]
 struct AdminState {
     health: HealthRegistry,
     metrics: Metrics,
+    store: Option<Store>,
     started: Instant,
+}
+
+impl AdminState {
+    /// Read the journal backlog into the store figures before showing them.
+    async fn refresh_store(&self) {
+        let Some(store) = &self.store else { return };
+        match store.journal_backlog().await {
+            Ok(backlog) => {
+                let age = backlog
+                    .oldest_unanswered_ms
+                    .map(|at| (now_ms() - at).max(0) as u64);
+                self.health.store.set_backlog(backlog.unanswered, age);
+            }
+            Err(err) => self
+                .health
+                .store
+                .record_error(&format!("journal backlog: {err}")),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +67,7 @@ impl AdminServer {
         addr: SocketAddr,
         health: HealthRegistry,
         metrics: Metrics,
+        store: Option<Store>,
     ) -> Result<Self, AdminBindError> {
         let listener = TcpListener::bind(addr)
             .await
@@ -53,6 +75,7 @@ impl AdminServer {
         let state = AdminState {
             health,
             metrics,
+            store,
             started: Instant::now(),
         };
         let router = Router::new()
@@ -97,6 +120,7 @@ async fn readyz(State(state): State<AdminState>) -> Response {
 }
 
 async fn status(State(state): State<AdminState>) -> Json<serde_json::Value> {
+    state.refresh_store().await;
     let connections: Vec<_> = state
         .health
         .snapshots()
@@ -108,6 +132,7 @@ async fn status(State(state): State<AdminState>) -> Json<serde_json::Value> {
         "uptime_ms": state.started.elapsed().as_millis() as u64,
         "ready": state.health.readiness().is_ok(),
         "connections": connections,
+        "store": state.health.store.figures(),
         "sessions": state.health.pools().into_iter().map(|(name, f)| json!({
             "platform": name, "max": f.max, "busy": f.busy, "idle": f.idle, "live": f.busy + f.idle,
         })).collect::<Vec<_>>(),
@@ -115,6 +140,7 @@ async fn status(State(state): State<AdminState>) -> Json<serde_json::Value> {
 }
 
 async fn metrics_text(State(state): State<AdminState>) -> Response {
+    state.refresh_store().await;
     (
         [(
             header::CONTENT_TYPE,

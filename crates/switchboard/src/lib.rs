@@ -15,6 +15,7 @@
 //!   supervised gateway, its watchdog, close-code policy, events and REST.
 //! - [`broker`]: conversation policy; today the dedupe intake.
 //! - [`logging`]: text/JSON log set-up.
+//! - [`store`]: persistence (SQLite): dedupe, threads, journal, cursors.
 //! - [`demo`]: `switchboard demo`, the broker against a built-in simulator.
 
 pub mod admin;
@@ -29,6 +30,7 @@ pub mod demo_agent;
 pub mod health;
 pub mod logging;
 pub mod metrics;
+pub mod store;
 pub mod supervisor;
 
 pub use app::{RunError, run, run_reporting};

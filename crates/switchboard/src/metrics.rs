@@ -37,6 +37,7 @@ pub struct Metrics {
     registry: Arc<Registry>,
     messages_received: Family<PlatformLabels, Counter>,
     duplicate_events: Family<PlatformLabels, Counter>,
+    caught_up: Family<PlatformLabels, Counter>,
 }
 
 impl Metrics {
@@ -54,11 +55,18 @@ impl Metrics {
             "Message events dropped as duplicates (replays, redeliveries)",
             duplicate_events.clone(),
         );
+        let caught_up = Family::<PlatformLabels, Counter>::default();
+        registry.register(
+            "switchboard_messages_caught_up",
+            "Messages fetched by catch-up after downtime and acted on",
+            caught_up.clone(),
+        );
         registry.register_collector(Box::new(HealthCollector { health }));
         Self {
             registry: Arc::new(registry),
             messages_received,
             duplicate_events,
+            caught_up,
         }
     }
 
@@ -66,6 +74,10 @@ impl Metrics {
         self.messages_received
             .get_or_create(&labels(platform))
             .inc();
+    }
+
+    pub fn message_caught_up(&self, platform: &str) {
+        self.caught_up.get_or_create(&labels(platform)).inc();
     }
 
     pub fn duplicate_event(&self, platform: &str) {
@@ -200,6 +212,39 @@ impl Collector for HealthCollector {
             for (platform, figures) in self.health.pools() {
                 let labels = PlatformLabels { platform };
                 ConstGauge::new(pick(&figures) as i64).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        if let Some(store) = self.health.store.figures() {
+            let series = [
+                (
+                    "switchboard_journal_backlog",
+                    "Accepted messages not yet answered",
+                    store.journal_backlog as f64,
+                ),
+                (
+                    "switchboard_oldest_unanswered_age_seconds",
+                    "Age of the oldest accepted message not yet answered (0 when none)",
+                    store.oldest_unanswered_age_ms.unwrap_or(0) as f64 / 1000.0,
+                ),
+                (
+                    "switchboard_store_errors",
+                    "Store operations that failed",
+                    store.errors_total as f64,
+                ),
+            ];
+            for (name, help, value) in series {
+                let counter = name.ends_with("errors");
+                let metric_type = if counter {
+                    ConstCounter::new(0u64).metric_type()
+                } else {
+                    ConstGauge::new(0.0f64).metric_type()
+                };
+                let metric = encoder.encode_descriptor(name, help, None, metric_type)?;
+                if counter {
+                    ConstCounter::new(value as u64).encode(metric)?;
+                } else {
+                    ConstGauge::new(value).encode(metric)?;
+                }
             }
         }
         let mut family = encoder.encode_descriptor(

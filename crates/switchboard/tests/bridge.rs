@@ -8,68 +8,15 @@ mod support;
 use std::time::Duration;
 
 use discord_sim::{RestFault, SimChannel, SimConfig, SimUser};
-use support::{Harness, Options, bot_messages, fences_balanced, joined, sim_wait, wait_reaction};
+use support::chat::{Chat, session_of};
+use support::{Options, bot_messages, fences_balanced, joined, sim_wait, wait_reaction};
 use switchboard::demo_agent::script::long_text;
 use tokio::time::Instant;
 
+use support::chat::TURN;
+
 const SECOND: Duration = Duration::from_secs(1);
-const TURN: Duration = Duration::from_secs(20);
 const EDIT_INTERVAL: Duration = Duration::from_millis(300);
-
-struct Chat {
-    h: Harness,
-    channel: u64,
-    alice: SimUser,
-    mention: String,
-}
-
-impl Chat {
-    async fn start(options: Options) -> Chat {
-        let h = Harness::start(options).await;
-        h.wait_ready().await;
-        let channel = h.sim.channel_ids()[0];
-        let alice = h.sim.user(7, "alice");
-        let mention = format!("<@{}>", h.sim.bot_user().id);
-        Chat {
-            h,
-            channel,
-            alice,
-            mention,
-        }
-    }
-
-    /// Mention the bot in the channel; returns the message (= thread) id.
-    fn ask(&self, text: &str) -> u64 {
-        self.h.sim.inject_message(
-            self.channel,
-            &self.alice,
-            &format!("{} {text}", self.mention),
-        )
-    }
-
-    /// Post in a thread without a mention.
-    fn say(&self, thread: u64, text: &str) -> u64 {
-        self.h.sim.inject_message(thread, &self.alice, text)
-    }
-
-    async fn done(&self, channel: u64, message: u64) {
-        wait_reaction(&self.h.sim, channel, message, "✅", TURN).await;
-    }
-
-    fn reply_texts(&self, thread: u64) -> Vec<String> {
-        bot_messages(&self.h.sim, thread)
-            .into_iter()
-            .map(|m| m.content)
-            .collect()
-    }
-}
-
-fn session_of(reply: &str) -> String {
-    let rest = reply
-        .strip_prefix("session ")
-        .unwrap_or_else(|| panic!("no session header in {reply:?}"));
-    rest.split_whitespace().next().unwrap().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mention_opens_a_thread_and_the_full_answer_streams_into_it() {

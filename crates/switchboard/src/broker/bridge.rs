@@ -1,58 +1,305 @@
-//! The bridge for one platform: routed messages -> thread actors.
+//! The bridge for one platform: routed, journaled messages -> thread actors.
 //!
-//! Owns the map of threads switchboard started or answered in (so their
-//! follow-ups need no mention) and spawns one actor per thread. Every
-//! decision about who is answered is `router::route`'s; this only acts on it.
+//! Owns the map of threads switchboard started or answered in (restored from
+//! the store at start, so their follow-ups need no mention after a restart)
+//! and spawns one actor per thread when it is first needed. Every decision
+//! about who is answered is `router::route`'s; every accepted message is
+//! journaled before it is acted on, and the journal insert is the dedupe.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::catch_up::{CatchUpScope, catch_up};
+use super::dedupe::RecentIds;
 use super::router::{Route, route};
-use super::thread::{Incoming, Origin, ThreadDeps, ThreadInput, spawn_thread};
-use crate::chat::{ChatMessage, Conversation};
+use super::thread::{Incoming, Origin, PreviousSession, ThreadDeps, ThreadInput, spawn_thread};
+use crate::chat::{ChatHistory, ChatMessage, Conversation, InboundSender, Platform};
 use crate::config::Gating;
+use crate::metrics::Metrics;
+use crate::store::{JournalEntry, JournalState, now_ms};
 
 /// Longest thread name, in characters (Discord allows 100).
 const THREAD_NAME_CHARS: usize = 60;
+/// Ids remembered in memory when the store cannot be used.
+const FALLBACK_DEDUPE: usize = 10_000;
+/// Tries at answering a message across restarts before giving up.
+const MAX_ATTEMPTS: u32 = 2;
+/// What a reply cut short by a restart gets appended.
+const INTERRUPTED: &str = "\n\n*⚠️ Interrupted by a restart; answering again below.*";
 
 struct OwnedThread {
     parent: String,
-    input: mpsc::UnboundedSender<ThreadInput>,
+    input: Option<mpsc::UnboundedSender<ThreadInput>>,
+    previous: Option<PreviousSession>,
+}
+
+/// What catch-up needs.
+pub struct CatchUpSource {
+    pub history: Arc<dyn ChatHistory>,
+    pub inbound: InboundSender,
+    pub window: Duration,
 }
 
 pub struct Bridge {
+    platform: Platform,
     deps: Arc<ThreadDeps>,
     gating: Gating,
     threads: HashMap<String, OwnedThread>,
+    fallback: RecentIds,
+    metrics: Metrics,
+    catch_up: CatchUpSource,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
 
 impl Bridge {
     pub fn new(
+        platform: Platform,
         deps: Arc<ThreadDeps>,
         gating: Gating,
+        metrics: Metrics,
+        catch_up: CatchUpSource,
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
+            platform,
             deps,
             gating,
             threads: HashMap::new(),
+            fallback: RecentIds::new(FALLBACK_DEDUPE),
+            metrics,
+            catch_up,
             tracker,
             shutdown,
         }
     }
 
-    /// Act on one (deduplicated) message.
-    pub fn handle(&mut self, message: ChatMessage) {
+    /// After a start: learn the known threads, and answer (or give up on,
+    /// telling the user) every message journaled but not answered before.
+    pub async fn restore(&mut self) {
+        let durable = self.deps.durable.clone();
+        let threads = durable.check(
+            "restore threads",
+            durable.store().threads(durable.platform()).await,
+        );
+        for record in threads.unwrap_or_default() {
+            let previous = record.session_id.map(|session_id| PreviousSession {
+                session_id,
+                supports_load: record.supports_load,
+            });
+            self.threads.insert(
+                record.thread_id,
+                OwnedThread {
+                    parent: record.channel_id,
+                    input: None,
+                    previous,
+                },
+            );
+        }
+        let unfinished = durable.check(
+            "restore journal",
+            durable.store().journal_unfinished(durable.platform()).await,
+        );
+        let unfinished = unfinished.unwrap_or_default();
+        tracing::info!(
+            platform = self.platform.as_str(),
+            threads = self.threads.len(),
+            unfinished = unfinished.len(),
+            "state restored"
+        );
+        for entry in unfinished {
+            self.resume_entry(entry).await;
+        }
+    }
+
+    async fn resume_entry(&mut self, entry: JournalEntry) {
+        let durable = self.deps.durable.clone();
+        let attempts = durable
+            .check(
+                "journal attempts",
+                durable
+                    .store()
+                    .journal_bump_attempts(durable.platform(), &entry.message_id)
+                    .await,
+            )
+            .unwrap_or(1);
+        let parent = self.threads.get(&entry.thread_id).map(|t| t.parent.clone());
+        let conversation = Conversation {
+            platform: self.platform,
+            channel_id: parent.clone().unwrap_or_else(|| entry.channel_id.clone()),
+            thread_id: entry.thread_id.clone(),
+        };
+        if !entry.reply_message_ids.is_empty() {
+            self.mark_interrupted(&conversation, &entry.reply_message_ids)
+                .await;
+        }
+        if attempts > MAX_ATTEMPTS {
+            tracing::warn!(message_id = %entry.message_id, attempts, "giving up on a message interrupted by restarts");
+            let note = "⚠️ switchboard was restarted while answering your message, more than once; it was not answered. Please send it again.";
+            if let Err(err) = self.deps.outbound.post(&conversation, note).await {
+                tracing::warn!(%err, "could not tell the user about an unanswered message");
+            }
+            durable
+                .set_states(
+                    std::slice::from_ref(&entry.message_id),
+                    JournalState::Failed,
+                )
+                .await;
+            return;
+        }
+        tracing::info!(message_id = %entry.message_id, thread = %entry.thread_id, state = entry.state.as_str(), "answering a message left unanswered before the restart");
+        // A message that started a thread may have died before the thread
+        // was opened; opening it again is answered "already exists".
+        let origin = if entry.thread_id == entry.message_id {
+            Origin::NewThread {
+                channel_id: entry.channel_id.clone(),
+                message_id: entry.message_id.clone(),
+                name: thread_name(&entry.content),
+            }
+        } else {
+            Origin::Existing(conversation)
+        };
+        let incoming = Incoming {
+            message_id: entry.message_id.clone(),
+            channel_id: entry.channel_id.clone(),
+            author: entry.author_name.clone(),
+            is_bot: entry.is_bot,
+            text: entry.content.clone(),
+        };
+        let parent = self
+            .threads
+            .get(&entry.thread_id)
+            .map_or(entry.channel_id.clone(), |t| t.parent.clone());
+        self.send(
+            &entry.thread_id,
+            parent,
+            origin,
+            ThreadInput::Message(incoming),
+        );
+    }
+
+    /// Append a visible "interrupted" line to a reply cut short by a crash.
+    async fn mark_interrupted(&self, conversation: &Conversation, reply_ids: &[String]) {
+        let Some(last) = reply_ids.last() else { return };
+        let history = &self.catch_up.history;
+        let text = match history.message_text(&conversation.thread_id, last).await {
+            Ok(text) => text,
+            Err(err) => {
+                tracing::warn!(%err, "could not read the interrupted reply");
+                return;
+            }
+        };
+        let limit = self
+            .deps
+            .outbound
+            .max_message_chars()
+            .saturating_sub(INTERRUPTED.chars().count());
+        let kept: String = text.chars().take(limit).collect();
+        if let Err(err) = self
+            .deps
+            .outbound
+            .edit(conversation, last, &format!("{kept}{INTERRUPTED}"))
+            .await
+        {
+            tracing::warn!(%err, "could not mark the interrupted reply");
+        }
+    }
+
+    /// A new platform session started: catch up on what was missed.
+    pub fn start_catch_up(&self) {
+        let scope = CatchUpScope {
+            allowed_channels: self.gating.allowed_channels.iter().cloned().collect(),
+            allow_all_channels: self.gating.allow_all_channels,
+            owned_threads: self.threads.keys().cloned().collect::<HashSet<_>>(),
+            window: self.catch_up.window,
+        };
+        let task = catch_up(
+            self.catch_up.history.clone(),
+            self.deps.durable.clone(),
+            scope,
+            self.catch_up.inbound.clone(),
+        );
+        let shutdown = self.shutdown.clone();
+        self.tracker.spawn(async move {
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                _ = task => {}
+            }
+        });
+    }
+
+    /// Act on one message (live or caught up), at most once.
+    pub async fn handle(&mut self, message: ChatMessage) {
         let decision = route(&message, &self.gating, |id| {
             self.threads.get(id).map(|t| t.parent.clone())
         });
+        let platform = self.platform.as_str();
+        let accepted = match &decision {
+            Route::Start { prompt } if !prompt.is_empty() => {
+                Some((message.id.clone(), prompt.clone()))
+            }
+            Route::Adopt {
+                thread_id, prompt, ..
+            }
+            | Route::Continue { thread_id, prompt } => Some((thread_id.clone(), prompt.clone())),
+            _ => None,
+        };
+        let durable = self.deps.durable.clone();
+        let first = match &accepted {
+            Some((thread_id, prompt)) => {
+                let entry = JournalEntry {
+                    platform: platform.to_owned(),
+                    message_id: message.id.clone(),
+                    thread_id: thread_id.clone(),
+                    channel_id: message.channel_id.clone(),
+                    author_id: message.author.id.clone(),
+                    author_name: message.author.name.clone(),
+                    is_bot: message.author.is_bot,
+                    content: prompt.clone(),
+                    received_at_ms: now_ms(),
+                    state: JournalState::Received,
+                    reply_message_ids: Vec::new(),
+                };
+                let journaled = durable.journal(&entry).await;
+                let _ = durable.first_sighting(&message.id).await;
+                journaled
+            }
+            None => durable.first_sighting(&message.id).await,
+        };
+        let first = first.unwrap_or_else(|| self.fallback.first_sighting(&message.id));
+        if !first {
+            self.metrics.duplicate_event(platform);
+            tracing::debug!(platform, message_id = %message.id, caught_up = message.caught_up, "duplicate message event dropped");
+            return;
+        }
+        self.metrics.message_received(platform);
+        if message.caught_up {
+            self.metrics.message_caught_up(platform);
+            durable.record_caught_up();
+        }
+        tracing::info!(
+            platform,
+            message_id = %message.id,
+            channel_id = %message.channel_id,
+            author_id = %message.author.id,
+            mentions_bot = message.mentions_bot,
+            from_self = message.from_self,
+            caught_up = message.caught_up,
+            "message received"
+        );
+        durable
+            .advance_cursor(&message.channel_id, &message.id)
+            .await;
+        self.act(decision, &message).await;
+    }
+
+    async fn act(&mut self, decision: Route, message: &ChatMessage) {
         let incoming = |text: String| Incoming {
             message_id: message.id.clone(),
             channel_id: message.channel_id.clone(),
@@ -83,8 +330,16 @@ impl Bridge {
                     name: thread_name(&prompt),
                 };
                 // A thread started from a message has the message's id.
-                self.spawn(message.id.clone(), message.channel_id.clone(), origin);
-                self.send(&message.id, ThreadInput::Message(incoming(prompt)));
+                self.deps
+                    .durable
+                    .save_thread(&message.id, &message.channel_id)
+                    .await;
+                self.send(
+                    &message.id,
+                    message.channel_id.clone(),
+                    origin,
+                    ThreadInput::Message(incoming(prompt)),
+                );
             }
             Route::Adopt {
                 thread_id,
@@ -96,36 +351,76 @@ impl Bridge {
                     channel_id: parent_id.clone(),
                     thread_id: thread_id.clone(),
                 };
-                self.spawn(thread_id.clone(), parent_id, Origin::Existing(conversation));
-                self.send(&thread_id, ThreadInput::Message(incoming(prompt)));
+                self.deps.durable.save_thread(&thread_id, &parent_id).await;
+                self.send(
+                    &thread_id,
+                    parent_id,
+                    Origin::Existing(conversation),
+                    ThreadInput::Message(incoming(prompt)),
+                );
             }
             Route::Continue { thread_id, prompt } => {
-                self.send(&thread_id, ThreadInput::Message(incoming(prompt)))
+                let origin = self.existing(&thread_id);
+                let parent = self.parent(&thread_id);
+                self.send(
+                    &thread_id,
+                    parent,
+                    origin,
+                    ThreadInput::Message(incoming(prompt)),
+                );
             }
             Route::Command { thread_id, command } => {
-                self.send(&thread_id, ThreadInput::Command(command))
+                let origin = self.existing(&thread_id);
+                let parent = self.parent(&thread_id);
+                self.send(&thread_id, parent, origin, ThreadInput::Command(command));
             }
         }
     }
 
-    fn spawn(&mut self, key: String, parent: String, origin: Origin) {
-        let input = spawn_thread(
-            key.clone(),
-            origin,
-            self.deps.clone(),
-            &self.tracker,
-            self.shutdown.clone(),
-        );
-        self.threads.insert(key, OwnedThread { parent, input });
+    fn parent(&self, thread_id: &str) -> String {
+        self.threads
+            .get(thread_id)
+            .map_or_else(|| thread_id.to_owned(), |t| t.parent.clone())
     }
 
-    fn send(&self, key: &str, input: ThreadInput) {
-        if let Some(thread) = self.threads.get(key)
-            && thread.input.send(input).is_err()
-        {
+    fn existing(&self, thread_id: &str) -> Origin {
+        Origin::Existing(Conversation {
+            platform: self.platform,
+            channel_id: self.parent(thread_id),
+            thread_id: thread_id.to_owned(),
+        })
+    }
+
+    /// Deliver to the thread's actor, spawning it (with `origin`) if needed.
+    fn send(&mut self, key: &str, parent: String, origin: Origin, input: ThreadInput) {
+        let thread = self
+            .threads
+            .entry(key.to_owned())
+            .or_insert_with(|| OwnedThread {
+                parent,
+                input: None,
+                previous: None,
+            });
+        let sender = match &thread.input {
+            Some(sender) if !sender.is_closed() => sender.clone(),
+            _ => {
+                let previous = thread.previous.take();
+                let sender = spawn_thread(
+                    key.to_owned(),
+                    origin,
+                    previous,
+                    self.deps.clone(),
+                    &self.tracker,
+                    self.shutdown.clone(),
+                );
+                thread.input = Some(sender.clone());
+                sender
+            }
+        };
+        if sender.send(input).is_err() {
             tracing::warn!(
                 thread = key,
-                "thread actor is gone (shutting down?); message not delivered"
+                "thread actor is gone (shutting down?); the message stays journaled"
             );
         }
     }

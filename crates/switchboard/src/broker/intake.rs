@@ -1,30 +1,21 @@
-//! The broker's front door: every platform event passes here once.
+//! The broker's front door: every platform event passes here, in order.
 //!
-//! Duplicate deliveries of a message (same platform, same id) are dropped
-//! and counted; distinct messages are counted and handed to the platform's
-//! [`Bridge`].
-
-use tokio_util::sync::CancellationToken;
+//! Messages go to their platform's [`Bridge`] (which dedupes, journals and
+//! routes them); a new platform session starts that platform's catch-up.
 
 use std::collections::HashMap;
 
+use tokio_util::sync::CancellationToken;
+
 use super::bridge::Bridge;
-use super::dedupe::RecentIds;
 use crate::chat::{ChatEvent, InboundReceiver, Platform};
-use crate::metrics::Metrics;
 
-/// Ids remembered for dedupe; a replay older than this many messages is not
-/// expected from a gateway resume.
-const DEDUPE_WINDOW: usize = 10_000;
-
-/// Consume platform events until shutdown or until every sender is gone.
+/// Consume platform events until shutdown.
 pub async fn run_intake(
     mut inbound: InboundReceiver,
-    metrics: Metrics,
     mut bridges: HashMap<Platform, Bridge>,
     shutdown: CancellationToken,
 ) {
-    let mut recent = RecentIds::new(DEDUPE_WINDOW);
     loop {
         let event = tokio::select! {
             biased;
@@ -34,30 +25,20 @@ pub async fn run_intake(
                 None => return,
             },
         };
-        let ChatEvent::Message(message) = event;
-        let platform = message.platform.as_str();
-        let key = format!("{platform}:{}", message.id);
-        if !recent.first_sighting(&key) {
-            metrics.duplicate_event(platform);
-            tracing::debug!(platform, message_id = %message.id, "duplicate message event dropped");
+        let platform = match &event {
+            ChatEvent::Message(message) => message.platform,
+            ChatEvent::SessionStarted { platform } => *platform,
+        };
+        let Some(bridge) = bridges.get_mut(&platform) else {
+            tracing::warn!(
+                platform = platform.as_str(),
+                "no bridge for this platform; event dropped"
+            );
             continue;
-        }
-        metrics.message_received(platform);
-        tracing::info!(
-            platform,
-            message_id = %message.id,
-            channel_id = %message.channel_id,
-            author_id = %message.author.id,
-            mentions_bot = message.mentions_bot,
-            from_self = message.from_self,
-            "message received"
-        );
-        match bridges.get_mut(&message.platform) {
-            Some(bridge) => bridge.handle(message),
-            None => tracing::warn!(
-                platform,
-                "no bridge for this platform; message not answered"
-            ),
+        };
+        match event {
+            ChatEvent::Message(message) => bridge.handle(*message).await,
+            ChatEvent::SessionStarted { .. } => bridge.start_catch_up(),
         }
     }
 }

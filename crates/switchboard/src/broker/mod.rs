@@ -3,9 +3,12 @@
 //! through `chat` and to agents only through `agent`.
 
 pub mod bridge;
+pub mod catch_up;
 pub mod dedupe;
+pub mod durable;
 pub mod intake;
 pub mod pool;
 pub mod reply;
 pub mod router;
 pub mod thread;
+pub mod turn;

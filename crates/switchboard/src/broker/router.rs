@@ -166,6 +166,7 @@ mod tests {
             bot_mention_markup: vec![format!("<@{BOT}>"), format!("<@!{BOT}>")],
             mentioned_roles: vec![],
             from_self: author == BOT,
+            caught_up: false,
         }
     }
 

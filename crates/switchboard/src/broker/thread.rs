@@ -1,11 +1,12 @@
-//! One actor per conversation thread: its queue, batching and the turn
-//! lifecycle (thread creation, session checkout, prompt, streamed reply,
-//! status reactions, failure notices).
+//! One actor per conversation thread: its queue, batching, commands and the
+//! shutdown grace. The turn itself is in `turn`.
 //!
 //! While a turn runs, new messages wait in the queue (reacted "queued") and
 //! go together as the next prompt, each prefixed with its author; they are
 //! never interleaved into the running turn and never dropped. `!cancel`
-//! cancels the running turn; `!reset` also ends the session afterwards.
+//! cancels the running turn; `!reset` also ends the session afterwards. On
+//! shutdown a running turn gets `shutdown_grace` to finish; if it does not,
+//! its messages are journaled as interrupted and answered after a restart.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,14 +15,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::pool::{Checkout, PooledSession, SessionPool};
-use super::reply::{ReplyConfig, ReplyEvent, spawn_reply};
+use super::durable::Durable;
+use super::pool::{PooledSession, SessionPool};
+use super::reply::ReplyConfig;
 use super::router::Command;
-use crate::agent::{
-    AgentCommand, AgentError, AgentSession, AgentUpdate, PromptPart, SessionOptions, StopReason,
-};
+use crate::agent::{AgentCommand, AgentSession, SessionOptions};
 use crate::chat::{ChatOutbound, Conversation, OutboundError};
 use crate::config::Reactions;
+use crate::store::JournalState;
 
 impl PooledSession for AgentSession {
     fn is_alive(&self) -> bool {
@@ -33,7 +34,7 @@ impl PooledSession for AgentSession {
     }
 }
 
-/// What every thread actor shares.
+/// What every thread actor of one platform shares.
 pub struct ThreadDeps {
     pub outbound: Arc<dyn ChatOutbound>,
     pub pool: Arc<SessionPool<AgentSession>>,
@@ -42,11 +43,13 @@ pub struct ThreadDeps {
     pub reply: ReplyConfig,
     pub reactions: Reactions,
     pub max_bot_turns: u32,
+    pub shutdown_grace: Duration,
+    pub durable: Durable,
     /// Where a 401 from the platform is reported (fatal for the process).
     pub fatal: mpsc::UnboundedSender<OutboundError>,
 }
 
-/// A message for a thread, already routed.
+/// A message for a thread, already routed and journaled.
 #[derive(Clone, Debug)]
 pub struct Incoming {
     pub message_id: String,
@@ -76,10 +79,18 @@ pub enum Origin {
     Existing(Conversation),
 }
 
+/// The agent session a thread had before a restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviousSession {
+    pub session_id: String,
+    pub supports_load: bool,
+}
+
 /// Start the actor for thread `key`; send it inputs on the returned channel.
 pub fn spawn_thread(
     key: String,
     origin: Origin,
+    previous: Option<PreviousSession>,
     deps: Arc<ThreadDeps>,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
@@ -90,17 +101,20 @@ pub fn spawn_thread(
         origin,
         deps,
         bot_turns: 0,
+        previous,
     };
     tracker.spawn(actor.run(rx, shutdown));
     tx
 }
 
-struct ThreadActor {
-    key: String,
-    origin: Origin,
-    deps: Arc<ThreadDeps>,
+pub(super) struct ThreadActor {
+    pub(super) key: String,
+    pub(super) origin: Origin,
+    pub(super) deps: Arc<ThreadDeps>,
     /// Consecutive turns that only bots asked for.
     bot_turns: u32,
+    /// The session to restore on the first turn after a restart.
+    pub(super) previous: Option<PreviousSession>,
 }
 
 impl ThreadActor {
@@ -130,10 +144,11 @@ impl ThreadActor {
             if !self.admit(&batch).await {
                 continue;
             }
+            let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
             let cancel = CancellationToken::new();
             let mut reset_after = false;
             let deps = self.deps.clone();
-            {
+            let finished = {
                 let turn = self.turn(batch, cancel.clone());
                 tokio::pin!(turn);
                 loop {
@@ -142,8 +157,10 @@ impl ThreadActor {
                         // input (a flood of messages cannot delay a finished
                         // turn).
                         biased;
-                        () = shutdown.cancelled() => return,
-                        () = &mut turn => break,
+                        () = shutdown.cancelled() => {
+                            break tokio::time::timeout(deps.shutdown_grace, &mut turn).await.is_ok();
+                        }
+                        () = &mut turn => break true,
                         input = rx.recv(), if open => match input {
                             Some(ThreadInput::Message(message)) => {
                                 react(&deps, &message, &deps.reactions.queued, true);
@@ -158,9 +175,20 @@ impl ThreadActor {
                         },
                     }
                 }
+            };
+            if shutdown.is_cancelled() {
+                if !finished {
+                    tracing::warn!(thread = %self.key, grace_ms = deps.shutdown_grace.as_millis() as u64, "turn still running at shutdown; journaled as interrupted");
+                    deps.durable
+                        .set_states(&ids, JournalState::Interrupted)
+                        .await;
+                }
+                // Messages queued behind it stay journaled as received and
+                // are answered after the restart.
+                return;
             }
             for message in &queue {
-                react(&self.deps, message, &self.deps.reactions.queued, false);
+                react(&deps, message, &deps.reactions.queued, false);
             }
             if reset_after {
                 self.reset().await;
@@ -186,11 +214,17 @@ impl ThreadActor {
         for message in batch {
             react(&self.deps, message, &self.deps.reactions.denied, true);
         }
+        let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
+        self.deps
+            .durable
+            .set_states(&ids, JournalState::Failed)
+            .await;
         false
     }
 
     async fn reset(&mut self) {
         self.deps.pool.remove(&self.key).await;
+        self.previous = None;
         if let Origin::Existing(conversation) = &self.origin {
             let note = "Session reset: your next message starts a new agent session.";
             report(
@@ -201,7 +235,7 @@ impl ThreadActor {
     }
 
     /// The conversation, opening the thread on the first turn.
-    async fn conversation(&mut self) -> Result<Conversation, OutboundError> {
+    pub(super) async fn conversation(&mut self) -> Result<Conversation, OutboundError> {
         if let Origin::NewThread {
             channel_id,
             message_id,
@@ -221,218 +255,10 @@ impl ThreadActor {
             Origin::NewThread { .. } => unreachable!("set just above"),
         }
     }
-
-    /// One turn for `batch`. Never fails: every problem ends as a notice in
-    /// the thread and an error reaction.
-    async fn turn(&mut self, batch: Vec<Incoming>, cancel: CancellationToken) {
-        let deps = self.deps.clone();
-        let r = &deps.reactions;
-        for message in &batch {
-            react(&deps, message, &r.thinking, true);
-        }
-        let outcome = self.answer(&batch, &cancel).await;
-        for message in &batch {
-            react(&deps, message, &r.thinking, false);
-            let done = if outcome { &r.done } else { &r.error };
-            react(&deps, message, done, true);
-        }
-    }
-
-    /// Run the agent for `batch`; `true` when the turn ended normally.
-    async fn answer(&mut self, batch: &[Incoming], cancel: &CancellationToken) -> bool {
-        let deps = self.deps.clone();
-        let conversation = match self.conversation().await {
-            Ok(conversation) => conversation,
-            Err(err) => {
-                tracing::warn!(thread = %self.key, %err, "could not open the thread");
-                report(&deps, Some(err));
-                return false;
-            }
-        };
-        let session = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return false,
-            session = self.session(&conversation) => session,
-        };
-        let Some(session) = session else { return false };
-
-        let (reply_tx, reply) = spawn_reply(
-            deps.outbound.clone(),
-            conversation.clone(),
-            deps.reply.clone(),
-        );
-        let (updates_tx, updates_rx) = mpsc::unbounded_channel();
-        let prompt = prompt_text(batch);
-        let canceller = session.canceller();
-        let prompting = async {
-            let call = session.prompt(vec![PromptPart::Text(prompt)], updates_tx);
-            tokio::pin!(call);
-            let mut cancel_sent = false;
-            loop {
-                tokio::select! {
-                    result = &mut call => break result,
-                    () = cancel.cancelled(), if !cancel_sent => {
-                        tracing::info!(thread = %self.key, "turn cancelled by the user");
-                        canceller.cancel();
-                        cancel_sent = true;
-                    }
-                }
-            }
-        };
-        let forwarding = forward_updates(updates_rx, reply_tx.clone(), &deps, batch);
-        let (result, ()) = tokio::join!(prompting, forwarding);
-
-        let ok = match result {
-            Ok(stop) => {
-                if stop == StopReason::Cancelled {
-                    let _ = reply_tx.send(ReplyEvent::Notice("Turn cancelled.".into()));
-                } else if stop != StopReason::EndTurn {
-                    let _ = reply_tx.send(ReplyEvent::Notice(format!(
-                        "The agent stopped early ({stop})."
-                    )));
-                }
-                deps.pool.checkin(&self.key, session);
-                true
-            }
-            Err(err) => {
-                let _ = reply_tx.send(ReplyEvent::Notice(failure_notice(&err)));
-                tracing::warn!(thread = %self.key, %err, "turn failed");
-                if matches!(
-                    err,
-                    AgentError::Exited { .. } | AgentError::IdleTimeout { .. }
-                ) || !session.is_alive()
-                {
-                    session.shutdown().await;
-                    deps.pool.release(&self.key);
-                } else {
-                    deps.pool.checkin(&self.key, session);
-                }
-                false
-            }
-        };
-        drop(reply_tx);
-        let outcome = reply
-            .await
-            .unwrap_or_else(|join| panic!("reply task failed: {join}"));
-        report(&deps, outcome.error);
-        ok
-    }
-
-    /// The thread's session: its live one, or a new one; `None` after
-    /// telling the user why there is none.
-    async fn session(&self, conversation: &Conversation) -> Option<AgentSession> {
-        let deps = &self.deps;
-        let checkout = deps
-            .pool
-            .checkout(&self.key, || {
-                let text = format!(
-                    "All {} agent slots are busy; your message is queued and will be answered when one frees up.",
-                    deps.pool.max()
-                );
-                let (outbound, conversation) = (deps.outbound.clone(), conversation.clone());
-                tokio::spawn(async move { outbound.post(&conversation, &text).await });
-            })
-            .await;
-        match checkout {
-            Checkout::Existing(session) => Some(session),
-            Checkout::Vacant => {
-                let mut options = deps.session.clone();
-                options.log_tag = self.key.clone();
-                match AgentSession::start(&deps.agent, options, None).await {
-                    Ok(session) => {
-                        tracing::info!(thread = %self.key, session_id = %session.info().session_id, "agent session started");
-                        Some(session)
-                    }
-                    Err(err) => {
-                        deps.pool.release(&self.key);
-                        tracing::warn!(thread = %self.key, %err, "could not start the agent");
-                        let note = format!("⚠️ Could not start the agent: {err}");
-                        report(deps, deps.outbound.post(conversation, &note).await.err());
-                        None
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Agent updates -> reply events, and the "running a tool" reaction.
-async fn forward_updates(
-    mut updates: mpsc::UnboundedReceiver<AgentUpdate>,
-    reply: mpsc::UnboundedSender<ReplyEvent>,
-    deps: &ThreadDeps,
-    batch: &[Incoming],
-) {
-    let mut tool_reacted = false;
-    while let Some(update) = updates.recv().await {
-        let event = match update {
-            AgentUpdate::MessageChunk(text) => ReplyEvent::Text(text),
-            AgentUpdate::ToolCall {
-                id,
-                title,
-                kind,
-                status,
-            } => {
-                if !tool_reacted {
-                    tool_reacted = true;
-                    if let Some(last) = batch.last() {
-                        react(deps, last, &deps.reactions.tool, true);
-                    }
-                }
-                ReplyEvent::ToolStarted {
-                    id,
-                    title,
-                    kind,
-                    status,
-                }
-            }
-            AgentUpdate::ToolCallUpdate { id, title, status } => {
-                ReplyEvent::ToolUpdated { id, title, status }
-            }
-            AgentUpdate::PermissionDecided {
-                tool_title,
-                option_kind,
-            } => ReplyEvent::Notice(format!(
-                "Permission for \"{tool_title}\": {}",
-                option_kind.replace('_', " ")
-            )),
-            AgentUpdate::ThoughtChunk(_) | AgentUpdate::Plan(_) => continue,
-        };
-        if reply.send(event).is_err() {
-            return;
-        }
-    }
-}
-
-/// One message as is; several as one prompt, each prefixed with its author.
-pub fn prompt_text(batch: &[Incoming]) -> String {
-    match batch {
-        [one] => one.text.clone(),
-        many => many
-            .iter()
-            .map(|m| format!("{}: {}", m.author, m.text))
-            .collect::<Vec<_>>()
-            .join("\n\n"),
-    }
-}
-
-fn failure_notice(err: &AgentError) -> String {
-    match err {
-        AgentError::Exited { status } => {
-            format!(
-                "⚠️ The agent stopped unexpectedly ({status}). Your next message starts a new session."
-            )
-        }
-        AgentError::IdleTimeout { after } => format!(
-            "⚠️ The agent sent nothing for {} and was stopped. Your next message starts a new session.",
-            humantime::format_duration(Duration::from_secs(after.as_secs()))
-        ),
-        other => format!("⚠️ The agent failed: {other}"),
-    }
 }
 
 /// Add or remove a status reaction in the background; failures are logged.
-fn react(deps: &ThreadDeps, message: &Incoming, emoji: &str, add: bool) {
+pub(super) fn react(deps: &ThreadDeps, message: &Incoming, emoji: &str, add: bool) {
     let (outbound, fatal) = (deps.outbound.clone(), deps.fatal.clone());
     let (channel, id, emoji) = (
         message.channel_id.clone(),
@@ -455,55 +281,12 @@ fn react(deps: &ThreadDeps, message: &Incoming, emoji: &str, add: bool) {
 }
 
 /// Pass a platform error on: 401 is fatal, the rest is logged.
-fn report(deps: &ThreadDeps, err: Option<OutboundError>) {
+pub(super) fn report(deps: &ThreadDeps, err: Option<OutboundError>) {
     match err {
         Some(OutboundError::Unauthorized) => {
             let _ = deps.fatal.send(OutboundError::Unauthorized);
         }
         Some(err) => tracing::warn!(%err, "posting to the platform failed"),
         None => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn incoming(author: &str, text: &str) -> Incoming {
-        Incoming {
-            message_id: "1".into(),
-            channel_id: "2".into(),
-            author: author.into(),
-            is_bot: false,
-            text: text.into(),
-        }
-    }
-
-    #[test]
-    fn one_message_is_sent_as_is_and_several_with_their_authors() {
-        assert_eq!(prompt_text(&[incoming("alice", "fix it")]), "fix it");
-        assert_eq!(
-            prompt_text(&[
-                incoming("alice", "one"),
-                incoming("bob", "two"),
-                incoming("alice", "three")
-            ]),
-            "alice: one\n\nbob: two\n\nalice: three"
-        );
-    }
-
-    #[test]
-    fn failure_notices_say_what_happened_and_what_comes_next() {
-        let exited = failure_notice(&AgentError::Exited {
-            status: "exit status 3".into(),
-        });
-        assert!(
-            exited.contains("exit status 3") && exited.contains("new session"),
-            "{exited}"
-        );
-        let idle = failure_notice(&AgentError::IdleTimeout {
-            after: Duration::from_secs(600),
-        });
-        assert!(idle.contains("10m") && idle.contains("stopped"), "{idle}");
     }
 }

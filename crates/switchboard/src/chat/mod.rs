@@ -4,8 +4,10 @@
 //! broker through an [`InboundSender`]. Nothing here imports the broker.
 
 pub mod discord;
+pub mod history;
 pub mod outbound;
 
+pub use history::ChatHistory;
 pub use outbound::{ChatOutbound, Conversation, OutboundError};
 
 use tokio::sync::mpsc;
@@ -61,12 +63,19 @@ pub struct ChatMessage {
     pub mentioned_roles: Vec<MentionedRole>,
     /// Whether the author is this bot itself.
     pub from_self: bool,
+    /// Fetched by catch-up after downtime rather than delivered live.
+    pub caught_up: bool,
 }
 
 /// Something that happened on a platform that the broker may act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatEvent {
-    Message(ChatMessage),
+    Message(Box<ChatMessage>),
+    /// A new platform session began (not a resume): events may have been
+    /// missed since the last one, so catch-up should run.
+    SessionStarted {
+        platform: Platform,
+    },
 }
 
 /// Where platforms deliver events. Unbounded on purpose: a platform loop

@@ -85,6 +85,10 @@ pub struct BrokerConfig {
     pub edit_interval: Duration,
     /// "full" | "compact" | "none".
     pub tool_display: String,
+    /// On SIGTERM, how long running turns may take to finish.
+    pub shutdown_grace: Duration,
+    /// After downtime, how far back threads and channels are caught up.
+    pub catch_up_window: Duration,
 }
 
 impl Default for BrokerConfig {
@@ -93,8 +97,19 @@ impl Default for BrokerConfig {
             max_bot_turns: 20,
             edit_interval: Duration::from_millis(1_500),
             tool_display: "compact".into(),
+            shutdown_grace: Duration::from_secs(10),
+            catch_up_window: Duration::from_secs(24 * 3600),
         }
     }
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Absolute directory of the database file.
+    pub data_dir: PathBuf,
+    /// Processed message ids older than this are forgotten.
+    pub prune_after: Duration,
 }
 
 /// `[agent]`.

@@ -28,7 +28,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions};
+pub use bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions, StoreConfig};
 pub use error::ConfigError;
 pub use secret::Secret;
 pub use validate::{DEFAULT_ADMIN_LISTEN, DEFAULT_DISCORD_API_URL, DEFAULT_LOG_LEVEL};
@@ -51,6 +51,7 @@ pub struct Config {
     pub broker: BrokerConfig,
     /// The agent every conversation runs; required when a platform is set.
     pub agent: Option<AgentConfig>,
+    pub store: StoreConfig,
     /// The file path (or [`EMBEDDED`]), for messages.
     pub source: String,
 }

@@ -25,6 +25,16 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub broker: RawBroker,
     pub agent: Option<RawAgent>,
+    #[serde(default)]
+    pub store: RawStore,
+}
+
+/// `[store]`: where durable state lives.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    pub data_dir: Option<String>,
+    pub prune_after: Option<String>,
 }
 
 /// `[discord]`.
@@ -70,6 +80,8 @@ pub(super) struct RawBroker {
     pub max_bot_turns: Option<i64>,
     pub edit_interval: Option<String>,
     pub tool_display: Option<String>,
+    pub shutdown_grace: Option<String>,
+    pub catch_up_window: Option<String>,
 }
 
 /// `[agent]`: the ACP agent each conversation runs.

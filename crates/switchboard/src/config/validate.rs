@@ -47,6 +47,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         supervisor,
         broker: super::validate_bridge::broker(raw.broker, file)?,
         agent,
+        store: super::validate_bridge::store(raw.store, file, &base)?,
         source: file.to_owned(),
     })
 }

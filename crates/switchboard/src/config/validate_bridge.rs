@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ConfigError;
-use super::bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions};
+use super::bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions, StoreConfig};
 use super::duration::parse_duration;
-use super::raw::{RawAgent, RawBroker, RawDiscord, RawId, RawReactions};
+use super::raw::{RawAgent, RawBroker, RawDiscord, RawId, RawReactions, RawStore};
 
 /// Permission policies the agent module understands.
 const POLICIES: [&str; 3] = ["allow", "deny", "allow_reads"];
@@ -193,6 +193,18 @@ pub(super) fn broker(raw: RawBroker, file: &str) -> Result<BrokerConfig, ConfigE
             defaults.edit_interval,
         )?,
         tool_display,
+        shutdown_grace: duration(
+            file,
+            "broker.shutdown_grace",
+            raw.shutdown_grace.as_deref(),
+            defaults.shutdown_grace,
+        )?,
+        catch_up_window: duration(
+            file,
+            "broker.catch_up_window",
+            raw.catch_up_window.as_deref(),
+            defaults.catch_up_window,
+        )?,
     })
 }
 
@@ -285,6 +297,31 @@ pub(super) fn agent(raw: RawAgent, file: &str, base: &Path) -> Result<AgentConfi
             "agent.idle_ttl",
             raw.idle_ttl.as_deref(),
             Duration::from_secs(4 * 3600),
+        )?,
+    })
+}
+
+/// `[store]`; a relative `data_dir` is resolved against `base`.
+pub(super) fn store(raw: RawStore, file: &str, base: &Path) -> Result<StoreConfig, ConfigError> {
+    let data_dir = match raw.data_dir.as_deref().map(str::trim) {
+        None => base.join("switchboard-data"),
+        Some("") => {
+            return Err(ConfigError::invalid(
+                file,
+                "store.data_dir",
+                "is empty; name a directory switchboard may create and write, e.g. \"./switchboard-data\"",
+            ));
+        }
+        Some(dir) if Path::new(dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => base.join(dir),
+    };
+    Ok(StoreConfig {
+        data_dir,
+        prune_after: duration(
+            file,
+            "store.prune_after",
+            raw.prune_after.as_deref(),
+            Duration::from_secs(7 * 24 * 3600),
         )?,
     })
 }

@@ -48,6 +48,7 @@ fn demo_config(
     sim: &DiscordSim,
     admin_listen: &str,
     agent: &DemoAgent,
+    data_dir: &std::path::Path,
 ) -> Result<Config, DemoError> {
     let (command, args) = match agent {
         DemoAgent::BuiltIn => {
@@ -87,12 +88,16 @@ permission_policy = "allow"
 
 [admin]
 listen = "{admin_listen}"
+
+[store]
+data_dir = {data_dir}
 "#,
         channel = sim.channel_ids()[0],
         user = DEMO_USER_ID,
         api = sim.http_url(),
         gateway = sim.gateway_url(),
         command = toml_string(&command),
+        data_dir = toml_string(&data_dir.display().to_string()),
     );
     let token = sim.token();
     Ok(Config::from_toml_str(&text, EMBEDDED, &|name| {
@@ -120,7 +125,10 @@ pub async fn run_demo(
     let sim = DiscordSim::start(sim_config)
         .await
         .map_err(DemoError::Simulator)?;
-    let config = demo_config(&sim, admin_listen, &agent)?;
+    // The demo keeps no state between runs: its store lives in a temporary
+    // directory removed at exit.
+    let data_dir = tempfile::tempdir().map_err(DemoError::Simulator)?;
+    let config = demo_config(&sim, admin_listen, &agent, data_dir.path())?;
     let (addr_tx, addr_rx) = oneshot::channel();
     let broker = tokio::spawn(run_reporting(config, shutdown.clone(), Some(addr_tx)));
     let Ok(admin) = addr_rx.await else {

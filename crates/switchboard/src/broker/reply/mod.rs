@@ -148,8 +148,20 @@ pub fn spawn_reply(
     conversation: Conversation,
     config: ReplyConfig,
 ) -> (mpsc::UnboundedSender<ReplyEvent>, JoinHandle<ReplyOutcome>) {
+    spawn_reply_observed(outbound, conversation, config, None)
+}
+
+/// [`spawn_reply`], also sending each new message's id to `on_post` the
+/// moment it is posted (so a crash mid-reply leaves a record of it).
+pub fn spawn_reply_observed(
+    outbound: Arc<dyn ChatOutbound>,
+    conversation: Conversation,
+    config: ReplyConfig,
+    on_post: Option<mpsc::UnboundedSender<String>>,
+) -> (mpsc::UnboundedSender<ReplyEvent>, JoinHandle<ReplyOutcome>) {
     let (events, receiver) = mpsc::unbounded_channel();
-    let handle = tokio::spawn(stream::Streamer::new(outbound, conversation, config).run(receiver));
+    let streamer = stream::Streamer::new(outbound, conversation, config, on_post);
+    let handle = tokio::spawn(streamer.run(receiver));
     (events, handle)
 }
 

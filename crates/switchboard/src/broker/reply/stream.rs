@@ -59,6 +59,8 @@ pub struct Streamer {
     error: Option<OutboundError>,
     edits: u32,
     posts: u32,
+    /// Told each new message id as soon as it is posted (for the journal).
+    on_post: Option<mpsc::UnboundedSender<String>>,
 }
 
 impl Streamer {
@@ -66,6 +68,7 @@ impl Streamer {
         outbound: Arc<dyn ChatOutbound>,
         conversation: Conversation,
         mut config: ReplyConfig,
+        on_post: Option<mpsc::UnboundedSender<String>>,
     ) -> Self {
         if config.placeholder.trim().is_empty() {
             config.placeholder = super::ReplyConfig::default().placeholder;
@@ -86,6 +89,7 @@ impl Streamer {
             error: None,
             edits: 0,
             posts: 0,
+            on_post,
         }
     }
 
@@ -240,6 +244,9 @@ impl Streamer {
         match with_retry("post", || outbound.post(conversation, &text)).await {
             Ok(id) => {
                 self.posts += 1;
+                if let Some(on_post) = &self.on_post {
+                    let _ = on_post.send(id.clone());
+                }
                 self.posted.push(Posted {
                     id,
                     shown: text,

@@ -1,22 +1,22 @@
-//! Gateway dispatches -> [`ChatEvent`]s. Only the fields the broker needs
+//! Gateway dispatches and REST messages -> [`ChatMessage`]s. Only the fields the broker needs
 //! are read; everything else in the payload is ignored.
 
-use twilight_model::gateway::payload::incoming::MessageCreate;
+use twilight_model::channel::Message;
 
-use crate::chat::{Author, ChatEvent, ChatMessage, MentionedRole, Platform};
+use crate::chat::{Author, ChatMessage, MentionedRole, Platform};
 
 /// Map a MESSAGE_CREATE dispatch's JSON (`d`) to a chat event.
 /// `bot_user_id` is this bot's id from READY, when known; `parent` is the
 /// parent channel when the message's channel is a known thread.
 pub fn message_create(
-    message: &MessageCreate,
+    message: &Message,
     bot_user_id: Option<u64>,
     parent: Option<u64>,
-) -> ChatEvent {
+) -> ChatMessage {
     let author_id = message.author.id.get();
     let mentions_bot =
         bot_user_id.is_some_and(|bot| message.mentions.iter().any(|m| m.id.get() == bot));
-    ChatEvent::Message(ChatMessage {
+    ChatMessage {
         platform: Platform::Discord,
         id: message.id.to_string(),
         channel_id: message.channel_id.to_string(),
@@ -41,14 +41,15 @@ pub fn message_create(
             })
             .collect(),
         from_self: bot_user_id == Some(author_id),
-    })
+        caught_up: false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn payload(author: u64, bot: bool, mentions: &[u64]) -> MessageCreate {
+    fn payload(author: u64, bot: bool, mentions: &[u64]) -> Message {
         let mentions: Vec<_> = mentions
             .iter()
             .map(|id| serde_json::json!({"id": id.to_string(), "username": "u", "discriminator": "0", "avatar": null, "public_flags": 0}))
@@ -67,7 +68,7 @@ mod tests {
 
     #[test]
     fn maps_ids_author_and_content() {
-        let ChatEvent::Message(m) = message_create(&payload(7, false, &[42]), Some(42), Some(5));
+        let m = message_create(&payload(7, false, &[42]), Some(42), Some(5));
         assert_eq!(m.parent_channel_id.as_deref(), Some("5"));
         assert_eq!(m.id, "1300000000000000100");
         assert_eq!(m.channel_id, "1300000000000000002");
@@ -87,9 +88,9 @@ mod tests {
 
     #[test]
     fn knows_its_own_messages_and_missing_mentions() {
-        let ChatEvent::Message(m) = message_create(&payload(42, true, &[]), Some(42), None);
+        let m = message_create(&payload(42, true, &[]), Some(42), None);
         assert!(m.from_self && m.author.is_bot && !m.mentions_bot);
-        let ChatEvent::Message(m) = message_create(&payload(7, false, &[42]), None, None);
+        let m = message_create(&payload(7, false, &[42]), None, None);
         assert!(!m.mentions_bot, "without READY the bot id is unknown");
     }
 }

@@ -27,9 +27,10 @@ use serde_json::value::RawValue;
 use super::cause::{CloseCode, DiscordCause};
 use super::directory::ChannelDirectory;
 use super::events;
+use super::history::BotUserId;
 use super::shard_reader::{Polled, ShardReader};
 use super::watchdog::{Action, Watchdog, WatchdogConfig, Zombie};
-use crate::chat::InboundSender;
+use crate::chat::{ChatEvent, InboundSender, Platform};
 use crate::config::{DiscordConfig, Secret, SupervisorConfig};
 use crate::health::{ConnectionHealth, ConnectionState};
 use crate::supervisor::{Connection, RunEnd};
@@ -57,6 +58,7 @@ pub struct DiscordGateway {
     health: ConnectionHealth,
     inbound: InboundSender,
     directory: ChannelDirectory,
+    bot: BotUserId,
 }
 
 impl DiscordGateway {
@@ -66,6 +68,7 @@ impl DiscordGateway {
         health: ConnectionHealth,
         inbound: InboundSender,
         directory: ChannelDirectory,
+        bot: BotUserId,
     ) -> Self {
         Self {
             token: discord.token.clone(),
@@ -84,6 +87,7 @@ impl DiscordGateway {
             health,
             inbound,
             directory,
+            bot,
         }
     }
 
@@ -178,6 +182,13 @@ impl DiscordGateway {
                 match serde_json::from_str::<Frame<Ready>>(json) {
                     Ok(ready) => {
                         self.bot_user_id = ready.d.user.id.parse().ok();
+                        if let Some(id) = self.bot_user_id {
+                            let _ = self.bot.set(id);
+                        }
+                        // A new session: what was posted meanwhile must be caught up.
+                        let _ = self.inbound.send(ChatEvent::SessionStarted {
+                            platform: Platform::Discord,
+                        });
                         self.resume_url = Some(ready.d.resume_gateway_url);
                         tracing::info!(platform = "discord", user = %ready.d.user.username, session_id = %ready.d.session_id, "gateway READY (new session)");
                     }
@@ -196,7 +207,7 @@ impl DiscordGateway {
                     let parent = self.directory.parent_of(frame.d.channel_id.get());
                     let event = events::message_create(&frame.d, self.bot_user_id, parent);
                     // The receiver only goes away on shutdown.
-                    let _ = self.inbound.send(event);
+                    let _ = self.inbound.send(ChatEvent::Message(Box::new(event)));
                 }
                 Err(err) => tracing::warn!(%err, "malformed MESSAGE_CREATE; skipped"),
             },

@@ -1,11 +1,16 @@
 //! [`ChatOutbound`] for Discord: threads, messages, edits and reactions over
 //! REST. Rate limits are paced and 429s retried inside twilight-http; what
-//! reaches the broker is refused, unreachable, or unauthorized.
+//! reaches the broker is refused, unreachable, or unauthorized. Opening a
+//! thread that already exists counts as opening it (restarts make it happen).
 
 use async_trait::async_trait;
 
 use super::rest::{DiscordRest, RestError};
 use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform};
+
+/// Discord's JSON error code for "a thread has already been created for
+/// this message".
+const THREAD_ALREADY_CREATED: &str = "160004";
 
 /// Discord's limit on a message's content, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -53,14 +58,25 @@ impl ChatOutbound for DiscordOutbound {
         message_id: &str,
         name: &str,
     ) -> Result<Conversation, OutboundError> {
-        let thread = self
+        let thread = match self
             .rest
             .start_thread(id(channel_id)?, id(message_id)?, name)
-            .await?;
+            .await
+        {
+            Ok(thread) => thread.to_string(),
+            // Opened before (e.g. before a restart): Discord gives a thread
+            // started from a message the message's id.
+            Err(RestError::Status { status: 400, body })
+                if body.contains(THREAD_ALREADY_CREATED) =>
+            {
+                message_id.to_owned()
+            }
+            Err(err) => return Err(err.into()),
+        };
         Ok(Conversation {
             platform: Platform::Discord,
             channel_id: channel_id.to_owned(),
-            thread_id: thread.to_string(),
+            thread_id: thread,
         })
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use twilight_http::Client;
 use twilight_http::error::ErrorType;
 use twilight_http::request::channel::reaction::RequestReactionType;
+use twilight_model::channel::Message;
 use twilight_model::id::Id;
 
 use crate::config::Secret;
@@ -179,6 +180,57 @@ impl DiscordRest {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Discord's page size for listing messages.
+const PAGE: u16 = 100;
+
+impl DiscordRest {
+    /// Every message in a channel after `after_id`, oldest first, fetched a
+    /// page of 100 at a time (each page obeys the rate-limit headers).
+    pub async fn messages_after(
+        &self,
+        channel_id: u64,
+        after_id: u64,
+    ) -> Result<Vec<Message>, RestError> {
+        let channel = channel_id_of(channel_id)?;
+        let mut after = after_id;
+        let mut all = Vec::new();
+        loop {
+            let mut page = self
+                .client
+                .channel_messages(channel)
+                .after(id_of(after)?)
+                .limit(PAGE)
+                .await?
+                .models()
+                .await
+                .map_err(|e| RestError::Transport(e.to_string()))?;
+            page.sort_by_key(|m| m.id.get());
+            let full = page.len() == usize::from(PAGE);
+            match page.last() {
+                Some(last) => after = last.id.get(),
+                None => break,
+            }
+            all.extend(page);
+            if !full {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl DiscordRest {
+    /// One message.
+    pub async fn message(&self, channel_id: u64, message_id: u64) -> Result<Message, RestError> {
+        self.client
+            .message(channel_id_of(channel_id)?, id_of(message_id)?)
+            .await?
+            .model()
+            .await
+            .map_err(|e| RestError::Transport(e.to_string()))
     }
 }
 

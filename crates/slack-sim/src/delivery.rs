@@ -1,0 +1,340 @@
+//! Socket Mode delivery: events wrapped in `event_callback` payloads and
+//! `events_api` envelopes, sent to one connection each, acknowledged by
+//! `envelope_id`, and redelivered after `ack_timeout` (retry_attempt + 1,
+//! retry_reason "timeout") on any open connection, up to `max_retries`.
+//! Envelopes created while no connection is open wait for the next one.
+//!
+//! The bookkeeping runs under the state lock and never awaits; the one
+//! timer task (`spawn_redelivery`) only sleeps until the next deadline and
+//! then calls back in under the lock.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::clock::{self, unix_now_secs};
+use crate::config::SlackSimConfig;
+use crate::payloads;
+use crate::records::{AckRecord, DeliveryRecord};
+use crate::sockets::Sent;
+use crate::state::{Inner, State};
+
+/// What an envelope carries (retry fields are added per attempt).
+#[derive(Clone, Debug)]
+pub(crate) struct Envelope {
+    pub id: String,
+    pub event_id: Option<String>,
+    pub event_type: Option<String>,
+    pub payload: Value,
+}
+
+/// What an undelivered-or-unacked envelope is waiting for.
+#[derive(Clone, Copy, Debug)]
+enum Awaiting {
+    /// No connection was open when it was due.
+    Connection,
+    /// Sent on `conn` at `sent_at`; redelivered at `due` unless acked.
+    Ack { sent_at: Instant, due: Instant },
+}
+
+#[derive(Debug)]
+struct Pending {
+    env: Envelope,
+    attempt: u32,
+    reason: &'static str,
+    awaiting: Awaiting,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Delivery {
+    /// In creation order.
+    pending: Vec<Pending>,
+    last: Option<Envelope>,
+    events: u64,
+}
+
+impl Delivery {
+    /// Envelope ids still waiting for an ack (or a connection).
+    pub fn unacked(&self) -> Vec<String> {
+        self.pending.iter().map(|p| p.env.id.clone()).collect()
+    }
+}
+
+/// Wraps `event` in a fresh `event_callback` and envelope, and delivers it.
+/// Returns the envelope id.
+pub(crate) fn deliver_event(s: &mut State, config: &SlackSimConfig, event: Value) -> String {
+    s.delivery.events += 1;
+    let event_id = clock::event_id(s.delivery.events);
+    let event_type = event.get("type").and_then(Value::as_str).map(str::to_owned);
+    let payload = payloads::event_callback(config, event, &event_id, unix_now_secs());
+    let env = Envelope {
+        id: clock::uuid4(),
+        event_id: Some(event_id),
+        event_type,
+        payload,
+    };
+    s.delivery.last = Some(env.clone());
+    let id = env.id.clone();
+    s.delivery.pending.push(Pending {
+        env,
+        attempt: 0,
+        reason: "",
+        awaiting: Awaiting::Connection,
+    });
+    let index = s.delivery.pending.len() - 1;
+    send(s, config, index);
+    id
+}
+
+/// Sends the pending envelope at `index` on a picked connection.
+fn send(s: &mut State, config: &SlackSimConfig, index: usize) {
+    let Some(conn) = s.sock.pick(s.switches.pick) else {
+        s.delivery.pending[index].awaiting = Awaiting::Connection;
+        return;
+    };
+    let p = &mut s.delivery.pending[index];
+    let frame = payloads::envelope(&p.env.id, &p.env.payload, p.attempt, p.reason);
+    let sent = s.sock.send(conn, frame);
+    let now = Instant::now();
+    p.awaiting = Awaiting::Ack {
+        sent_at: now,
+        due: now + config.ack_timeout,
+    };
+    s.rec.deliveries.push(DeliveryRecord {
+        envelope_id: p.env.id.clone(),
+        event_id: p.env.event_id.clone(),
+        event_type: p.env.event_type.clone(),
+        connection_id: conn,
+        retry_attempt: p.attempt,
+        retry_reason: p.reason.to_owned(),
+        at: now,
+        dropped: sent == Sent::Swallowed,
+    });
+}
+
+/// A connection said hello: deliver what waited for one.
+pub(crate) fn on_connection_ready(s: &mut State, config: &SlackSimConfig) {
+    for index in 0..s.delivery.pending.len() {
+        if matches!(s.delivery.pending[index].awaiting, Awaiting::Connection) {
+            send(s, config, index);
+        }
+    }
+}
+
+/// An `{"envelope_id": ...}` frame from the client.
+pub(crate) fn on_ack(s: &mut State, conn_id: u64, envelope_id: &str, payload: Option<Value>) {
+    let now = Instant::now();
+    let latency = s
+        .delivery
+        .pending
+        .iter()
+        .position(|p| p.env.id == envelope_id)
+        .map(|i| s.delivery.pending.remove(i))
+        .and_then(|p| match p.awaiting {
+            Awaiting::Ack { sent_at, .. } => Some(now.saturating_duration_since(sent_at)),
+            Awaiting::Connection => None,
+        });
+    s.rec.acks.push(AckRecord {
+        envelope_id: envelope_id.to_owned(),
+        connection_id: conn_id,
+        at: now,
+        latency,
+        payload,
+    });
+}
+
+/// The earliest redelivery deadline.
+fn next_due(s: &State) -> Option<Instant> {
+    s.delivery
+        .pending
+        .iter()
+        .filter_map(|p| match p.awaiting {
+            Awaiting::Ack { due, .. } => Some(due),
+            Awaiting::Connection => None,
+        })
+        .min()
+}
+
+/// Redelivers (or, past `max_retries`, abandons) every overdue envelope.
+fn fire_due(s: &mut State, config: &SlackSimConfig, now: Instant) {
+    let mut index = 0;
+    while index < s.delivery.pending.len() {
+        let p = &mut s.delivery.pending[index];
+        let overdue = matches!(p.awaiting, Awaiting::Ack { due, .. } if due <= now);
+        if !overdue {
+            index += 1;
+            continue;
+        }
+        if p.attempt >= config.max_retries {
+            tracing::debug!(envelope_id = %p.env.id, "envelope abandoned after retries");
+            s.delivery.pending.remove(index);
+            continue;
+        }
+        p.attempt += 1;
+        p.reason = "timeout";
+        send(s, config, index);
+        index += 1;
+    }
+}
+
+/// Sends the last event's envelope again at once (retry_attempt + 1,
+/// retry_reason "timeout"), acked or not. Returns its id.
+pub(crate) fn redeliver_last(s: &mut State, config: &SlackSimConfig) -> Option<String> {
+    let env = s.delivery.last.clone()?;
+    let attempt = s
+        .rec
+        .deliveries
+        .iter()
+        .filter(|d| d.envelope_id == env.id)
+        .map(|d| d.retry_attempt + 1)
+        .max()
+        .unwrap_or(0);
+    let index = match s.delivery.pending.iter().position(|p| p.env.id == env.id) {
+        Some(i) => i,
+        None => {
+            s.delivery.pending.push(Pending {
+                env: env.clone(),
+                attempt,
+                reason: "timeout",
+                awaiting: Awaiting::Connection,
+            });
+            s.delivery.pending.len() - 1
+        }
+    };
+    let p = &mut s.delivery.pending[index];
+    p.attempt = attempt;
+    p.reason = "timeout";
+    send(s, config, index);
+    Some(env.id)
+}
+
+/// The one timer: sleeps until the next redelivery deadline (re-reading it
+/// on every state change) until the simulator shuts down.
+pub(crate) fn spawn_redelivery(inner: Arc<Inner>) {
+    tokio::spawn(async move {
+        let mut rx = inner.subscribe();
+        loop {
+            rx.borrow_and_update();
+            let due = inner.read(next_due);
+            // Priority: shutdown, then a due deadline, then a state change
+            // (which may move the deadline).
+            tokio::select! {
+                biased;
+                () = inner.cancel.cancelled() => return,
+                () = sleep_until_opt(due) => {
+                    inner.update(|s| fire_due(s, &inner.config, Instant::now()));
+                }
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
+async fn sleep_until_opt(due: Option<Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::time::Duration;
+
+    use serde_json::json;
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::sockets::{Conn, ConnPhase, Outgoing};
+
+    fn retry_of(rx: &mut mpsc::UnboundedReceiver<Outgoing>) -> Option<(u64, String)> {
+        match rx.try_recv().ok()? {
+            Outgoing::Text(t) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                Some((
+                    v["retry_attempt"].as_u64()?,
+                    v["retry_reason"].as_str()?.to_owned(),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn redelivers_on_timeout_then_abandons() {
+        let config = SlackSimConfig {
+            ack_timeout: Duration::from_secs(3),
+            max_retries: 2,
+            ..SlackSimConfig::default()
+        };
+        let inner = Inner::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let conn = Conn {
+            tx,
+            phase: ConnPhase::Open,
+            silent: false,
+            hello_sent: true,
+        };
+        let id = inner.update(|s| {
+            s.sock.conns.insert(1, conn);
+            deliver_event(s, &inner.config, json!({ "type": "message" }))
+        });
+        assert_eq!(retry_of(&mut rx), Some((0, String::new())));
+        let start = Instant::now();
+        assert_eq!(inner.read(next_due), Some(start + Duration::from_secs(3)));
+
+        tokio::time::advance(Duration::from_millis(2_999)).await;
+        inner.update(|s| fire_due(s, &inner.config, Instant::now()));
+        assert_eq!(retry_of(&mut rx), None);
+        tokio::time::advance(Duration::from_millis(1)).await;
+        inner.update(|s| fire_due(s, &inner.config, Instant::now()));
+        assert_eq!(retry_of(&mut rx), Some((1, "timeout".to_owned())));
+        tokio::time::advance(Duration::from_secs(3)).await;
+        inner.update(|s| fire_due(s, &inner.config, Instant::now()));
+        assert_eq!(retry_of(&mut rx), Some((2, "timeout".to_owned())));
+        tokio::time::advance(Duration::from_secs(3)).await;
+        inner.update(|s| fire_due(s, &inner.config, Instant::now()));
+        assert_eq!(retry_of(&mut rx), None);
+        assert!(inner.read(|s| s.delivery.unacked()).is_empty());
+        let attempts: Vec<u32> =
+            inner.read(|s| s.rec.deliveries.iter().map(|d| d.retry_attempt).collect());
+        assert_eq!(attempts, [0, 1, 2]);
+        inner.update(|s| on_ack(s, 1, &id, None));
+        assert_eq!(
+            inner.read(|s| s.rec.acks[0].latency),
+            None,
+            "ack after abandonment"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ack_latency_is_measured_from_the_latest_send() {
+        let inner = Inner::new(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            SlackSimConfig::default(),
+        );
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let conn = Conn {
+            tx,
+            phase: ConnPhase::Open,
+            silent: false,
+            hello_sent: true,
+        };
+        let id = inner.update(|s| {
+            s.sock.conns.insert(7, conn);
+            deliver_event(s, &inner.config, json!({ "type": "message" }))
+        });
+        tokio::time::advance(Duration::from_millis(250)).await;
+        inner.update(|s| on_ack(s, 7, &id, Some(json!({}))));
+        let ack = inner.read(|s| s.rec.acks[0].clone());
+        assert_eq!(ack.latency, Some(Duration::from_millis(250)));
+        assert_eq!(ack.connection_id, 7);
+        assert!(inner.read(next_due).is_none());
+    }
+}

@@ -1,0 +1,133 @@
+//! Fault injection on a running simulator: Socket Mode faults (disconnect
+//! messages, dropped flows, silence / half-open sockets, refused or
+//! disabled connection opening, bad tokens) and Web API faults and limits.
+//!
+//! Each switch is one state change under the lock; the connection tasks do
+//! the socket work.
+
+use crate::config::{ConnectionPick, Fault, RateLimit, TokenKind};
+use crate::protocol::DisconnectReason;
+use crate::sim::SlackSim;
+use crate::socket;
+use crate::sockets::Outgoing;
+use crate::state::PendingFault;
+
+impl SlackSim {
+    /// Sends `{"type":"disconnect","reason":...}` on every open connection,
+    /// then closes each as the reason says: `warning` after
+    /// `disconnect_warning_delay`, `refresh_requested` after
+    /// `refresh_close_delay`, `link_disabled` at once (and later
+    /// `apps.connections.open` calls answer `link_disabled`).
+    pub fn send_disconnect(&self, reason: DisconnectReason) {
+        self.inner.update(|s| {
+            let ids: Vec<u64> = s.sock.conns.keys().copied().collect();
+            for id in ids {
+                socket::disconnect(s, &self.inner.config, id, reason);
+            }
+            if reason.disables_link() {
+                s.switches.link_disabled = true;
+            }
+        });
+    }
+
+    /// `send_disconnect` on one connection.
+    pub fn send_disconnect_to(&self, connection_id: u64, reason: DisconnectReason) {
+        self.inner
+            .update(|s| socket::disconnect(s, &self.inner.config, connection_id, reason));
+    }
+
+    /// Aborts every connection's TCP flow at once, without a close frame.
+    pub fn drop_connections(&self) {
+        self.inner.update(|s| {
+            for id in s.sock.conns.keys() {
+                s.sock.command(*id, Outgoing::Abort);
+            }
+        });
+    }
+
+    /// true: every connection, current and new, goes half-open: nothing is
+    /// sent (hello, envelopes, pongs; envelopes count as delivered and are
+    /// retried after `ack_timeout`) and nothing is read, but sockets stay
+    /// open. false: reading resumes and withheld hellos are sent.
+    pub fn set_silent(&self, silent: bool) {
+        self.inner.update(|s| {
+            s.sock.silent = silent;
+            let ids: Vec<u64> = s.sock.conns.keys().copied().collect();
+            for id in ids {
+                let own = s.sock.conns.get(&id).is_some_and(|c| c.silent);
+                s.sock.command(id, Outgoing::Silence(silent || own));
+                let needs_hello = s.sock.conns.get(&id).is_some_and(|c| !c.hello_sent);
+                if !silent && !own && needs_hello {
+                    socket::say_hello(s, &self.inner.config, id);
+                }
+            }
+        });
+    }
+
+    /// Makes the connections open now half-open for good (as when a NAT
+    /// forgets the flow); connections opened later work normally.
+    pub fn silence_current_connections(&self) {
+        self.inner.update(|s| {
+            let ids: Vec<u64> = s.sock.conns.keys().copied().collect();
+            for id in ids {
+                if let Some(conn) = s.sock.conns.get_mut(&id) {
+                    conn.silent = true;
+                }
+                s.sock.command(id, Outgoing::Silence(true));
+            }
+        });
+    }
+
+    /// true: `apps.connections.open` answers HTTP 503
+    /// `{"ok":false,"error":"service_unavailable"}` (for an HTTP 200
+    /// `ok:false`, use `fail_web` with `Fault::Error`).
+    pub fn set_refuse_open(&self, refuse: bool) {
+        self.inner.update(|s| s.switches.refuse_open = refuse);
+    }
+
+    /// Turns Socket Mode off (`apps.connections.open` -> `link_disabled`)
+    /// or back on, without touching open connections.
+    pub fn set_link_disabled(&self, disabled: bool) {
+        self.inner.update(|s| s.switches.link_disabled = disabled);
+    }
+
+    /// false: the token is revoked (`invalid_auth`).
+    pub fn set_token_valid(&self, which: TokenKind, valid: bool) {
+        self.inner.update(|s| match which {
+            TokenKind::Bot => s.switches.bot_token_valid = valid,
+            TokenKind::App => s.switches.app_token_valid = valid,
+        });
+    }
+
+    /// The next `count` Web API calls whose method name contains
+    /// `method_substring` ("" matches all) get `fault`, before auth, rate
+    /// limits and the method.
+    pub fn fail_web(&self, method_substring: &str, fault: Fault, count: u32) {
+        if count == 0 {
+            return;
+        }
+        self.inner.update(|s| {
+            s.web.faults.push(PendingFault {
+                fault,
+                remaining: count,
+                method_contains: method_substring.to_owned(),
+            });
+        });
+    }
+
+    /// Enforces (or, with `None`, lifts) a limit on one method.
+    pub fn set_rate_limit(&self, method: &str, limit: Option<RateLimit>) {
+        self.inner.update(|s| {
+            s.web.windows.remove(method);
+            match limit {
+                Some(l) => s.web.limits.insert(method.to_owned(), l),
+                None => s.web.limits.remove(method),
+            };
+        });
+    }
+
+    /// How later envelopes choose their connection.
+    pub fn set_connection_pick(&self, pick: ConnectionPick) {
+        self.inner.update(|s| s.switches.pick = pick);
+    }
+}

@@ -1,0 +1,147 @@
+//! What the simulator saw and did, kept for tests to assert on: Socket Mode
+//! connections, `apps.connections.open` calls, envelope deliveries and
+//! acks, Web API calls, and the stored messages.
+//!
+//! Plain data only; recording happens in `socket`, `delivery` and `web`.
+//! Timestamps are `tokio::time::Instant` so paused-time tests see them move.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::protocol::DisconnectReason;
+
+/// One Socket Mode connection attempt (accepted or refused).
+#[derive(Clone, Debug)]
+pub struct ConnectionRecord {
+    pub id: u64,
+    pub opened_at: Instant,
+    pub closed_at: Option<Instant>,
+    /// The ticket from the URL (empty when there was none).
+    pub ticket: String,
+    /// The upgrade was refused (unknown or already used ticket): HTTP 401.
+    pub refused: bool,
+    /// The client ended it (close frame or EOF) before the sim did.
+    pub closed_by_client: bool,
+    /// The close code the client sent, if it closed with a frame.
+    pub client_close_code: Option<u16>,
+    /// Disconnect messages the sim sent on it, in order.
+    pub disconnects_sent: Vec<DisconnectReason>,
+    /// The sim aborted the TCP flow without a close frame.
+    pub aborted: bool,
+}
+
+/// One `apps.connections.open` call.
+#[derive(Clone, Debug)]
+pub struct OpenRecord {
+    pub at: Instant,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub ticket: Option<String>,
+    pub url: Option<String>,
+}
+
+/// One envelope frame written (or, on a silent connection, swallowed).
+#[derive(Clone, Debug)]
+pub struct DeliveryRecord {
+    pub envelope_id: String,
+    /// `payload.event_id` for events_api envelopes.
+    pub event_id: Option<String>,
+    /// `payload.event.type`, e.g. "message" or "app_mention".
+    pub event_type: Option<String>,
+    pub connection_id: u64,
+    pub retry_attempt: u32,
+    pub retry_reason: String,
+    pub at: Instant,
+    /// The connection was silent: nothing reached the socket.
+    pub dropped: bool,
+}
+
+/// One `{"envelope_id": ...}` acknowledgement received.
+#[derive(Clone, Debug)]
+pub struct AckRecord {
+    pub envelope_id: String,
+    pub connection_id: u64,
+    pub at: Instant,
+    /// Time since the envelope's latest delivery; `None` when the envelope
+    /// was not awaiting an ack (unknown, or acked before).
+    pub latency: Option<Duration>,
+    /// The optional `payload` of the ack.
+    pub payload: Option<Value>,
+}
+
+/// One Web API call and its outcome.
+#[derive(Clone, Debug)]
+pub struct WebCall {
+    pub at: Instant,
+    /// The method name, e.g. "chat.postMessage".
+    pub method: String,
+    /// The merged query, form or JSON parameters.
+    pub params: Value,
+    pub status: u16,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+/// A stored message, with its edit history and the bot's reactions.
+#[derive(Clone, Debug)]
+pub struct SlackMessage {
+    pub channel: String,
+    pub ts: String,
+    /// The parent's ts for a thread reply; `None` for top-level messages,
+    /// thread parents included (the Web API shows `thread_ts` on parents).
+    pub thread_ts: Option<String>,
+    /// The author's user id (the bot user for bot posts).
+    pub user: String,
+    /// Set on bot posts.
+    pub bot_id: Option<String>,
+    /// The current text.
+    pub text: String,
+    /// The text after each edit, in order.
+    pub edits: Vec<String>,
+    /// The bot's reactions (emoji names without colons).
+    pub reactions: Vec<String>,
+    pub created_at: Instant,
+    pub edited_at: Vec<Instant>,
+}
+
+/// All records as JSON for the control API; instants as ms since `origin`.
+pub(crate) struct RecordsJson<'a> {
+    pub origin: Instant,
+    pub connections: &'a [ConnectionRecord],
+    pub opens: &'a [OpenRecord],
+    pub deliveries: &'a [DeliveryRecord],
+    pub acks: &'a [AckRecord],
+    pub web_calls: &'a [WebCall],
+}
+
+impl RecordsJson<'_> {
+    pub fn to_json(&self) -> Value {
+        let ms = |at: Instant| at.saturating_duration_since(self.origin).as_millis() as u64;
+        json!({
+            "connections": self.connections.iter().map(|r| json!({
+                "id": r.id, "opened_at_ms": ms(r.opened_at), "closed_at_ms": r.closed_at.map(ms),
+                "ticket": r.ticket, "refused": r.refused, "closed_by_client": r.closed_by_client,
+                "client_close_code": r.client_close_code, "aborted": r.aborted,
+                "disconnects_sent": r.disconnects_sent.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "opens": self.opens.iter().map(|r| json!({
+                "at_ms": ms(r.at), "ok": r.ok, "error": r.error, "ticket": r.ticket, "url": r.url,
+            })).collect::<Vec<_>>(),
+            "deliveries": self.deliveries.iter().map(|r| json!({
+                "envelope_id": r.envelope_id, "event_id": r.event_id, "event_type": r.event_type,
+                "connection_id": r.connection_id, "retry_attempt": r.retry_attempt,
+                "retry_reason": r.retry_reason, "at_ms": ms(r.at), "dropped": r.dropped,
+            })).collect::<Vec<_>>(),
+            "acks": self.acks.iter().map(|r| json!({
+                "envelope_id": r.envelope_id, "connection_id": r.connection_id, "at_ms": ms(r.at),
+                "latency_ms": r.latency.map(|d| d.as_millis() as u64),
+            })).collect::<Vec<_>>(),
+            "web_calls": self.web_calls.iter().map(|r| json!({
+                "at_ms": ms(r.at), "method": r.method, "params": r.params, "status": r.status,
+                "ok": r.ok, "error": r.error,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}

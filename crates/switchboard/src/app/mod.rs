@@ -1,0 +1,176 @@
+//! `run(config, shutdown)`: opens the store, wires the admin API, the broker
+//! intake and one supervised connection per configured platform (in
+//! `discord`), then waits for shutdown or a fatal end, and drains everything
+//! within a bounded time.
+
+mod discord;
+mod housekeeping;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::admin::{AdminBindError, AdminServer};
+use crate::broker::intake::run_intake;
+use crate::chat::discord::DiscordCause;
+use crate::chat::{InboundSender, OutboundError, Platform, inbound_channel};
+use crate::config::Config;
+use crate::health::HealthRegistry;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+use crate::supervisor::{FatalError, fatal_error};
+
+/// How long the drain after shutdown may take, on top of the turns' own
+/// `shutdown_grace`, before tasks are abandoned (with no turn running the
+/// process exits within 2 s of SIGTERM).
+const DRAIN_DEADLINE: Duration = Duration::from_millis(1_500);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Admin(#[from] AdminBindError),
+    #[error(transparent)]
+    Fatal(#[from] FatalError),
+    #[error("a platform task panicked: {0}")]
+    Panicked(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What wiring a platform needs from `run`.
+struct Wiring<'a> {
+    config: &'a Config,
+    health: &'a HealthRegistry,
+    metrics: &'a Metrics,
+    store: &'a Store,
+    inbound: &'a InboundSender,
+    fatal: &'a mpsc::UnboundedSender<OutboundError>,
+    tracker: &'a TaskTracker,
+    stop: &'a CancellationToken,
+}
+
+/// A platform task: ends `Ok` on shutdown (or when its job is done), `Err`
+/// when the operator must act.
+type PlatformTasks = JoinSet<Result<(), FatalError>>;
+
+/// Run switchboard until `shutdown` is cancelled (`Ok`) or a platform
+/// connection ends fatally (`Err`, after the same cleanup).
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunError> {
+    run_reporting(config, shutdown, None).await
+}
+
+/// [`run`], sending the admin API's bound address to `admin_addr` once it
+/// listens (useful with `listen = "127.0.0.1:0"`).
+pub async fn run_reporting(
+    config: Config,
+    shutdown: CancellationToken,
+    admin_addr: Option<oneshot::Sender<SocketAddr>>,
+) -> Result<(), RunError> {
+    crate::install_crypto_provider();
+    let health = HealthRegistry::default();
+    let metrics = Metrics::new(health.clone());
+    let store = Store::open(&config.store.data_dir).await?;
+    health.store.set_path(&store.path().display().to_string());
+    tracing::info!(path = %store.path().display(), "store open");
+    let admin = AdminServer::bind(
+        config.admin.listen,
+        health.clone(),
+        metrics.clone(),
+        Some(store.clone()),
+    )
+    .await?;
+    tracing::info!(addr = %admin.local_addr(), "admin API listening");
+    if let Some(tx) = admin_addr {
+        let _ = tx.send(admin.local_addr());
+    }
+
+    let stop = shutdown.child_token();
+    let tracker = TaskTracker::new();
+    let (inbound, inbound_rx) = inbound_channel();
+    let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
+    let mut bridges = HashMap::new();
+    let mut pools = Vec::new();
+    let mut platforms = PlatformTasks::new();
+    let wiring = Wiring {
+        config: &config,
+        health: &health,
+        metrics: &metrics,
+        store: &store,
+        inbound: &inbound,
+        fatal: &fatal_tx,
+        tracker: &tracker,
+        stop: &stop,
+    };
+    if let Some(discord) = &config.discord {
+        let wired = discord::wire(&wiring, discord, &mut platforms).await;
+        pools.push(wired.pool);
+        bridges.insert(Platform::Discord, wired.bridge);
+    }
+    drop(inbound);
+    drop(fatal_tx);
+    tracker.spawn(admin.serve(stop.clone()));
+    tracker.spawn(housekeeping::prune(
+        store.clone(),
+        config.store.prune_after,
+        health.store.clone(),
+        stop.clone(),
+    ));
+    tracker.spawn(run_intake(inbound_rx, bridges, stop.clone()));
+    // A 401 on any platform's REST is the same fatal cause as at start-up.
+    platforms.spawn(async move {
+        match fatal_rx.recv().await {
+            Some(_) => {
+                Err(fatal_error("discord", &DiscordCause::RestUnauthorized).expect("401 is fatal"))
+            }
+            None => Ok(()),
+        }
+    });
+
+    let outcome = wait_for_end(&mut platforms, &shutdown).await;
+    stop.cancel();
+    tracker.close();
+    let drained = tokio::time::timeout(config.broker.shutdown_grace + DRAIN_DEADLINE, async {
+        while platforms.join_next().await.is_some() {}
+        tracker.wait().await;
+        for pool in &pools {
+            pool.close_idle().await;
+        }
+    })
+    .await;
+    store.close().await;
+    if drained.is_err() {
+        tracing::warn!(
+            deadline_ms = DRAIN_DEADLINE.as_millis() as u64,
+            "shutdown drain deadline passed; exiting anyway"
+        );
+    }
+    outcome
+}
+
+/// Wait for shutdown, or for the first platform task that fails.
+async fn wait_for_end(
+    platforms: &mut PlatformTasks,
+    shutdown: &CancellationToken,
+) -> Result<(), RunError> {
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => return Ok(()),
+            joined = platforms.join_next(), if !platforms.is_empty() => match joined {
+                Some(Ok(Ok(()))) | None => {}
+                Some(Ok(Err(fatal))) => {
+                    // The one ERROR line: cause and fix. Later fatal ends
+                    // during the drain are not logged again.
+                    tracing::error!(platform = fatal.platform, cause = %fatal.cause, fix = %fatal.fix, "{fatal}");
+                    return Err(fatal.into());
+                }
+                Some(Err(join)) => return Err(RunError::Panicked(join.to_string())),
+            },
+        }
+    }
+}

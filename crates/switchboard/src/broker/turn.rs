@@ -1,0 +1,320 @@
+//! One turn of a thread: open the thread if needed, check a session out of
+//! the pool (restoring the pre-restart one with `session/load` when the agent
+//! can), prompt it, stream the answer, set the reactions and the journal.
+//! Never fails: every problem ends as a notice in the thread, an error
+//! reaction and a `failed` journal state.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::pool::Checkout;
+use super::reply::{ReplyEvent, spawn_reply_observed};
+use super::thread::{Incoming, ThreadActor, react, report};
+use crate::agent::{AgentError, AgentSession, AgentUpdate, PromptPart, StopReason};
+use crate::chat::Conversation;
+use crate::store::JournalState;
+
+/// The one-time notice after a restart when the agent cannot restore its
+/// session.
+pub const CONTEXT_LOST: &str = "ℹ️ switchboard restarted and this agent cannot restore its session, so its earlier context in this thread was not kept. Your message goes to a fresh session.";
+
+impl ThreadActor {
+    /// One turn for `batch`.
+    pub(super) async fn turn(&mut self, batch: Vec<Incoming>, cancel: CancellationToken) {
+        let deps = self.deps.clone();
+        let r = &deps.reactions;
+        for message in &batch {
+            react(&deps, message, &r.thinking, true);
+        }
+        let ok = self.answer(&batch, &cancel).await;
+        let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
+        let state = if ok {
+            JournalState::Answered
+        } else {
+            JournalState::Failed
+        };
+        deps.durable.set_states(&ids, state).await;
+        deps.durable.touch_thread(&self.key).await;
+        for message in &batch {
+            react(&deps, message, &r.thinking, false);
+            react(&deps, message, if ok { &r.done } else { &r.error }, true);
+        }
+    }
+
+    /// Run the agent for `batch`; `true` when the turn ended normally.
+    async fn answer(&mut self, batch: &[Incoming], cancel: &CancellationToken) -> bool {
+        let deps = self.deps.clone();
+        let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
+        let conversation = match self.conversation().await {
+            Ok(conversation) => conversation,
+            Err(err) => {
+                tracing::warn!(thread = %self.key, %err, "could not open the thread");
+                report(&deps, Some(err));
+                return false;
+            }
+        };
+        let session = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return false,
+            session = self.session(&conversation) => session,
+        };
+        let Some(session) = session else { return false };
+        deps.durable.set_states(&ids, JournalState::Prompted).await;
+
+        let (posted_tx, posted_rx) = mpsc::unbounded_channel();
+        let (reply_tx, reply) = spawn_reply_observed(
+            deps.outbound.clone(),
+            conversation.clone(),
+            deps.reply.clone(),
+            Some(posted_tx),
+        );
+        let (updates_tx, updates_rx) = mpsc::unbounded_channel();
+        let canceller = session.canceller();
+        let prompting = async {
+            let call = session.prompt(vec![PromptPart::Text(prompt_text(batch))], updates_tx);
+            tokio::pin!(call);
+            let mut cancel_sent = false;
+            loop {
+                tokio::select! {
+                    result = &mut call => break result,
+                    () = cancel.cancelled(), if !cancel_sent => {
+                        tracing::info!(thread = %self.key, "turn cancelled by the user");
+                        canceller.cancel();
+                        cancel_sent = true;
+                    }
+                }
+            }
+        };
+        let forwarding = forward_updates(updates_rx, reply_tx.clone(), &deps, batch);
+        // Ends when the reply task (the sender's owner) is done.
+        let recorder = tokio::spawn(record_reply_ids(
+            posted_rx,
+            deps.durable.clone(),
+            ids.clone(),
+        ));
+        let (result, ()) = tokio::join!(prompting, forwarding);
+
+        let ok = match result {
+            Ok(stop) => {
+                if stop == StopReason::Cancelled {
+                    let _ = reply_tx.send(ReplyEvent::Notice("Turn cancelled.".into()));
+                } else if stop != StopReason::EndTurn {
+                    let _ = reply_tx.send(ReplyEvent::Notice(format!(
+                        "The agent stopped early ({stop})."
+                    )));
+                }
+                deps.pool.checkin(&self.key, session);
+                true
+            }
+            Err(err) => {
+                let _ = reply_tx.send(ReplyEvent::Notice(failure_notice(&err)));
+                tracing::warn!(thread = %self.key, %err, "turn failed");
+                if matches!(
+                    err,
+                    AgentError::Exited { .. } | AgentError::IdleTimeout { .. }
+                ) || !session.is_alive()
+                {
+                    session.shutdown().await;
+                    deps.pool.release(&self.key);
+                } else {
+                    deps.pool.checkin(&self.key, session);
+                }
+                false
+            }
+        };
+        drop(reply_tx);
+        let outcome = reply
+            .await
+            .unwrap_or_else(|join| panic!("reply task failed: {join}"));
+        let _ = recorder.await;
+        deps.durable.set_reply(&ids, &outcome.message_ids).await;
+        report(&deps, outcome.error);
+        ok
+    }
+
+    /// The thread's session: its live one, the restored pre-restart one, or
+    /// a new one; `None` after telling the user why there is none.
+    async fn session(&mut self, conversation: &Conversation) -> Option<AgentSession> {
+        let deps = self.deps.clone();
+        let checkout = deps
+            .pool
+            .checkout(&self.key, || {
+                let text = format!(
+                    "All {} agent slots are busy; your message is queued and will be answered when one frees up.",
+                    deps.pool.max()
+                );
+                let (outbound, conversation) = (deps.outbound.clone(), conversation.clone());
+                tokio::spawn(async move { outbound.post(&conversation, &text).await });
+            })
+            .await;
+        if let Checkout::Existing(session) = checkout {
+            return Some(session);
+        }
+        let previous = self.previous.take();
+        let mut options = deps.session.clone();
+        options.log_tag = self.key.clone();
+        let resume = previous
+            .as_ref()
+            .filter(|p| p.supports_load)
+            .map(|p| p.session_id.as_str());
+        match AgentSession::start(&deps.agent, options, resume).await {
+            Ok(session) => {
+                let info = session.info();
+                tracing::info!(thread = %self.key, session_id = %info.session_id, resumed = info.resumed, "agent session started");
+                if previous.is_some() && !info.resumed {
+                    report(
+                        &deps,
+                        deps.outbound.post(conversation, CONTEXT_LOST).await.err(),
+                    );
+                }
+                let cwd = deps.agent.cwd.display().to_string();
+                deps.durable
+                    .set_session(&self.key, &info.session_id, &cwd, info.load_session)
+                    .await;
+                Some(session)
+            }
+            Err(err) => {
+                deps.pool.release(&self.key);
+                self.previous = previous;
+                tracing::warn!(thread = %self.key, %err, "could not start the agent");
+                let note = format!("⚠️ Could not start the agent: {err}");
+                report(&deps, deps.outbound.post(conversation, &note).await.err());
+                None
+            }
+        }
+    }
+}
+
+/// Journal each reply message id as soon as it is posted, so a crash
+/// mid-reply leaves a record of what to mark as interrupted.
+async fn record_reply_ids(
+    mut posted: mpsc::UnboundedReceiver<String>,
+    durable: super::durable::Durable,
+    ids: Vec<String>,
+) {
+    let mut reply_ids = Vec::new();
+    while let Some(id) = posted.recv().await {
+        reply_ids.push(id);
+        durable.set_reply(&ids, &reply_ids).await;
+    }
+}
+
+/// Agent updates -> reply events, and the "running a tool" reaction.
+async fn forward_updates(
+    mut updates: mpsc::UnboundedReceiver<AgentUpdate>,
+    reply: mpsc::UnboundedSender<ReplyEvent>,
+    deps: &super::thread::ThreadDeps,
+    batch: &[Incoming],
+) {
+    let mut tool_reacted = false;
+    while let Some(update) = updates.recv().await {
+        let event = match update {
+            AgentUpdate::MessageChunk(text) => ReplyEvent::Text(text),
+            AgentUpdate::ToolCall {
+                id,
+                title,
+                kind,
+                status,
+            } => {
+                if !tool_reacted {
+                    tool_reacted = true;
+                    if let Some(last) = batch.last() {
+                        react(deps, last, &deps.reactions.tool, true);
+                    }
+                }
+                ReplyEvent::ToolStarted {
+                    id,
+                    title,
+                    kind,
+                    status,
+                }
+            }
+            AgentUpdate::ToolCallUpdate { id, title, status } => {
+                ReplyEvent::ToolUpdated { id, title, status }
+            }
+            AgentUpdate::PermissionDecided {
+                tool_title,
+                option_kind,
+            } => ReplyEvent::Notice(format!(
+                "Permission for \"{tool_title}\": {}",
+                option_kind.replace('_', " ")
+            )),
+            AgentUpdate::ThoughtChunk(_) | AgentUpdate::Plan(_) => continue,
+        };
+        if reply.send(event).is_err() {
+            return;
+        }
+    }
+}
+
+/// One message as is; several as one prompt, each prefixed with its author.
+pub fn prompt_text(batch: &[Incoming]) -> String {
+    match batch {
+        [one] => one.text.clone(),
+        many => many
+            .iter()
+            .map(|m| format!("{}: {}", m.author, m.text))
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+    }
+}
+
+fn failure_notice(err: &AgentError) -> String {
+    match err {
+        AgentError::Exited { status } => {
+            format!(
+                "⚠️ The agent stopped unexpectedly ({status}). Your next message starts a new session."
+            )
+        }
+        AgentError::IdleTimeout { after } => format!(
+            "⚠️ The agent sent nothing for {} and was stopped. Your next message starts a new session.",
+            humantime::format_duration(Duration::from_secs(after.as_secs()))
+        ),
+        other => format!("⚠️ The agent failed: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incoming(author: &str, text: &str) -> Incoming {
+        Incoming {
+            message_id: "1".into(),
+            channel_id: "2".into(),
+            author: author.into(),
+            is_bot: false,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn one_message_is_sent_as_is_and_several_with_their_authors() {
+        assert_eq!(prompt_text(&[incoming("alice", "fix it")]), "fix it");
+        assert_eq!(
+            prompt_text(&[
+                incoming("alice", "one"),
+                incoming("bob", "two"),
+                incoming("alice", "three")
+            ]),
+            "alice: one\n\nbob: two\n\nalice: three"
+        );
+    }
+
+    #[test]
+    fn failure_notices_say_what_happened_and_what_comes_next() {
+        let exited = failure_notice(&AgentError::Exited {
+            status: "exit status 3".into(),
+        });
+        assert!(
+            exited.contains("exit status 3") && exited.contains("new session"),
+            "{exited}"
+        );
+        let idle = failure_notice(&AgentError::IdleTimeout {
+            after: Duration::from_secs(600),
+        });
+        assert!(idle.contains("10m") && idle.contains("stopped"), "{idle}");
+    }
+}

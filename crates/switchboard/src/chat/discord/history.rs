@@ -1,0 +1,68 @@
+//! [`ChatHistory`] for Discord: REST message lists mapped like live events,
+//! so catch-up messages go through exactly the same routing.
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+
+use super::directory::ChannelDirectory;
+use super::events;
+use super::rest::DiscordRest;
+use crate::chat::{ChatHistory, ChatMessage, OutboundError};
+
+/// The bot's user id, learnt from READY (or REST) once.
+pub type BotUserId = Arc<OnceLock<u64>>;
+
+pub struct DiscordHistory {
+    rest: DiscordRest,
+    directory: ChannelDirectory,
+    bot: BotUserId,
+}
+
+impl DiscordHistory {
+    pub fn new(rest: DiscordRest, directory: ChannelDirectory, bot: BotUserId) -> Self {
+        Self {
+            rest,
+            directory,
+            bot,
+        }
+    }
+}
+
+fn id(text: &str) -> Result<u64, OutboundError> {
+    text.parse()
+        .map_err(|_| OutboundError::Rejected(format!("{text:?} is not a Discord id")))
+}
+
+#[async_trait]
+impl ChatHistory for DiscordHistory {
+    async fn messages_after(
+        &self,
+        channel_id: &str,
+        after_id: &str,
+    ) -> Result<Vec<ChatMessage>, OutboundError> {
+        let channel = id(channel_id)?;
+        let messages = self.rest.messages_after(channel, id(after_id)?).await?;
+        let parent = self.directory.parent_of(channel);
+        let bot = self.bot.get().copied();
+        Ok(messages
+            .iter()
+            .map(|message| ChatMessage {
+                caught_up: true,
+                ..events::message_create(message, bot, parent)
+            })
+            .collect())
+    }
+
+    async fn message_text(
+        &self,
+        channel_id: &str,
+        message_id: &str,
+    ) -> Result<String, OutboundError> {
+        Ok(self
+            .rest
+            .message(id(channel_id)?, id(message_id)?)
+            .await?
+            .content)
+    }
+}

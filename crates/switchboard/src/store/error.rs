@@ -1,0 +1,94 @@
+//! The store's one error type.
+//!
+//! Owns the wording an operator reads when the store cannot start (which
+//! path, and what to do about it) and the context of every failed query
+//! (which operation). It must never decide whether an error is fatal for the
+//! process: the caller does that (an open error at start-up usually is).
+
+use std::path::PathBuf;
+
+use sqlx::migrate::MigrateError;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `data_dir` could not be created.
+    #[error(
+        "cannot create the store directory {}: {source}; create it by hand, writable \
+         by this user, or set data_dir to a writable directory",
+        .path.display()
+    )]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The database file could not be opened or created.
+    #[error(
+        "cannot open the store database {}: {source}; check that its directory exists, \
+         is a directory and is writable by this user (SQLite also creates the -wal and \
+         -shm files beside it), or set data_dir to a writable directory",
+        .path.display()
+    )]
+    Open { path: PathBuf, source: sqlx::Error },
+    /// The schema could not be brought up to date.
+    #[error(
+        "cannot apply the store migrations to {}: {source}; if the file is read-only or \
+         its directory is not writable, fix the permissions or set data_dir elsewhere; \
+         if it was written by a newer switchboard, run that version or move the file away",
+        .path.display()
+    )]
+    Migrate { path: PathBuf, source: MigrateError },
+    /// A query failed.
+    #[error("store {op} failed: {source}")]
+    Query {
+        op: &'static str,
+        source: sqlx::Error,
+    },
+    /// The thread to update is not in the store.
+    #[error("store {op}: no thread {thread_id} on {platform}")]
+    NoSuchThread {
+        op: &'static str,
+        platform: String,
+        thread_id: String,
+    },
+    /// Some of the journal entries to update are not in the store; nothing
+    /// was changed.
+    #[error("store {op}: not every message of {message_ids:?} on {platform} is journaled")]
+    NoSuchEntry {
+        op: &'static str,
+        platform: String,
+        message_ids: Vec<String>,
+    },
+    /// A row holds a value this version cannot read.
+    #[error("store {op}: unreadable row: {detail}")]
+    Corrupt { op: &'static str, detail: String },
+}
+
+impl StoreError {
+    /// A `map_err` adapter that names the failed operation.
+    pub(super) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |source| StoreError::Query { op, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_errors_name_the_path_and_the_fix() {
+        let e = StoreError::CreateDir {
+            path: PathBuf::from("/srv/sb"),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        let text = e.to_string();
+        assert!(text.contains("/srv/sb"), "{text}");
+        assert!(text.contains("data_dir"), "{text}");
+    }
+
+    #[test]
+    fn query_errors_name_the_operation() {
+        let e = StoreError::query("first_sighting")(sqlx::Error::PoolClosed);
+        assert!(e.to_string().starts_with("store first_sighting failed"));
+    }
+}

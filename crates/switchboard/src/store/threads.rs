@@ -1,0 +1,329 @@
+//! The threads switchboard owns or has answered in, per platform.
+//!
+//! Owns the `threads` table: where each thread lives, when it was last
+//! active, which agent session (and working directory) serves it, whether
+//! that session can be loaded again after a restart, and whether the
+//! one-time "earlier context was not kept" notice went out. It must never
+//! invent a thread: the updates below fail with `NoSuchThread` rather than
+//! create a half-filled row.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Store, StoreError};
+
+/// One thread as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadRecord {
+    pub platform: String,
+    pub thread_id: String,
+    /// The channel the thread hangs off.
+    pub channel_id: String,
+    pub created_at_ms: i64,
+    pub last_active_at_ms: i64,
+    /// The agent's session id, once a session exists.
+    pub session_id: Option<String>,
+    /// The agent's working directory for that session.
+    pub cwd: Option<String>,
+    /// The agent can `session/load` this session after a restart.
+    pub supports_load: bool,
+    /// The one-time "earlier context was not kept" notice was sent.
+    pub context_lost_notified: bool,
+}
+
+const COLUMNS: &str = "platform, thread_id, channel_id, created_at, last_active_at, \
+                       session_id, cwd, supports_load, context_lost_notified";
+
+fn from_row(row: &SqliteRow) -> Result<ThreadRecord, sqlx::Error> {
+    Ok(ThreadRecord {
+        platform: row.try_get("platform")?,
+        thread_id: row.try_get("thread_id")?,
+        channel_id: row.try_get("channel_id")?,
+        created_at_ms: row.try_get("created_at")?,
+        last_active_at_ms: row.try_get("last_active_at")?,
+        session_id: row.try_get("session_id")?,
+        cwd: row.try_get("cwd")?,
+        supports_load: row.try_get("supports_load")?,
+        context_lost_notified: row.try_get("context_lost_notified")?,
+    })
+}
+
+impl Store {
+    /// Insert the thread, or overwrite every field of the stored one except
+    /// `created_at`, which keeps its first value.
+    pub async fn upsert_thread(&self, t: &ThreadRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO threads (platform, thread_id, channel_id, created_at, last_active_at, \
+                                  session_id, cwd, supports_load, context_lost_notified) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (platform, thread_id) DO UPDATE SET \
+                 channel_id = excluded.channel_id, \
+                 last_active_at = excluded.last_active_at, \
+                 session_id = excluded.session_id, \
+                 cwd = excluded.cwd, \
+                 supports_load = excluded.supports_load, \
+                 context_lost_notified = excluded.context_lost_notified",
+        )
+        .bind(&t.platform)
+        .bind(&t.thread_id)
+        .bind(&t.channel_id)
+        .bind(t.created_at_ms)
+        .bind(t.last_active_at_ms)
+        .bind(&t.session_id)
+        .bind(&t.cwd)
+        .bind(t.supports_load)
+        .bind(t.context_lost_notified)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("upsert_thread"))?;
+        Ok(())
+    }
+
+    /// Every thread of `platform`, most recently active first.
+    pub async fn threads(&self, platform: &str) -> Result<Vec<ThreadRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM threads WHERE platform = ? \
+             ORDER BY last_active_at DESC, thread_id"
+        );
+        sqlx::query(&sql)
+            .bind(platform)
+            .try_map(|row: SqliteRow| from_row(&row))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("threads"))
+    }
+
+    /// One thread, if stored.
+    pub async fn thread(
+        &self,
+        platform: &str,
+        thread_id: &str,
+    ) -> Result<Option<ThreadRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM threads WHERE platform = ? AND thread_id = ?");
+        sqlx::query(&sql)
+            .bind(platform)
+            .bind(thread_id)
+            .try_map(|row: SqliteRow| from_row(&row))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::query("thread"))
+    }
+
+    /// Record (or clear, with `None`) the agent session serving the thread.
+    pub async fn set_thread_session(
+        &self,
+        platform: &str,
+        thread_id: &str,
+        session_id: Option<&str>,
+        cwd: Option<&str>,
+        supports_load: bool,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE threads SET session_id = ?, cwd = ?, supports_load = ? \
+             WHERE platform = ? AND thread_id = ?",
+        )
+        .bind(session_id)
+        .bind(cwd)
+        .bind(supports_load)
+        .bind(platform)
+        .bind(thread_id)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("set_thread_session"))?;
+        found(
+            done.rows_affected(),
+            "set_thread_session",
+            platform,
+            thread_id,
+        )
+    }
+
+    /// Remember that the "earlier context was not kept" notice was sent.
+    pub async fn mark_context_lost_notified(
+        &self,
+        platform: &str,
+        thread_id: &str,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE threads SET context_lost_notified = ? WHERE platform = ? AND thread_id = ?",
+        )
+        .bind(true)
+        .bind(platform)
+        .bind(thread_id)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("mark_context_lost_notified"))?;
+        found(
+            done.rows_affected(),
+            "mark_context_lost_notified",
+            platform,
+            thread_id,
+        )
+    }
+
+    /// Move `last_active_at` to `now_ms`; never backwards.
+    pub async fn touch_thread(
+        &self,
+        platform: &str,
+        thread_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE threads SET last_active_at = \
+                 CASE WHEN last_active_at < ? THEN ? ELSE last_active_at END \
+             WHERE platform = ? AND thread_id = ?",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(platform)
+        .bind(thread_id)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::query("touch_thread"))?;
+        found(done.rows_affected(), "touch_thread", platform, thread_id)
+    }
+}
+
+/// `NoSuchThread` when an update matched no row.
+fn found(rows: u64, op: &'static str, platform: &str, thread_id: &str) -> Result<(), StoreError> {
+    if rows == 0 {
+        return Err(StoreError::NoSuchThread {
+            op,
+            platform: platform.to_owned(),
+            thread_id: thread_id.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::temp_store;
+    use super::*;
+
+    fn record(thread_id: &str, last_active_at_ms: i64) -> ThreadRecord {
+        ThreadRecord {
+            platform: "discord".into(),
+            thread_id: thread_id.into(),
+            channel_id: "c1".into(),
+            created_at_ms: 1_000,
+            last_active_at_ms,
+            session_id: None,
+            cwd: None,
+            supports_load: false,
+            context_lost_notified: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn upsert_inserts_then_updates_keeping_created_at() {
+        let (_dir, store) = temp_store().await;
+        let t = record("t1", 2_000);
+        store.upsert_thread(&t).await.unwrap();
+        assert_eq!(
+            store.thread("discord", "t1").await.unwrap(),
+            Some(t.clone())
+        );
+
+        let changed = ThreadRecord {
+            channel_id: "c2".into(),
+            created_at_ms: 9_999,
+            last_active_at_ms: 3_000,
+            session_id: Some("s1".into()),
+            cwd: Some("/w".into()),
+            supports_load: true,
+            context_lost_notified: true,
+            ..t.clone()
+        };
+        store.upsert_thread(&changed).await.unwrap();
+        let got = store.thread("discord", "t1").await.unwrap().unwrap();
+        assert_eq!(
+            got,
+            ThreadRecord {
+                created_at_ms: 1_000,
+                ..changed
+            }
+        );
+        assert_eq!(store.thread("discord", "nope").await.unwrap(), None);
+        assert_eq!(store.thread("slack", "t1").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn list_is_per_platform_most_recent_first() {
+        let (_dir, store) = temp_store().await;
+        store.upsert_thread(&record("old", 10)).await.unwrap();
+        store.upsert_thread(&record("new", 30)).await.unwrap();
+        store.upsert_thread(&record("mid", 20)).await.unwrap();
+        let other = ThreadRecord {
+            platform: "slack".into(),
+            ..record("s", 99)
+        };
+        store.upsert_thread(&other).await.unwrap();
+        let ids: Vec<_> = store
+            .threads("discord")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.thread_id)
+            .collect();
+        assert_eq!(ids, ["new", "mid", "old"]);
+        assert_eq!(store.threads("slack").await.unwrap(), [other]);
+        assert!(store.threads("matrix").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn session_notice_and_touch() {
+        let (_dir, store) = temp_store().await;
+        store.upsert_thread(&record("t1", 100)).await.unwrap();
+        store
+            .set_thread_session("discord", "t1", Some("s9"), Some("/repo"), true)
+            .await
+            .unwrap();
+        store
+            .mark_context_lost_notified("discord", "t1")
+            .await
+            .unwrap();
+        store.touch_thread("discord", "t1", 500).await.unwrap();
+        store.touch_thread("discord", "t1", 400).await.unwrap(); // never backwards
+        let t = store.thread("discord", "t1").await.unwrap().unwrap();
+        assert_eq!(t.session_id.as_deref(), Some("s9"));
+        assert_eq!(t.cwd.as_deref(), Some("/repo"));
+        assert!(t.supports_load);
+        assert!(t.context_lost_notified);
+        assert_eq!(t.last_active_at_ms, 500);
+
+        store
+            .set_thread_session("discord", "t1", None, None, false)
+            .await
+            .unwrap();
+        let t = store.thread("discord", "t1").await.unwrap().unwrap();
+        assert_eq!((t.session_id, t.cwd, t.supports_load), (None, None, false));
+    }
+
+    #[tokio::test]
+    async fn updates_of_unknown_threads_fail() {
+        let (_dir, store) = temp_store().await;
+        let e = store.touch_thread("discord", "ghost", 1).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::NoSuchThread {
+                    op: "touch_thread",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = store
+            .mark_context_lost_notified("discord", "ghost")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("ghost"), "{e}");
+        assert!(
+            store
+                .set_thread_session("discord", "ghost", None, None, false)
+                .await
+                .is_err()
+        );
+    }
+}
