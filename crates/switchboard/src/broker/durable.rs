@@ -80,6 +80,15 @@ impl Durable {
         self.check("thread session", result);
     }
 
+    /// Record that the thread was told its earlier agent context is gone.
+    pub async fn context_lost_notified(&self, thread_id: &str) {
+        let result = self
+            .store
+            .mark_context_lost_notified(self.platform, thread_id)
+            .await;
+        self.check("context-lost notice", result);
+    }
+
     pub async fn touch_thread(&self, thread_id: &str) {
         let result = self
             .store

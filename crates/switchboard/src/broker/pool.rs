@@ -166,23 +166,26 @@ impl<S: PooledSession> SessionPool<S> {
         }
     }
 
+    /// Take out every idle session that `expired(idle since)` selects.
+    fn take_idle(&self, expired: impl Fn(Instant) -> bool) -> Vec<S> {
+        let mut slots = self.lock();
+        let keys: Vec<String> = slots
+            .iter()
+            .filter(|(_, slot)| matches!(slot, Slot::Idle { since, .. } if expired(*since)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.iter()
+            .filter_map(|k| match slots.remove(k) {
+                Some(Slot::Idle { session, .. }) => Some(session),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Close idle sessions unused for longer than the TTL; returns how many.
     pub async fn reap_idle(&self) -> usize {
         let now = Instant::now();
-        let expired: Vec<S> = {
-            let mut slots = self.lock();
-            let keys: Vec<String> = slots
-                .iter()
-                .filter(|(_, slot)| matches!(slot, Slot::Idle { since, .. } if now - *since >= self.idle_ttl))
-                .map(|(k, _)| k.clone())
-                .collect();
-            keys.iter()
-                .filter_map(|k| match slots.remove(k) {
-                    Some(Slot::Idle { session, .. }) => Some(session),
-                    _ => None,
-                })
-                .collect()
-        };
+        let expired = self.take_idle(|since| now - since >= self.idle_ttl);
         let count = expired.len();
         for session in expired {
             session.close().await;
@@ -195,21 +198,7 @@ impl<S: PooledSession> SessionPool<S> {
 
     /// Close every idle session (shutdown). Busy ones end with their turn.
     pub async fn close_idle(&self) {
-        let idle: Vec<S> = {
-            let mut slots = self.lock();
-            let keys: Vec<String> = slots
-                .iter()
-                .filter(|(_, s)| matches!(s, Slot::Idle { .. }))
-                .map(|(k, _)| k.clone())
-                .collect();
-            keys.iter()
-                .filter_map(|k| match slots.remove(k) {
-                    Some(Slot::Idle { session, .. }) => Some(session),
-                    _ => None,
-                })
-                .collect()
-        };
-        for session in idle {
+        for session in self.take_idle(|_| true) {
             session.close().await;
         }
     }

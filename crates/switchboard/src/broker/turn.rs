@@ -168,6 +168,7 @@ impl ThreadActor {
                         &deps,
                         deps.outbound.post(conversation, CONTEXT_LOST).await.err(),
                     );
+                    deps.durable.context_lost_notified(&self.key).await;
                 }
                 let cwd = deps.agent.cwd.display().to_string();
                 deps.durable
