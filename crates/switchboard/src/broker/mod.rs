@@ -8,6 +8,7 @@ pub mod dedupe;
 pub mod durable;
 pub mod intake;
 pub mod pool;
+pub mod recovery;
 pub mod reply;
 pub mod router;
 pub mod thread;

@@ -5,6 +5,12 @@
 //! a [`ConnectionSnapshot`] and never hold the lock across an `.await`.
 //! This module knows nothing of any platform's protocol.
 
+mod pools;
+mod store;
+
+pub use pools::{PoolFigures, PoolView};
+pub use store::{StoreFigures, StoreHealth};
+
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -306,74 +312,6 @@ pub struct StatusEntry {
     pub observed_at: u64,
 }
 
-/// Agent session pool figures at one moment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct PoolFigures {
-    pub max: usize,
-    pub busy: usize,
-    pub idle: usize,
-}
-
-/// Something that can report pool figures (the broker's session pool).
-pub trait PoolView: Send + Sync + 'static {
-    fn figures(&self) -> PoolFigures;
-}
-
-/// The durable store as the operator sees it.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct StoreFigures {
-    pub path: String,
-    /// Accepted messages not yet answered (received, prompted, interrupted).
-    pub journal_backlog: u64,
-    /// Age of the oldest of them.
-    pub oldest_unanswered_age_ms: Option<u64>,
-    /// Messages fetched by catch-up after downtime and acted on.
-    pub caught_up_total: u64,
-    /// Store operations that failed (each also logged at WARN).
-    pub errors_total: u64,
-    pub last_error: Option<String>,
-}
-
-/// Shared, updatable [`StoreFigures`].
-#[derive(Clone, Debug, Default)]
-pub struct StoreHealth {
-    inner: Arc<Mutex<Option<StoreFigures>>>,
-}
-
-impl StoreHealth {
-    fn with(&self, f: impl FnOnce(&mut StoreFigures)) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        f(inner.get_or_insert_with(StoreFigures::default));
-    }
-
-    pub fn set_path(&self, path: &str) {
-        self.with(|f| f.path = path.to_owned());
-    }
-
-    pub fn record_error(&self, error: &str) {
-        self.with(|f| {
-            f.errors_total += 1;
-            f.last_error = Some(error.to_owned());
-        });
-    }
-
-    pub fn record_caught_up(&self) {
-        self.with(|f| f.caught_up_total += 1);
-    }
-
-    pub fn set_backlog(&self, unanswered: u64, oldest_age_ms: Option<u64>) {
-        self.with(|f| {
-            f.journal_backlog = unanswered;
-            f.oldest_unanswered_age_ms = oldest_age_ms;
-        });
-    }
-
-    /// `None` until a store is in use.
-    pub fn figures(&self) -> Option<StoreFigures> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
 /// A pool reported under a name.
 type NamedPool = (String, Arc<dyn PoolView>);
 
@@ -455,90 +393,4 @@ impl HealthRegistry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn active_with_fresh_ack_is_healthy_and_goes_stale_after_two_intervals() {
-        let health = ConnectionHealth::new("test", "c0");
-        health.set_heartbeat_interval(Duration::from_millis(500));
-        health.transition(ConnectionState::Active);
-        assert!(health.snapshot().is_healthy());
-
-        tokio::time::advance(Duration::from_millis(1_900)).await;
-        assert!(health.snapshot().is_healthy(), "1.9 s < 2 x 0.5 s + 1 s");
-
-        tokio::time::advance(Duration::from_millis(200)).await;
-        let reason = health.snapshot().unhealthy_reason.expect("stale ACK");
-        assert!(reason.contains("last heartbeat ACK"), "{reason}");
-
-        health.record_ack(Instant::now());
-        assert!(health.snapshot().is_healthy());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn only_active_counts_as_healthy() {
-        let health = ConnectionHealth::new("test", "c0");
-        health.set_heartbeat_interval(Duration::from_secs(1));
-        for state in [
-            ConnectionState::Connecting,
-            ConnectionState::Identifying,
-            ConnectionState::Resuming,
-            ConnectionState::BackingOff {
-                attempt: 2,
-                until: Instant::now(),
-            },
-            ConnectionState::FatallyClosed {
-                cause: "close 4004".into(),
-            },
-            ConnectionState::Stopped,
-        ] {
-            health.transition(state.clone());
-            let reason = health.snapshot().unhealthy_reason;
-            assert!(reason.is_some(), "{state:?} must not be healthy");
-            assert!(reason.unwrap().contains(state.name()));
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn readiness_names_each_unhealthy_connection() {
-        let registry = HealthRegistry::default();
-        assert!(
-            registry.readiness().is_err(),
-            "nothing configured is not ready"
-        );
-        let a = ConnectionHealth::new("discord", "shard-0");
-        let b = ConnectionHealth::new("slack", "conn-0");
-        registry.register(a.clone());
-        registry.register(b.clone());
-        a.set_heartbeat_interval(Duration::from_secs(1));
-        a.transition(ConnectionState::Active);
-        b.transition(ConnectionState::FatallyClosed {
-            cause: "link_disabled".into(),
-        });
-        let reasons = registry.readiness().unwrap_err();
-        assert_eq!(
-            reasons,
-            vec!["slack/conn-0: fatally_closed: link_disabled".to_owned()]
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn counters_follow_transitions() {
-        let health = ConnectionHealth::new("discord", "shard-0");
-        health.transition(ConnectionState::Identifying);
-        health.transition(ConnectionState::Resuming);
-        health.transition(ConnectionState::Resuming);
-        health.record_disconnect("close 4000");
-        let snap = health.snapshot();
-        assert_eq!(
-            (
-                snap.identifies_total,
-                snap.resumes_total,
-                snap.reconnects_total
-            ),
-            (1, 2, 1)
-        );
-        assert_eq!(snap.last_disconnect_cause.as_deref(), Some("close 4000"));
-    }
-}
+mod tests;

@@ -1,0 +1,147 @@
+//! Start-up recovery for a platform's bridge: learn the threads switchboard
+//! owns, and take up every message that was journaled but not answered when
+//! the process stopped (a reply cut short is marked interrupted first).
+//! Retries are bounded: after two tries the user is told instead.
+
+use super::bridge::{Bridge, OwnedThread, thread_name};
+use super::thread::{Incoming, Origin, PreviousSession, ThreadInput};
+use crate::chat::Conversation;
+use crate::store::{JournalEntry, JournalState};
+
+/// Tries at answering a message across restarts before giving up.
+const MAX_ATTEMPTS: u32 = 2;
+/// What a reply cut short by a restart gets appended.
+const INTERRUPTED: &str = "\n\n*⚠️ Interrupted by a restart; answering again below.*";
+
+impl Bridge {
+    /// After a start: learn the known threads, and answer (or give up on,
+    /// telling the user) every message journaled but not answered before.
+    pub async fn restore(&mut self) {
+        let durable = self.deps.durable.clone();
+        let threads = durable.check(
+            "restore threads",
+            durable.store().threads(durable.platform()).await,
+        );
+        for record in threads.unwrap_or_default() {
+            let previous = record.session_id.map(|session_id| PreviousSession {
+                session_id,
+                supports_load: record.supports_load,
+            });
+            self.threads.insert(
+                record.thread_id,
+                OwnedThread {
+                    parent: record.channel_id,
+                    input: None,
+                    previous,
+                },
+            );
+        }
+        let unfinished = durable.check(
+            "restore journal",
+            durable.store().journal_unfinished(durable.platform()).await,
+        );
+        let unfinished = unfinished.unwrap_or_default();
+        tracing::info!(
+            platform = self.platform.as_str(),
+            threads = self.threads.len(),
+            unfinished = unfinished.len(),
+            "state restored"
+        );
+        for entry in unfinished {
+            self.resume_entry(entry).await;
+        }
+    }
+
+    async fn resume_entry(&mut self, entry: JournalEntry) {
+        let durable = self.deps.durable.clone();
+        let attempts = durable
+            .check(
+                "journal attempts",
+                durable
+                    .store()
+                    .journal_bump_attempts(durable.platform(), &entry.message_id)
+                    .await,
+            )
+            .unwrap_or(1);
+        let parent = self.threads.get(&entry.thread_id).map(|t| t.parent.clone());
+        let conversation = Conversation {
+            platform: self.platform,
+            channel_id: parent.clone().unwrap_or_else(|| entry.channel_id.clone()),
+            thread_id: entry.thread_id.clone(),
+        };
+        if !entry.reply_message_ids.is_empty() {
+            self.mark_interrupted(&conversation, &entry.reply_message_ids)
+                .await;
+        }
+        if attempts > MAX_ATTEMPTS {
+            tracing::warn!(message_id = %entry.message_id, attempts, "giving up on a message interrupted by restarts");
+            let note = "⚠️ switchboard was restarted while answering your message, more than once; it was not answered. Please send it again.";
+            if let Err(err) = self.deps.outbound.post(&conversation, note).await {
+                tracing::warn!(%err, "could not tell the user about an unanswered message");
+            }
+            durable
+                .set_states(
+                    std::slice::from_ref(&entry.message_id),
+                    JournalState::Failed,
+                )
+                .await;
+            return;
+        }
+        tracing::info!(message_id = %entry.message_id, thread = %entry.thread_id, state = entry.state.as_str(), "answering a message left unanswered before the restart");
+        // A message that started a thread may have died before the thread
+        // was opened; opening it again is answered "already exists".
+        let origin = if entry.thread_id == entry.message_id {
+            Origin::NewThread {
+                channel_id: entry.channel_id.clone(),
+                message_id: entry.message_id.clone(),
+                name: thread_name(&entry.content),
+            }
+        } else {
+            Origin::Existing(conversation)
+        };
+        let incoming = Incoming {
+            message_id: entry.message_id.clone(),
+            channel_id: entry.channel_id.clone(),
+            author: entry.author_name.clone(),
+            is_bot: entry.is_bot,
+            text: entry.content.clone(),
+        };
+        let parent = self
+            .threads
+            .get(&entry.thread_id)
+            .map_or(entry.channel_id.clone(), |t| t.parent.clone());
+        self.send(
+            &entry.thread_id,
+            parent,
+            origin,
+            ThreadInput::Message(incoming),
+        );
+    }
+
+    /// Append a visible "interrupted" line to a reply cut short by a crash.
+    async fn mark_interrupted(&self, conversation: &Conversation, reply_ids: &[String]) {
+        let Some(last) = reply_ids.last() else { return };
+        let history = &self.catch_up.history;
+        let text = match history.message_text(&conversation.thread_id, last).await {
+            Ok(text) => text,
+            Err(err) => {
+                tracing::warn!(%err, "could not read the interrupted reply");
+                return;
+            }
+        };
+        let limit = self
+            .deps
+            .outbound
+            .max_message_chars()
+            .saturating_sub(INTERRUPTED.chars().count());
+        let kept: String = text.chars().take(limit).collect();
+        if let Err(err) = self
+            .deps
+            .outbound
+            .edit(conversation, last, &format!("{kept}{INTERRUPTED}"))
+            .await
+        {
+            tracing::warn!(%err, "could not mark the interrupted reply");
+        }
+    }
+}
