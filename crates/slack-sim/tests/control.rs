@@ -12,7 +12,13 @@ use tokio::process::Command;
 
 #[tokio::test]
 async fn control_api_posts_faults_and_reports() {
-    let sim = sim().await;
+    // Acks here may be slow on a loaded machine; a redelivery would shift
+    // the frames this test reads one by one.
+    let config = slack_sim::SlackSimConfig {
+        ack_timeout: std::time::Duration::from_secs(30),
+        ..common::fast_config()
+    };
+    let sim = slack_sim::SlackSim::start(config).await.unwrap();
     let mut c = Client::connect(&sim).await;
     let http = reqwest::Client::new();
     let base = format!("{}/_sim", sim.http_url());

@@ -66,6 +66,12 @@ pub enum Command {
         /// Write one junk line to stdout first (tests the client's parser).
         #[arg(long)]
         emit_junk: bool,
+        /// Wait this many milliseconds before an echo answer.
+        #[arg(long, default_value_t = 0)]
+        echo_delay_ms: u64,
+        /// Append prompt-read and first-chunk times (CLOCK_MONOTONIC ns) here.
+        #[arg(long)]
+        timestamps_file: Option<PathBuf>,
     },
 }
 

@@ -50,12 +50,16 @@ fn main() -> ExitCode {
             chunk_delay_ms,
             echo,
             emit_junk,
+            echo_delay_ms,
+            timestamps_file,
         } => switchboard::demo_agent::run_stdio(switchboard::demo_agent::DemoAgentOptions {
             load_session,
             state_file,
             chunk_delay: Duration::from_millis(chunk_delay_ms),
             echo,
             emit_junk,
+            echo_delay: Duration::from_millis(echo_delay_ms),
+            timestamps_file,
         }),
         Command::Run { config } => match Config::load(&config) {
             Ok(config) => run(config),

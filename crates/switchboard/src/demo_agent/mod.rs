@@ -13,6 +13,7 @@
 mod peer;
 pub mod script;
 mod state;
+pub mod timestamps;
 mod turn;
 
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use crate::agent::rpc::{self, Incoming};
 use peer::Peer;
 use state::{Store, TurnRecord};
+use timestamps::{Timestamps, monotonic_ns};
 use turn::Turn;
 
 /// How the demo agent behaves.
@@ -50,6 +52,11 @@ pub struct DemoAgentOptions {
     pub echo: bool,
     /// Write one line of junk to stdout before anything else.
     pub emit_junk: bool,
+    /// Wait this long before the echo answer (a benchmark uses it so the
+    /// client's placeholder post is done before the first chunk).
+    pub echo_delay: Duration,
+    /// Append prompt-read and first-chunk times here (see [`timestamps`]).
+    pub timestamps_file: Option<PathBuf>,
 }
 
 /// Run the agent on this process's stdin/stdout until stdin closes.
@@ -75,12 +82,15 @@ struct Agent {
     store: Arc<Mutex<Store>>,
     /// The running turn's cancel token, per session.
     running: Arc<Mutex<HashMap<String, (u32, CancellationToken)>>>,
+    timestamps: Arc<Timestamps>,
 }
 
 impl Agent {
     fn new(options: DemoAgentOptions) -> Self {
         let store = Store::open(options.state_file.clone());
+        let timestamps = Arc::new(Timestamps::open(options.timestamps_file.as_deref()));
         Self {
+            timestamps,
             options,
             peer: Arc::new(Peer::stdout()),
             store: Arc::new(Mutex::new(store)),
@@ -102,12 +112,13 @@ impl Agent {
                     break;
                 }
             };
+            let read_at = monotonic_ns();
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             match rpc::parse_line(&line) {
                 Ok(Incoming::Request { id, method, params }) => {
-                    self.on_request(id, &method, params).await;
+                    self.on_request(id, &method, params, read_at).await;
                 }
                 Ok(Incoming::Notification { method, params }) => {
                     self.on_notification(&method, params);
@@ -123,7 +134,7 @@ impl Agent {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn on_request(&self, id: RequestId, method: &str, params: Value) {
+    async fn on_request(&self, id: RequestId, method: &str, params: Value, read_at: u64) {
         match method {
             "initialize" => {
                 let capabilities = AgentCapabilities::new()
@@ -146,7 +157,7 @@ impl Agent {
                     .await;
             }
             "session/load" if self.options.load_session => self.load(id, params).await,
-            "session/prompt" => self.prompt(id, params).await,
+            "session/prompt" => self.prompt(id, params, read_at).await,
             _ => self.peer.fail(id, RpcError::method_not_found()).await,
         }
     }
@@ -181,7 +192,7 @@ impl Agent {
         self.peer.respond(id, &LoadSessionResponse::new()).await;
     }
 
-    async fn prompt(&self, id: RequestId, params: Value) {
+    async fn prompt(&self, id: RequestId, params: Value, read_at: u64) {
         let Ok(request) = serde_json::from_value::<PromptRequest>(params) else {
             return self.peer.fail(id, RpcError::invalid_params()).await;
         };
@@ -211,6 +222,7 @@ impl Agent {
             })
             .collect::<Vec<_>>()
             .join("\n");
+        self.timestamps.record("prompt", read_at, &prompt);
         let mut turn = Turn {
             peer: self.peer.clone(),
             session_id: session_id.clone(),
@@ -219,6 +231,9 @@ impl Agent {
             cancel: cancel.clone(),
             chunk_delay: self.options.chunk_delay,
             echo: self.options.echo,
+            echo_delay: self.options.echo_delay,
+            timestamps: self.timestamps.clone(),
+            chunks_sent: 0,
             answer: String::new(),
         };
         let store = self.store.clone();

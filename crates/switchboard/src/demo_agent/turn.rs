@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::peer::Peer;
 use super::script::{self, Script};
+use super::timestamps::{Timestamps, monotonic_ns};
 use crate::agent::updates::wire_name;
 
 /// Everything a turn needs.
@@ -30,6 +31,12 @@ pub struct Turn {
     pub cancel: CancellationToken,
     pub chunk_delay: Duration,
     pub echo: bool,
+    /// Wait before the echo answer.
+    pub echo_delay: Duration,
+    /// Where the first chunk's write time is recorded.
+    pub timestamps: Arc<Timestamps>,
+    /// Text chunks written so far in this turn.
+    pub chunks_sent: u32,
     /// The answer so far (for the session history).
     pub answer: String,
 }
@@ -47,6 +54,7 @@ impl Turn {
         let script = Script::parse(&self.prompt);
         if self.echo && !script.is_scripted() {
             let text = format!("echo: {}", self.prompt);
+            self.pause(self.echo_delay).await;
             self.say(&text).await;
             return StopReason::EndTurn;
         }
@@ -70,9 +78,14 @@ impl Turn {
     async fn say(&mut self, text: &str) {
         self.answer.push_str(text);
         let chunk = ContentChunk::new(ContentBlock::from(text.to_owned()));
+        let at = monotonic_ns();
         self.peer
             .update(&self.session_id, SessionUpdate::AgentMessageChunk(chunk))
             .await;
+        self.chunks_sent += 1;
+        if self.chunks_sent == 1 {
+            self.timestamps.record("chunk", at, text);
+        }
     }
 
     /// Wait `delay` between chunks; returns early on cancel.

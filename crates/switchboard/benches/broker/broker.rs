@@ -1,0 +1,165 @@
+//! The system under test: the real `switchboard` binary as a child process,
+//! pointed at an in-process `DiscordSim`, its agents being the built-in
+//! echo agent (`switchboard demo-agent --echo --chunk-delay-ms 0`) that
+//! appends its timestamps to one file.
+//!
+//! Owns the config it writes, the process and its temporary directory.
+//! Must never leave the process behind (kill on drop).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use discord_sim::{DiscordSim, ReadyKind, SimConfig, SimUser};
+use tokio::process::{Child, Command};
+
+/// How one broker is set up.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub heartbeat: Duration,
+    /// `[broker]` lines.
+    pub broker: String,
+    /// `[supervisor]` lines.
+    pub supervisor: String,
+    pub max_sessions: u32,
+    /// Milliseconds the echo agent waits before answering.
+    pub echo_delay_ms: u64,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            heartbeat: Duration::from_millis(41_250),
+            broker: String::new(),
+            supervisor: String::new(),
+            max_sessions: 256,
+            echo_delay_ms: 0,
+        }
+    }
+}
+
+pub struct Broker {
+    pub sim: DiscordSim,
+    pub user: SimUser,
+    pub channel: u64,
+    child: Child,
+    pub pid: u32,
+    pub timestamps: PathBuf,
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_switchboard")
+}
+
+impl Broker {
+    /// Start a simulator and a broker; return once the broker has READY.
+    pub async fn start(setup: Setup) -> Broker {
+        let sim = DiscordSim::start(SimConfig {
+            heartbeat_interval: setup.heartbeat,
+            ..SimConfig::default()
+        })
+        .await
+        .expect("simulator starts");
+        let dir = tempfile::tempdir().unwrap();
+        let timestamps = dir.path().join("agent-timestamps");
+        let stderr = dir.path().join("switchboard.stderr");
+        let channel = sim.channel_ids()[0];
+        let args = [
+            "demo-agent".to_owned(),
+            "--echo".to_owned(),
+            "--chunk-delay-ms".to_owned(),
+            "0".to_owned(),
+            "--echo-delay-ms".to_owned(),
+            setup.echo_delay_ms.to_string(),
+            "--timestamps-file".to_owned(),
+            timestamps.display().to_string(),
+        ];
+        let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+        let config = format!(
+            "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [\"{channel}\"]\n\
+             allow_all_users = true\napi_url = \"{}\"\ngateway_url = \"{}\"\n\n\
+             [admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\n\n\
+             [supervisor]\n{}\n\n[broker]\n{}\n\n\
+             [agent]\ncommand = {:?}\nargs = [{}]\nmax_sessions = {}\n\n\
+             [store]\ndata_dir = {:?}\n",
+            sim.http_url(),
+            sim.gateway_url(),
+            setup.supervisor,
+            setup.broker,
+            binary(),
+            args.join(", "),
+            setup.max_sessions,
+            dir.path().join("data").display().to_string(),
+        );
+        let config_path = dir.path().join("switchboard.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new(binary())
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DISCORD_BOT_TOKEN", sim.token())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("switchboard starts");
+        let pid = child.id().expect("a pid");
+        let user = sim.user(7_000_000_000_000_000_001, "bench-user");
+        let broker = Broker {
+            sim,
+            user,
+            channel,
+            child,
+            pid,
+            timestamps,
+            stderr,
+            _dir: dir,
+        };
+        let ready = broker
+            .sim
+            .wait_until(Duration::from_secs(30), |s| {
+                s.ready_sent()
+                    .iter()
+                    .any(|r| r.kind == ReadyKind::Ready)
+                    .then_some(())
+            })
+            .await;
+        if ready.is_none() {
+            broker.fail("no READY within 30 s");
+        }
+        broker
+    }
+
+    /// Panic with the broker's stderr.
+    pub fn fail(&self, why: &str) -> ! {
+        let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "{why}; switchboard stderr (last lines):\n{}",
+            tail.join("\n")
+        );
+    }
+
+    /// `<@bot> text`, a message that calls the bot.
+    pub fn mention(&self, text: &str) -> String {
+        format!("<@{}> {text}", self.sim.bot_user().id)
+    }
+
+    /// SIGTERM, then wait (bounded) for the exit.
+    pub async fn stop(mut self) {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+        self.sim.shutdown();
+    }
+}

@@ -1,0 +1,84 @@
+//! What /proc says about a process: resident memory and CPU time, and the
+//! children of a process (the broker's agents).
+
+use std::time::Duration;
+
+/// VmRSS of `pid` in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Fields after the `(comm)` of /proc/PID/stat (index 0 = state).
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    Some(after.split_whitespace().map(str::to_owned).collect())
+}
+
+fn ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }) as f64
+}
+
+/// utime + stime of `pid` (its own threads, not its children).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let f = stat_fields(pid)?;
+    // utime and stime are fields 14 and 15 of stat, i.e. 11 and 12 here.
+    let t: f64 = f[11].parse::<f64>().ok()? + f[12].parse::<f64>().ok()?;
+    Some(Duration::from_secs_f64(t / ticks()))
+}
+
+/// CPU time of this process (all threads).
+pub fn own_cpu_time() -> Duration {
+    cpu_time(std::process::id()).unwrap_or_default()
+}
+
+/// The live children of `pid`.
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            stat_fields(*child).is_some_and(|f| f.get(1).and_then(|p| p.parse().ok()) == Some(pid))
+        })
+        .collect()
+}
+
+/// CPU time of every live thread of `pid`, in nanoseconds from
+/// /proc/PID/task/*/schedstat (precise where /proc/PID/stat counts 10 ms
+/// ticks, which rounds a short-lived agent's few milliseconds to zero).
+pub fn cpu_time_precise(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .filter_map(|t| {
+            let stat = std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+/// Summed CPU time of `pids` (processes that are gone count as zero).
+pub fn cpu_of(pids: &[u32]) -> Duration {
+    pids.iter().map(|p| cpu_time_precise(*p)).sum()
+}
+
+/// RssAnon and RssFile of `pid` in KiB.
+pub fn rss_split_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("RssAnon:"), field("RssFile:"))
+}

@@ -1,0 +1,111 @@
+//! Figure 3: many threads at once. Every thread has a live echo session;
+//! each simulated user posts its next message as soon as the previous one
+//! was answered (the bot's "done" reaction landed), all threads at once,
+//! simulator rate limits off. Messages per second end to end, and CPU time
+//! per message for the broker, its agents and this process (simulator +
+//! driver), read from /proc.
+//!
+//! The broker's REST client (twilight-http) paces itself to Discord's global
+//! limit of 50 requests per second, whatever the simulator allows, and an
+//! echo answer costs about 5 calls (placeholder, edit, 3 reactions): the
+//! rate is bounded near 10 messages/s by that. 200 x 20 messages would take
+//! ~7 minutes at that pace, so the full run sends 3 messages per thread
+//! (600 messages, ~1 minute; `--messages N` changes it): the rate is steady
+//! after the first seconds.
+
+use std::time::Duration;
+
+use super::Options;
+use super::broker::{Broker, Setup};
+use super::driver::{closed_loop, open_threads};
+use super::procfs;
+use super::stats::{Row, Summary};
+
+pub async fn run(options: &Options) -> Vec<Row> {
+    let (threads, per_thread) = if options.smoke { (4, 3) } else { (200, 3) };
+    let per_thread = options.messages.unwrap_or(per_thread);
+    let b = Broker::start(Setup::default()).await;
+    let ids = open_threads(&b, threads, Duration::from_secs(300)).await;
+    let agents = procfs::children(b.pid);
+    let calls_before = b.sim.rest_calls().len();
+    let cpu = || {
+        (
+            procfs::cpu_time(b.pid).unwrap_or_default(),
+            procfs::cpu_of(&agents),
+            procfs::own_cpu_time(),
+        )
+    };
+    let (broker0, agents0, own0) = cpu();
+    let run = closed_loop(
+        &b,
+        &ids,
+        per_thread,
+        |t, i| format!("t{t} m{i}"),
+        Duration::from_secs(600),
+    )
+    .await;
+    let (broker1, agents1, own1) = cpu();
+    let calls = b.sim.rest_calls().len() - calls_before;
+    let n = run.messages as f64;
+    let wall = run.wall.as_secs_f64();
+    let rate = n / wall;
+    let per_msg_ms = |d: Duration| d.as_secs_f64() * 1000.0 / n;
+    let busy = |d: Duration| d.as_secs_f64() / wall;
+    println!(
+        "throughput: {threads} threads x {per_thread} messages = {} in {wall:.2} s = {rate:.0} msg/s; \
+         {} agent processes; {:.1} REST calls per message",
+        run.messages,
+        agents.len(),
+        calls as f64 / n
+    );
+    println!(
+        "  cores busy (of {}): broker {:.2}, agents {:.2}, simulator+driver {:.2}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        busy(broker1 - broker0),
+        busy(agents1 - agents0),
+        busy(own1 - own0)
+    );
+    let ms: Vec<f64> = run
+        .latencies
+        .iter()
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
+    vec![
+        Row::new(
+            "3. REST calls per second during the run",
+            "calls/s",
+            Summary::single(calls as f64 / wall),
+        ),
+        Row::new(
+            format!("3. throughput, {threads} threads x {per_thread} msgs"),
+            "msg/s",
+            Summary::single(rate),
+        )
+        .budget(">= 500 msg/s", rate >= 500.0),
+        Row::new(
+            "3. broker CPU per message",
+            "ms",
+            Summary::single(per_msg_ms(broker1 - broker0)),
+        ),
+        Row::new(
+            "3. agents' CPU per message",
+            "ms",
+            Summary::single(per_msg_ms(agents1 - agents0)),
+        ),
+        Row::new(
+            "3. simulator+driver CPU per message",
+            "ms",
+            Summary::single(per_msg_ms(own1 - own0)),
+        ),
+        Row::new(
+            "3. REST calls per message",
+            "calls",
+            Summary::single(calls as f64 / n),
+        ),
+        Row::new(
+            "3. per message: posted -> answered seen (under load)",
+            "ms",
+            Summary::of(&ms).expect("samples"),
+        ),
+    ]
+}
