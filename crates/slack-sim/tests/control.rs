@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashMap;
 use std::process::Stdio;
 
-use common::{Client, Frame, WAIT, sim};
+use common::{Client, Frame, WAIT};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
