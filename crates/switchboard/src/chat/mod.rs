@@ -6,6 +6,7 @@
 pub mod discord;
 pub mod history;
 pub mod outbound;
+pub mod slack;
 
 pub use history::ChatHistory;
 pub use outbound::{ChatOutbound, Conversation, OutboundError};
@@ -16,12 +17,14 @@ use tokio::sync::mpsc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Platform {
     Discord,
+    Slack,
 }
 
 impl Platform {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Discord => "discord",
+            Self::Slack => "slack",
         }
     }
 }
