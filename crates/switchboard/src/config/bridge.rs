@@ -62,6 +62,20 @@ pub struct Reactions {
     pub denied: String,
 }
 
+impl Reactions {
+    /// Slack's defaults: emoji names, as `reactions.add` takes them.
+    pub fn slack_default() -> Self {
+        Self {
+            queued: "hourglass_flowing_sand".into(),
+            thinking: "thinking_face".into(),
+            tool: "wrench".into(),
+            done: "white_check_mark".into(),
+            error: "x".into(),
+            denied: "no_entry_sign".into(),
+        }
+    }
+}
+
 impl Default for Reactions {
     fn default() -> Self {
         Self {

@@ -246,9 +246,12 @@ pub(super) struct Redactor {
 impl Redactor {
     const MIN_LEN: usize = 8;
 
-    pub(super) fn new(token: Option<&str>, substitutions: &[Substitution]) -> Self {
+    pub(super) fn new(tokens: &[Option<&str>], substitutions: &[Substitution]) -> Self {
         let mut pairs: Vec<(String, String)> = Vec::new();
-        let token = token.map(|t| (t.to_owned(), REDACTED.to_owned()));
+        let token = tokens
+            .iter()
+            .flatten()
+            .map(|t| (t.to_string(), REDACTED.to_owned()));
         let vars = substitutions
             .iter()
             .map(|s| (s.value.clone(), format!("<value of ${}>", s.var)));
@@ -290,7 +293,7 @@ mod tests {
             sub("HOST", "internal.example"),
             sub("P", "80"),
         ];
-        let redactor = Redactor::new(Some(token), &subs);
+        let redactor = Redactor::new(&[Some(token)], &subs);
         let text = format!("{token} at internal.example:80");
         assert_eq!(
             redactor.apply(text),
@@ -302,7 +305,7 @@ mod tests {
     #[test]
     fn redactor_replaces_longest_first() {
         let subs = [sub("SHORT", "abcdefgh"), sub("LONG", "abcdefgh-ijkl")];
-        let redactor = Redactor::new(None, &subs);
+        let redactor = Redactor::new(&[None], &subs);
         assert_eq!(
             redactor.apply("x abcdefgh-ijkl y abcdefgh".to_owned()),
             "x <value of $LONG> y <value of $SHORT>"

@@ -18,6 +18,7 @@ mod raw;
 mod secret;
 mod validate;
 mod validate_bridge;
+mod validate_slack;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ pub use bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions, Stor
 pub use error::ConfigError;
 pub use secret::Secret;
 pub use validate::{DEFAULT_ADMIN_LISTEN, DEFAULT_DISCORD_API_URL, DEFAULT_LOG_LEVEL};
+pub use validate_slack::DEFAULT_SLACK_API_URL;
 
 /// What `source` says for a config that did not come from a file.
 pub const EMBEDDED: &str = "<embedded>";
@@ -42,6 +44,8 @@ pub const EMBEDDED: &str = "<embedded>";
 pub struct Config {
     /// `[discord]`, if the file has it.
     pub discord: Option<DiscordConfig>,
+    /// `[slack]`, if the file has it.
+    pub slack: Option<SlackConfig>,
     /// `[admin]`.
     pub admin: AdminConfig,
     /// `[log]`.
@@ -70,6 +74,24 @@ pub struct DiscordConfig {
     pub api_url: String,
     /// Gateway URL (ws:// or wss://, no trailing slash); `None` = Discord's own.
     pub gateway_url: Option<String>,
+}
+
+/// `[slack]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackConfig {
+    /// The bot token (`xoxb-...`): every Web API call.
+    pub bot_token: Secret,
+    /// The app-level token (`xapp-...`): `apps.connections.open`.
+    pub app_token: Secret,
+    /// Who may talk to the bot.
+    pub gating: Gating,
+    /// Status reactions (emoji names) on the user's message.
+    pub reactions: Reactions,
+    /// Web API base without a trailing slash; methods go to
+    /// `{api_url}/{method}`. Default [`DEFAULT_SLACK_API_URL`].
+    pub api_url: String,
+    /// Concurrent Socket Mode connections (Slack spreads events over them).
+    pub connections: usize,
 }
 
 /// `[admin]`: the health/metrics HTTP listener.
@@ -192,11 +214,17 @@ impl Config {
         })?;
         let substitutions = expand::expand_tree(&mut tree, env)
             .map_err(|(key, err)| ConfigError::expansion(source, key, err))?;
-        let token = tree
-            .get("discord")
-            .and_then(|discord| discord.get("token"))
-            .and_then(toml::Value::as_str);
-        let redactor = error::Redactor::new(token, &substitutions);
+        let secret = |section: &str, key: &str| {
+            tree.get(section)
+                .and_then(|table| table.get(key))
+                .and_then(toml::Value::as_str)
+        };
+        let tokens = [
+            secret("discord", "token"),
+            secret("slack", "bot_token"),
+            secret("slack", "app_token"),
+        ];
+        let redactor = error::Redactor::new(&tokens, &substitutions);
 
         let raw: raw::RawConfig = serde_path_to_error::deserialize(toml::Value::Table(tree))
             .map_err(|err| {
@@ -208,16 +236,32 @@ impl Config {
 
     /// One line for `switchboard check`: what was configured.
     pub fn summary(&self) -> String {
-        let discord = match &self.discord {
-            None => "no chat platform configured".to_owned(),
-            Some(d) if d.gating.allow_all_channels => "discord (all channels)".to_owned(),
-            Some(d) => match d.gating.allowed_channels.len() {
-                1 => "discord (1 allowed channel)".to_owned(),
-                n => format!("discord ({n} allowed channels)"),
-            },
+        let describe = |name: &str, gating: &Gating| {
+            if gating.allow_all_channels {
+                format!("{name} (all channels)")
+            } else {
+                match gating.allowed_channels.len() {
+                    1 => format!("{name} (1 allowed channel)"),
+                    n => format!("{name} ({n} allowed channels)"),
+                }
+            }
+        };
+        let platforms: Vec<String> = [
+            self.discord
+                .as_ref()
+                .map(|d| describe("discord", &d.gating)),
+            self.slack.as_ref().map(|s| describe("slack", &s.gating)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let platforms = if platforms.is_empty() {
+            "no chat platform configured".to_owned()
+        } else {
+            platforms.join(", ")
         };
         format!(
-            "ok: {}: {discord}, admin on {}",
+            "ok: {}: {platforms}, admin on {}",
             self.source, self.admin.listen
         )
     }

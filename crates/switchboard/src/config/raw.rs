@@ -16,6 +16,7 @@ use serde::de::{self, Visitor};
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub discord: Option<RawDiscord>,
+    pub slack: Option<RawSlack>,
     #[serde(default)]
     pub admin: RawAdmin,
     #[serde(default)]
@@ -61,7 +62,31 @@ pub(super) struct RawDiscord {
     pub reactions: RawReactions,
 }
 
-/// `[discord.reactions]`: status emojis on the user's message.
+/// `[slack]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSlack {
+    pub bot_token: String,
+    pub app_token: String,
+    #[serde(default)]
+    pub allowed_channels: Vec<RawId>,
+    #[serde(default)]
+    pub allow_all_channels: bool,
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub allowed_users: Vec<RawId>,
+    #[serde(default)]
+    pub allow_all_users: bool,
+    pub allow_bot_messages: Option<String>,
+    #[serde(default)]
+    pub trusted_bot_ids: Vec<RawId>,
+    pub connections: Option<i64>,
+    #[serde(default)]
+    pub reactions: RawReactions,
+}
+
+/// `[discord.reactions]` / `[slack.reactions]`: status emojis on the user's
+/// message.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawReactions {

@@ -11,8 +11,10 @@ use std::time::Duration;
 use super::duration::{format_duration, parse_duration};
 use super::endpoint::{http_base_url, websocket_url};
 use super::raw::{RawAdmin, RawConfig, RawDiscord, RawId, RawLog, RawSupervisor};
+use super::validate_bridge::{self, GatingKeys};
 use super::{
-    AdminConfig, Config, ConfigError, DiscordConfig, LogConfig, LogFormat, Secret, SupervisorConfig,
+    AdminConfig, Config, ConfigError, DiscordConfig, LogConfig, LogFormat, Reactions, Secret,
+    SupervisorConfig,
 };
 
 /// Where REST goes when `discord.api_url` is not set.
@@ -28,12 +30,16 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
     let log = log(raw.log, file)?;
     let supervisor = supervisor(raw.supervisor, file)?;
     let discord = raw.discord.map(|d| discord(d, file)).transpose()?;
+    let slack = raw
+        .slack
+        .map(|s| super::validate_slack::slack(s, file))
+        .transpose()?;
     let base = config_dir(file);
     let agent = raw
         .agent
         .map(|a| super::validate_bridge::agent(a, file, &base))
         .transpose()?;
-    if discord.is_some() && agent.is_none() {
+    if (discord.is_some() || slack.is_some()) && agent.is_none() {
         return Err(ConfigError::invalid(
             file,
             "agent",
@@ -42,6 +48,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
     }
     Ok(Config {
         discord,
+        slack,
         admin,
         log,
         supervisor,
@@ -81,7 +88,18 @@ fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
         ));
     }
 
-    let allowed_channels = super::validate_bridge::discord_channels(&raw, file, snowflake)?;
+    let keys = GatingKeys {
+        section: "discord",
+        allowed_channels: &raw.allowed_channels,
+        allow_all_channels: raw.allow_all_channels,
+        allowed_users: &raw.allowed_users,
+        allow_all_users: raw.allow_all_users,
+        mention_roles: &raw.mention_roles,
+        allow_bot_messages: raw.allow_bot_messages.as_deref(),
+        trusted_bot_ids: &raw.trusted_bot_ids,
+        id: |id| snowflake(id).map(|n| n.to_string()),
+    };
+    let allowed_channels = validate_bridge::channels(&keys, file)?;
     let api_url = match raw.api_url.as_deref() {
         None => DEFAULT_DISCORD_API_URL.to_owned(),
         Some(url) => http_base_url(url).map_err(|reason| err("discord.api_url", reason))?,
@@ -91,8 +109,14 @@ fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
         .as_deref()
         .map(|url| websocket_url(url).map_err(|reason| err("discord.gateway_url", reason)))
         .transpose()?;
-    let gating = super::validate_bridge::discord_gating(&raw, file, allowed_channels, snowflake)?;
-    let reactions = super::validate_bridge::reactions(&raw.reactions, file)?;
+    let gating = validate_bridge::gating(&keys, file, allowed_channels)?;
+    let reactions = validate_bridge::reactions(
+        &raw.reactions,
+        file,
+        "discord",
+        Reactions::default(),
+        "\"✅\" or a custom one as \"name:id\"",
+    )?;
 
     Ok(DiscordConfig {
         token: Secret::new(token.to_owned()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::ConfigError;
 use super::bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions, StoreConfig};
 use super::duration::parse_duration;
-use super::raw::{RawAgent, RawBroker, RawDiscord, RawId, RawReactions, RawStore};
+use super::raw::{RawAgent, RawBroker, RawId, RawReactions, RawStore};
 
 /// Permission policies the agent module understands.
 const POLICIES: [&str; 3] = ["allow", "deny", "allow_reads"];
@@ -35,21 +35,39 @@ pub(super) fn duration(
     }
 }
 
-/// A list of ids at `key`, each checked by `id`.
-fn ids(
-    file: &str,
-    key: &str,
-    raw: &[RawId],
-    id: fn(&RawId) -> Result<u64, String>,
-) -> Result<Vec<String>, ConfigError> {
-    raw.iter()
-        .enumerate()
-        .map(|(index, value)| {
-            id(value)
-                .map(|n| n.to_string())
-                .map_err(|reason| ConfigError::invalid(file, &format!("{key}[{index}]"), reason))
-        })
-        .collect()
+/// A platform section's gating keys as written, borrowed from its raw
+/// struct, so one set of rules serves every platform.
+pub(super) struct GatingKeys<'a> {
+    /// The section name: "discord", "slack".
+    pub section: &'static str,
+    pub allowed_channels: &'a [RawId],
+    pub allow_all_channels: bool,
+    pub allowed_users: &'a [RawId],
+    pub allow_all_users: bool,
+    pub mention_roles: &'a [RawId],
+    pub allow_bot_messages: Option<&'a str>,
+    pub trusted_bot_ids: &'a [RawId],
+    /// Checks one id and gives its canonical text.
+    pub id: fn(&RawId) -> Result<String, String>,
+}
+
+impl GatingKeys<'_> {
+    fn key(&self, name: &str) -> String {
+        format!("{}.{name}", self.section)
+    }
+
+    /// A list of ids at `name`, each checked by `self.id`.
+    fn ids(&self, file: &str, name: &str, raw: &[RawId]) -> Result<Vec<String>, ConfigError> {
+        let key = self.key(name);
+        raw.iter()
+            .enumerate()
+            .map(|(index, value)| {
+                (self.id)(value).map_err(|reason| {
+                    ConfigError::invalid(file, &format!("{key}[{index}]"), reason)
+                })
+            })
+            .collect()
+    }
 }
 
 /// An allowlist and its "allow everything" switch: exactly one of the two.
@@ -80,69 +98,60 @@ fn allowlist(
     }
 }
 
-/// `[discord]`'s channel allowlist (checked before the URLs).
-pub(super) fn discord_channels(
-    raw: &RawDiscord,
-    file: &str,
-    snowflake: fn(&RawId) -> Result<u64, String>,
-) -> Result<Vec<String>, ConfigError> {
-    let allowed_channels = ids(
-        file,
-        "discord.allowed_channels",
-        &raw.allowed_channels,
-        snowflake,
-    )?;
+/// A platform's channel allowlist (checked before its URLs).
+pub(super) fn channels(keys: &GatingKeys<'_>, file: &str) -> Result<Vec<String>, ConfigError> {
+    let allowed_channels = keys.ids(file, "allowed_channels", keys.allowed_channels)?;
     allowlist(
         file,
-        "discord.allowed_channels",
-        "discord.allow_all_channels",
+        &keys.key("allowed_channels"),
+        &keys.key("allow_all_channels"),
         &allowed_channels,
-        raw.allow_all_channels,
+        keys.allow_all_channels,
         "channel",
     )?;
     Ok(allowed_channels)
 }
 
-/// `[discord]`'s other gating keys, completing [`Gating`].
-pub(super) fn discord_gating(
-    raw: &RawDiscord,
+/// A platform's other gating keys, completing [`Gating`].
+pub(super) fn gating(
+    keys: &GatingKeys<'_>,
     file: &str,
     allowed_channels: Vec<String>,
-    snowflake: fn(&RawId) -> Result<u64, String>,
 ) -> Result<Gating, ConfigError> {
-    let allowed_users = ids(file, "discord.allowed_users", &raw.allowed_users, snowflake)?;
+    let allowed_users = keys.ids(file, "allowed_users", keys.allowed_users)?;
     allowlist(
         file,
-        "discord.allowed_users",
-        "discord.allow_all_users",
+        &keys.key("allowed_users"),
+        &keys.key("allow_all_users"),
         &allowed_users,
-        raw.allow_all_users,
+        keys.allow_all_users,
         "user",
     )?;
-    let allow_bot_messages = match raw.allow_bot_messages.as_deref() {
+    let allow_bot_messages = match keys.allow_bot_messages {
         None => BotMessages::None,
         Some(text) => text.parse().map_err(|reason: String| {
-            ConfigError::invalid(file, "discord.allow_bot_messages", reason)
+            ConfigError::invalid(file, &keys.key("allow_bot_messages"), reason)
         })?,
     };
     Ok(Gating {
         allowed_channels,
-        allow_all_channels: raw.allow_all_channels,
+        allow_all_channels: keys.allow_all_channels,
         allowed_users,
-        allow_all_users: raw.allow_all_users,
-        mention_roles: ids(file, "discord.mention_roles", &raw.mention_roles, snowflake)?,
+        allow_all_users: keys.allow_all_users,
+        mention_roles: keys.ids(file, "mention_roles", keys.mention_roles)?,
         allow_bot_messages,
-        trusted_bot_ids: ids(
-            file,
-            "discord.trusted_bot_ids",
-            &raw.trusted_bot_ids,
-            snowflake,
-        )?,
+        trusted_bot_ids: keys.ids(file, "trusted_bot_ids", keys.trusted_bot_ids)?,
     })
 }
 
-pub(super) fn reactions(raw: &RawReactions, file: &str) -> Result<Reactions, ConfigError> {
-    let defaults = Reactions::default();
+/// `[<section>.reactions]`; `defaults` are the platform's own.
+pub(super) fn reactions(
+    raw: &RawReactions,
+    file: &str,
+    section: &str,
+    defaults: Reactions,
+    example: &str,
+) -> Result<Reactions, ConfigError> {
     let pick = |key: &str, value: &Option<String>, default: String| match value
         .as_deref()
         .map(str::trim)
@@ -150,8 +159,8 @@ pub(super) fn reactions(raw: &RawReactions, file: &str) -> Result<Reactions, Con
         None => Ok(default),
         Some("") => Err(ConfigError::invalid(
             file,
-            &format!("discord.reactions.{key}"),
-            "is empty; give an emoji such as \"✅\" or a custom one as \"name:id\"",
+            &format!("{section}.reactions.{key}"),
+            format!("is empty; give an emoji such as {example}"),
         )),
         Some(text) => Ok(text.to_owned()),
     };

@@ -6,6 +6,7 @@
 use super::*;
 
 mod shape;
+mod slack;
 mod values;
 
 const TOKEN: &str = "MTIzNDU2Nzg5.GhIjKl.super-secret-token-value";
