@@ -4,12 +4,25 @@
 //! [`WebError`] naming the method and Slack's error code, and an auth error
 //! names which token Slack refused. Never logs or prints a token.
 //!
-//! SKELETON: signatures agreed between the Slack modules; bodies to be
-//! written (see the issue-6 work).
+//! The transport (timeouts, 429s, error classification) is in `call`;
+//! paging through history and replies is in `pages`.
 
-use serde_json::Value;
+mod call;
+mod pages;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde_json::{Value, json};
 
 use crate::config::Secret;
+use call::Request;
+
+/// Slack's own Web API base; any other `api_url` is a proxy or the simulator.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
+
+/// How long one HTTP request may take (each 429 retry gets its own).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which of the two Slack tokens a call used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +53,10 @@ pub struct BotIdentity {
     pub team_id: String,
 }
 
+/// The bot's identity, learnt once (by whichever module calls `auth.test`
+/// first) and shared by the modules that map messages.
+pub type SharedIdentity = Arc<OnceLock<BotIdentity>>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     /// Slack refused the token (`invalid_auth`, `not_authed`,
@@ -54,88 +71,167 @@ pub enum WebError {
     Api { method: &'static str, code: String },
     /// Could not reach Slack, or it failed (5xx, timeout, bad JSON).
     #[error("{method} could not reach Slack: {detail}")]
-    Unavailable { method: &'static str, detail: String },
+    Unavailable {
+        method: &'static str,
+        detail: String,
+    },
 }
 
 /// The Web API client. Cheap to clone.
 #[derive(Clone)]
 pub struct SlackWeb {
-    _api_url: String,
-    _bot_token: Secret,
-    _app_token: Secret,
+    http: reqwest::Client,
+    api_url: Arc<str>,
+    bot_token: Secret,
+    app_token: Secret,
+}
+
+impl std::fmt::Debug for SlackWeb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackWeb")
+            .field("api_url", &self.api_url)
+            .field("bot_token", &self.bot_token)
+            .field("app_token", &self.app_token)
+            .finish()
+    }
 }
 
 impl SlackWeb {
     /// `api_url` is the base without a trailing slash, e.g.
     /// `https://slack.com/api`.
     pub fn new(api_url: &str, bot_token: Secret, app_token: Secret) -> Self {
+        crate::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(REQUEST_TIMEOUT)
+            .build()
+            // Only a broken TLS set-up fails here, and the provider was
+            // installed just above: a bug, not an input error.
+            .expect("the HTTP client for the Slack Web API");
         Self {
-            _api_url: api_url.trim_end_matches('/').to_owned(),
-            _bot_token: bot_token,
-            _app_token: app_token,
+            http,
+            api_url: api_url.trim_end_matches('/').into(),
+            bot_token,
+            app_token,
         }
     }
 
     /// `auth.test` with the bot token.
     pub async fn auth_test(&self) -> Result<BotIdentity, WebError> {
-        todo!("issue 6")
+        const METHOD: &str = "auth.test";
+        let body = self.call(METHOD, TokenKind::Bot, Request::form([])).await?;
+        let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+        let user_id = field("user_id").ok_or_else(|| call::malformed(METHOD, "no user_id"))?;
+        Ok(BotIdentity {
+            user_id,
+            bot_id: field("bot_id").filter(|id| !id.is_empty()),
+            team_id: field("team_id").unwrap_or_default(),
+        })
     }
 
     /// `apps.connections.open` with the app token: a fresh Socket Mode URL
     /// (each is good for one connection).
     pub async fn connections_open(&self) -> Result<String, WebError> {
-        todo!("issue 6")
+        const METHOD: &str = "apps.connections.open";
+        let body = self.call(METHOD, TokenKind::App, Request::form([])).await?;
+        body.get("url")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| call::malformed(METHOD, "no url"))
     }
 
     /// `chat.postMessage`; returns the new message's ts.
     pub async fn post_message(
         &self,
-        _channel: &str,
-        _thread_ts: Option<&str>,
-        _text: &str,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
     ) -> Result<String, WebError> {
-        todo!("issue 6")
+        const METHOD: &str = "chat.postMessage";
+        let mut args = json!({ "channel": channel, "text": text });
+        if let Some(thread_ts) = thread_ts {
+            args["thread_ts"] = json!(thread_ts);
+        }
+        let body = self
+            .call(METHOD, TokenKind::Bot, Request::Json(args))
+            .await?;
+        body.get("ts")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| call::malformed(METHOD, "no ts"))
     }
 
     /// `chat.update`.
     pub async fn update_message(
         &self,
-        _channel: &str,
-        _ts: &str,
-        _text: &str,
+        channel: &str,
+        ts: &str,
+        text: &str,
     ) -> Result<(), WebError> {
-        todo!("issue 6")
+        let args = json!({ "channel": channel, "ts": ts, "text": text });
+        self.call("chat.update", TokenKind::Bot, Request::Json(args))
+            .await
+            .map(drop)
     }
 
     /// `reactions.add` (`already_reacted` counts as done).
-    pub async fn add_reaction(&self, _channel: &str, _ts: &str, _name: &str) -> Result<(), WebError> {
-        todo!("issue 6")
+    pub async fn add_reaction(&self, channel: &str, ts: &str, name: &str) -> Result<(), WebError> {
+        let args = json!({ "channel": channel, "timestamp": ts, "name": name });
+        match self
+            .call("reactions.add", TokenKind::Bot, Request::Json(args))
+            .await
+        {
+            Err(WebError::Api { code, .. }) if code == "already_reacted" => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// `reactions.remove` (`no_reaction` counts as done).
     pub async fn remove_reaction(
         &self,
-        _channel: &str,
-        _ts: &str,
-        _name: &str,
+        channel: &str,
+        ts: &str,
+        name: &str,
     ) -> Result<(), WebError> {
-        todo!("issue 6")
+        let args = json!({ "channel": channel, "timestamp": ts, "name": name });
+        match self
+            .call("reactions.remove", TokenKind::Bot, Request::Json(args))
+            .await
+        {
+            Err(WebError::Api { code, .. }) if code == "no_reaction" => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// `conversations.history` after `oldest` (exclusive), every page,
     /// oldest first: the raw message objects.
-    pub async fn history(&self, _channel: &str, _oldest: &str) -> Result<Vec<Value>, WebError> {
-        todo!("issue 6")
+    pub async fn history(&self, channel: &str, oldest: &str) -> Result<Vec<Value>, WebError> {
+        pages::history(self, channel, oldest).await
     }
 
     /// `conversations.replies` of the thread rooted at `thread_ts`, after
     /// `oldest` (exclusive), every page, oldest first (the root excluded).
     pub async fn replies(
         &self,
-        _channel: &str,
-        _thread_ts: &str,
-        _oldest: &str,
+        channel: &str,
+        thread_ts: &str,
+        oldest: &str,
     ) -> Result<Vec<Value>, WebError> {
-        todo!("issue 6")
+        pages::replies(self, channel, thread_ts, oldest).await
+    }
+
+    /// The one message `ts` of `channel` as it is now: a top-level message
+    /// when `thread_ts` is `None` or `ts` itself, else a reply in that
+    /// thread. `Api { code: "message_not_found" }` when it is gone.
+    pub async fn message(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        ts: &str,
+    ) -> Result<Value, WebError> {
+        pages::one(self, channel, thread_ts, ts).await
     }
 }
+
+#[cfg(test)]
+mod tests;

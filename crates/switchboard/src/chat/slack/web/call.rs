@@ -1,0 +1,230 @@
+//! One Web API call: the HTTP request with the right token, the wait and
+//! retry on 429, and turning Slack's answer into a body or a [`WebError`].
+//!
+//! Owns the single classification of Slack's error codes (auth, Socket Mode
+//! off, other) so no caller matches codes itself. Must never put a token in
+//! a log line or an error: only the config key of the token is named.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
+use serde_json::Value;
+
+use super::{SlackWeb, TokenKind, WebError};
+
+/// The longest a single 429 makes a call wait, whatever Retry-After says.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The wait when a 429 carries no (readable) Retry-After.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Slack's error codes that mean the token itself is not accepted.
+const AUTH_ERRORS: [&str; 7] = [
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "not_allowed_token_type",
+    "missing_scope_for_token_type",
+];
+
+/// What `apps.connections.open` answers when Socket Mode is off for the app.
+const SOCKET_MODE_OFF: &str = "link_disabled";
+
+/// How the arguments travel: read methods take a form (the only content
+/// type `conversations.*` accept); write methods take JSON.
+pub(super) enum Request {
+    Form(Vec<(&'static str, String)>),
+    Json(Value),
+}
+
+impl Request {
+    pub fn form<const N: usize>(args: [(&'static str, String); N]) -> Self {
+        Self::Form(args.into())
+    }
+}
+
+/// A 2xx answer that lacks what the method promises.
+pub(super) fn malformed(method: &'static str, what: &str) -> WebError {
+    WebError::Unavailable {
+        method,
+        detail: format!("unexpected answer: {what}"),
+    }
+}
+
+/// Slack's `ok: false` code for `method`, as the error it means.
+fn refusal(method: &'static str, token: TokenKind, code: String) -> WebError {
+    if AUTH_ERRORS.contains(&code.as_str()) {
+        WebError::InvalidAuth { token, code }
+    } else if method == "apps.connections.open" && code == SOCKET_MODE_OFF {
+        WebError::SocketModeDisabled { code }
+    } else {
+        WebError::Api { method, code }
+    }
+}
+
+/// How long a 429 asks to wait (seconds, as Slack sends it), capped.
+fn retry_after(response: &reqwest::Response) -> Duration {
+    response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|secs| secs.is_finite() && *secs >= 0.0)
+        .map_or(DEFAULT_RETRY_AFTER, Duration::from_secs_f64)
+        .min(MAX_RETRY_AFTER)
+}
+
+impl SlackWeb {
+    /// Call `method` with `token` until Slack answers something other than
+    /// 429; returns the body of an `ok: true` answer.
+    pub(super) async fn call(
+        &self,
+        method: &'static str,
+        token: TokenKind,
+        request: Request,
+    ) -> Result<Value, WebError> {
+        let url = format!("{}/{method}", self.api_url);
+        let secret = match token {
+            TokenKind::Bot => &self.bot_token,
+            TokenKind::App => &self.app_token,
+        };
+        let mut attempt: u32 = 0;
+        loop {
+            let builder = self
+                .http
+                .post(&url)
+                .header(AUTHORIZATION, format!("Bearer {}", secret.expose()));
+            let builder = match &request {
+                Request::Form(args) => builder.form(args),
+                Request::Json(args) => builder.json(args),
+            };
+            let response = builder
+                .send()
+                .await
+                .map_err(|err| transport_error(method, err))?;
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                attempt += 1;
+                let wait = retry_after(&response);
+                tracing::warn!(
+                    platform = "slack",
+                    method,
+                    attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    "Slack rate limit (429): waiting as Retry-After says, then retrying"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return answer(method, token, response).await;
+        }
+    }
+}
+
+/// A transport failure, described without the URL's query or any header.
+fn transport_error(method: &'static str, err: reqwest::Error) -> WebError {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let err = err.without_url();
+    let mut detail = format!("{kind}: {err}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        detail.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    WebError::Unavailable { method, detail }
+}
+
+/// The body of a non-429 answer, or the error it means.
+async fn answer(
+    method: &'static str,
+    token: TokenKind,
+    response: reqwest::Response,
+) -> Result<Value, WebError> {
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|err| transport_error(method, err))?;
+    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    let code = parsed
+        .as_ref()
+        .and_then(|body| body.get("error"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if status.is_server_error() {
+        return Err(WebError::Unavailable {
+            method,
+            detail: format!(
+                "HTTP {}{}",
+                status.as_u16(),
+                code.map(|c| format!(" ({c})")).unwrap_or_default()
+            ),
+        });
+    }
+    let Some(parsed) = parsed else {
+        return Err(if status.is_success() {
+            malformed(method, "the body is not JSON")
+        } else {
+            WebError::Api {
+                method,
+                code: format!("http_{}", status.as_u16()),
+            }
+        });
+    };
+    if parsed.get("ok").and_then(Value::as_bool) == Some(true) {
+        return Ok(parsed);
+    }
+    let code = code.unwrap_or_else(|| format!("http_{}", status.as_u16()));
+    Err(refusal(method, token, code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_codes_name_the_token_and_socket_mode_off_is_its_own_error() {
+        for code in ["invalid_auth", "token_revoked", "not_authed"] {
+            let err = refusal("chat.update", TokenKind::Bot, code.to_owned());
+            assert!(
+                matches!(
+                    err,
+                    WebError::InvalidAuth {
+                        token: TokenKind::Bot,
+                        ..
+                    }
+                ),
+                "{code}"
+            );
+            assert!(err.to_string().contains("slack.bot_token"), "{err}");
+        }
+        let err = refusal(
+            "apps.connections.open",
+            TokenKind::App,
+            "invalid_auth".into(),
+        );
+        assert!(err.to_string().contains("slack.app_token"), "{err}");
+        assert!(matches!(
+            refusal(
+                "apps.connections.open",
+                TokenKind::App,
+                "link_disabled".into()
+            ),
+            WebError::SocketModeDisabled { .. }
+        ));
+        assert!(matches!(
+            refusal("chat.update", TokenKind::Bot, "link_disabled".into()),
+            WebError::Api { .. }
+        ));
+        let err = refusal("chat.update", TokenKind::Bot, "channel_not_found".into());
+        assert_eq!(err.to_string(), "chat.update failed: channel_not_found");
+    }
+}
