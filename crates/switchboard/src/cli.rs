@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::demo::DemoPlatform;
 use clap::{Parser, Subcommand};
 
 /// Where the config is looked for when `--config` is not given.
@@ -34,9 +35,12 @@ pub enum Command {
         #[arg(long, short, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
-    /// Run against a built-in simulated Discord with a terminal chat; no
-    /// account or config needed.
+    /// Run against a built-in simulated Discord (or Slack) with a terminal
+    /// chat; no account or config needed.
     Demo {
+        /// Which simulated platform to run on.
+        #[arg(long, value_enum, default_value_t = DemoPlatform::Discord)]
+        platform: DemoPlatform,
         /// Run this ACP agent command instead of the built-in demo agent,
         /// e.g. --agent "npx @zed-industries/claude-code-acp".
         #[arg(long)]

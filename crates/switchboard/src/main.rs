@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Demo {
+            platform,
             agent,
             admin,
             heartbeat_ms,
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
             };
             run_async(&log, move |shutdown| async move {
                 let heartbeat = Duration::from_millis(heartbeat_ms);
-                switchboard::demo::run_demo(agent, heartbeat, &admin, shutdown).await
+                switchboard::demo::run_demo(platform, agent, heartbeat, &admin, shutdown).await
             })
         }
         Command::DemoAgent {

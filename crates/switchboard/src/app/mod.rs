@@ -1,8 +1,13 @@
 //! `run(config, shutdown)`: opens the store, wires the admin API, the broker
-//! intake and one supervised connection per configured platform (in
-//! `discord`), then waits for shutdown or a fatal end, and drains everything
-//! within a bounded time.
+//! intake and each configured platform (`discord`, `slack`; their broker
+//! side in `conversations`), then waits for shutdown or fatal ends, and
+//! drains everything within a bounded time.
+//!
+//! A fatal end stops only its platform (its ERROR line, its connections
+//! `fatally_closed`, /readyz 503 naming it) while others keep serving; the
+//! process exits non-zero when no platform is left.
 
+mod conversations;
 mod discord;
 mod housekeeping;
 
@@ -10,20 +15,19 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admin::{AdminBindError, AdminServer};
 use crate::broker::intake::run_intake;
-use crate::chat::discord::DiscordCause;
-use crate::chat::{InboundSender, OutboundError, Platform, inbound_channel};
-use crate::config::Config;
-use crate::health::HealthRegistry;
+use crate::chat::{InboundSender, Platform, inbound_channel};
+use crate::config::{AgentConfig, Config};
+use crate::health::{ConnectionState, HealthRegistry};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
-use crate::supervisor::{FatalError, fatal_error};
+use crate::supervisor::FatalError;
 
 /// How long the drain after shutdown may take, on top of the turns' own
 /// `shutdown_grace`, before tasks are abandoned (with no turn running the
@@ -45,11 +49,11 @@ pub enum RunError {
 /// What wiring a platform needs from `run`.
 struct Wiring<'a> {
     config: &'a Config,
+    agent: &'a AgentConfig,
     health: &'a HealthRegistry,
     metrics: &'a Metrics,
     store: &'a Store,
     inbound: &'a InboundSender,
-    fatal: &'a mpsc::UnboundedSender<OutboundError>,
     tracker: &'a TaskTracker,
     stop: &'a CancellationToken,
 }
@@ -92,27 +96,31 @@ pub async fn run_reporting(
     let stop = shutdown.child_token();
     let tracker = TaskTracker::new();
     let (inbound, inbound_rx) = inbound_channel();
-    let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
     let mut bridges = HashMap::new();
     let mut pools = Vec::new();
     let mut platforms = PlatformTasks::new();
-    let wiring = Wiring {
-        config: &config,
-        health: &health,
-        metrics: &metrics,
-        store: &store,
-        inbound: &inbound,
-        fatal: &fatal_tx,
-        tracker: &tracker,
-        stop: &stop,
-    };
-    if let Some(discord) = &config.discord {
-        let wired = discord::wire(&wiring, discord, &mut platforms).await;
-        pools.push(wired.pool);
-        bridges.insert(Platform::Discord, wired.bridge);
+    let mut live = LivePlatforms::new();
+    if let Some(agent) = &config.agent {
+        let wiring = Wiring {
+            config: &config,
+            agent,
+            health: &health,
+            metrics: &metrics,
+            store: &store,
+            inbound: &inbound,
+            tracker: &tracker,
+            stop: &stop,
+        };
+        if let Some(discord) = &config.discord {
+            let platform_stop = stop.child_token();
+            let wired = discord::wire(&wiring, discord, &platform_stop, &mut platforms).await;
+            live.insert(Platform::Discord.as_str(), platform_stop);
+            pools.push(wired.pool);
+            bridges.insert(Platform::Discord, wired.bridge);
+        }
+        // SLACK-WIRING
     }
     drop(inbound);
-    drop(fatal_tx);
     tracker.spawn(admin.serve(stop.clone()));
     tracker.spawn(housekeeping::prune(
         store.clone(),
@@ -121,17 +129,8 @@ pub async fn run_reporting(
         stop.clone(),
     ));
     tracker.spawn(run_intake(inbound_rx, bridges, stop.clone()));
-    // A 401 on any platform's REST is the same fatal cause as at start-up.
-    platforms.spawn(async move {
-        match fatal_rx.recv().await {
-            Some(_) => {
-                Err(fatal_error("discord", &DiscordCause::RestUnauthorized).expect("401 is fatal"))
-            }
-            None => Ok(()),
-        }
-    });
 
-    let outcome = wait_for_end(&mut platforms, &shutdown).await;
+    let outcome = wait_for_end(&mut platforms, &mut live, &health, &shutdown).await;
     stop.cancel();
     tracker.close();
     let drained = tokio::time::timeout(config.broker.shutdown_grace + DRAIN_DEADLINE, async {
@@ -152,9 +151,17 @@ pub async fn run_reporting(
     outcome
 }
 
-/// Wait for shutdown, or for the first platform task that fails.
+/// The platforms still serving, each with the token that stops its
+/// connections.
+type LivePlatforms = HashMap<&'static str, CancellationToken>;
+
+/// Wait for shutdown, or until no platform is left serving. A fatal end
+/// stops its platform with one ERROR line; the last one ends the run with
+/// its error.
 async fn wait_for_end(
     platforms: &mut PlatformTasks,
+    live: &mut LivePlatforms,
+    health: &HealthRegistry,
     shutdown: &CancellationToken,
 ) -> Result<(), RunError> {
     loop {
@@ -164,10 +171,23 @@ async fn wait_for_end(
             joined = platforms.join_next(), if !platforms.is_empty() => match joined {
                 Some(Ok(Ok(()))) | None => {}
                 Some(Ok(Err(fatal))) => {
-                    // The one ERROR line: cause and fix. Later fatal ends
-                    // during the drain are not logged again.
+                    let Some(platform_stop) = live.remove(fatal.platform) else {
+                        // The platform already ended fatally: logged once.
+                        continue;
+                    };
+                    // The one ERROR line of this platform: cause and fix.
                     tracing::error!(platform = fatal.platform, cause = %fatal.cause, fix = %fatal.fix, "{fatal}");
-                    return Err(fatal.into());
+                    for connection in health.connections_of(fatal.platform) {
+                        connection.transition(ConnectionState::FatallyClosed {
+                            cause: fatal.cause.clone(),
+                        });
+                    }
+                    platform_stop.cancel();
+                    if live.is_empty() {
+                        return Err(fatal.into());
+                    }
+                    let serving: Vec<&str> = live.keys().copied().collect();
+                    tracing::warn!(platform = fatal.platform, still_serving = ?serving, "platform stopped; the others keep serving");
                 }
                 Some(Err(join)) => return Err(RunError::Panicked(join.to_string())),
             },

@@ -1,16 +1,23 @@
-//! `switchboard demo`: the real broker against a built-in simulated Discord,
-//! with a terminal chat in front of it. No Discord account needed.
+//! `switchboard demo`: the real broker against a built-in simulated chat
+//! platform (Discord by default, Slack with `--platform slack`), with a
+//! terminal chat in front of it. No account needed.
 //!
 //! Each typed line is posted in the simulator's #general as a user message
-//! that @mentions the bot; `/drop` cuts the gateway connection without a
-//! close frame (watch switchboard resume), `/quit` or end of input stops.
+//! that @mentions the bot; `/drop` cuts the platform connection without a
+//! close frame (watch switchboard reconnect), `/quit` or end of input stops.
 //! Everything between the simulator and the terminal is the production path.
+//!
+//! - `discord`, `slack`: one simulated platform each ([`DemoWorld`])
+//! - `discord_view`, `slack_view`: the terminal view of the bot's replies
 
-mod view;
+mod discord;
+mod discord_view;
+mod slack;
+mod slack_view;
 
 use std::time::Duration;
 
-use discord_sim::{DiscordSim, SimConfig};
+use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -19,12 +26,9 @@ use crate::broker::reply::ReplyConfig;
 use crate::config::{Config, ConfigError, EMBEDDED};
 use crate::{RunError, run_reporting};
 
-/// The id of the person typing in the demo.
-const DEMO_USER_ID: u64 = 1_100_000_000_000_000_100;
-
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("cannot start the built-in Discord simulator: {0}")]
+    #[error("cannot start the built-in simulator: {0}")]
     Simulator(std::io::Error),
     #[error("the demo configuration is invalid: {0}")]
     Config(#[from] ConfigError),
@@ -42,10 +46,39 @@ pub enum DemoAgent {
     Command(String),
 }
 
-/// The embedded config: the simulator's URLs, channel, token and user, and
-/// the agent.
+/// Which simulated platform the demo runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoPlatform {
+    #[default]
+    Discord,
+    Slack,
+}
+
+/// One simulated platform: how switchboard is pointed at it and what the
+/// person at the terminal can do there.
+#[async_trait]
+trait DemoWorld: Send + Sync {
+    /// The platform's config section (secrets as `${VAR}`).
+    fn config_section(&self) -> String;
+    /// The values of the section's `${VAR}`s.
+    fn secret(&self, name: &str) -> Option<String>;
+    /// Wait (bounded) until switchboard is connected; `false` if it is not.
+    async fn wait_connected(&self) -> bool;
+    /// Lines printed once the demo is up.
+    fn banner(&self) -> Vec<String>;
+    /// Start printing the bot's replies until `shutdown`.
+    fn watch(&self, placeholder: String, shutdown: CancellationToken);
+    /// Post `text` as the person, mentioning the bot; says what was posted.
+    fn post(&self, text: &str) -> String;
+    /// Cut switchboard's connections; says what was done.
+    fn drop_connections(&self) -> String;
+    fn shutdown(&self);
+}
+
+/// The embedded config: the platform's section, the agent, the admin API
+/// and a store in `data_dir`.
 fn demo_config(
-    sim: &DiscordSim,
+    world: &dyn DemoWorld,
     admin_listen: &str,
     agent: &DemoAgent,
     data_dir: &std::path::Path,
@@ -70,14 +103,7 @@ fn demo_config(
         .collect::<Vec<_>>()
         .join(", ");
     let text = format!(
-        r#"
-[discord]
-token = "${{DEMO_TOKEN}}"
-allowed_channels = ["{channel}"]
-allowed_users = ["{user}"]
-api_url = "{api}"
-gateway_url = "{gateway}"
-
+        r#"{platform}
 [broker]
 edit_interval = "700ms"
 
@@ -92,16 +118,12 @@ listen = "{admin_listen}"
 [store]
 data_dir = {data_dir}
 "#,
-        channel = sim.channel_ids()[0],
-        user = DEMO_USER_ID,
-        api = sim.http_url(),
-        gateway = sim.gateway_url(),
+        platform = world.config_section(),
         command = toml_string(&command),
         data_dir = toml_string(&data_dir.display().to_string()),
     );
-    let token = sim.token();
     Ok(Config::from_toml_str(&text, EMBEDDED, &|name| {
-        (name == "DEMO_TOKEN").then(|| token.clone())
+        world.secret(name)
     })?)
 }
 
@@ -111,24 +133,23 @@ fn toml_string(text: &str) -> String {
     quoted.replace("${", "$${")
 }
 
-/// Run the demo until end of input, `/quit` or `shutdown`.
+/// Run the demo until end of input, `/quit` or `shutdown`. `heartbeat` is
+/// the simulated Discord gateway's interval.
 pub async fn run_demo(
+    platform: DemoPlatform,
     agent: DemoAgent,
     heartbeat: Duration,
     admin_listen: &str,
     shutdown: CancellationToken,
 ) -> Result<(), DemoError> {
-    let sim_config = SimConfig {
-        heartbeat_interval: heartbeat,
-        ..SimConfig::default()
+    let world: Box<dyn DemoWorld> = match platform {
+        DemoPlatform::Discord => Box::new(discord::DiscordWorld::start(heartbeat).await?),
+        DemoPlatform::Slack => Box::new(slack::SlackWorld::start().await?),
     };
-    let sim = DiscordSim::start(sim_config)
-        .await
-        .map_err(DemoError::Simulator)?;
     // The demo keeps no state between runs: its store lives in a temporary
     // directory removed at exit.
     let data_dir = tempfile::tempdir().map_err(DemoError::Simulator)?;
-    let config = demo_config(&sim, admin_listen, &agent, data_dir.path())?;
+    let config = demo_config(world.as_ref(), admin_listen, &agent, data_dir.path())?;
     let (addr_tx, addr_rx) = oneshot::channel();
     let broker = tokio::spawn(run_reporting(config, shutdown.clone(), Some(addr_tx)));
     let Ok(admin) = addr_rx.await else {
@@ -138,34 +159,21 @@ pub async fn run_demo(
             .map_err(|e| RunError::Panicked(e.to_string()))?
             .map_err(Into::into);
     };
-    // Messages typed before the gateway session exists would only be found
-    // by catch-up; wait until switchboard is connected.
-    let connected = sim
-        .wait_until(Duration::from_secs(10), |s| {
-            (!s.ready_sent().is_empty()).then_some(())
-        })
-        .await;
-    if connected.is_none() {
+    // Messages typed before switchboard is connected would only be found
+    // by catch-up; wait until it is.
+    if !world.wait_connected().await {
         println!("(switchboard has not connected to the simulator yet; see the log)");
     }
-    println!(
-        "switchboard demo: a simulated Discord gateway runs at {}",
-        sim.gateway_url()
-    );
+    let mut banner = world.banner().into_iter();
+    if let Some(first) = banner.next() {
+        println!("{first}");
+    }
     println!("admin: http://{admin}/status (also /readyz, /metrics)");
-    println!(
-        "Type a message and press Enter: it is posted in #general with an @mention of the bot."
-    );
-    println!("/drop cuts the gateway connection (watch it resume), /quit stops.");
-    tokio::spawn(view::watch(
-        sim.clone(),
-        ReplyConfig::default().placeholder,
-        shutdown.clone(),
-    ));
+    for line in banner {
+        println!("{line}");
+    }
+    world.watch(ReplyConfig::default().placeholder, shutdown.clone());
 
-    let you = sim.user(DEMO_USER_ID, "you");
-    let channel = sim.channel_ids()[0];
-    let mention = format!("<@{}>", sim.bot_user().id);
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         let line = tokio::select! {
@@ -178,20 +186,14 @@ pub async fn run_demo(
         match line.trim() {
             "" => {}
             "/quit" => break,
-            "/drop" => {
-                sim.drop_connections();
-                println!("(gateway connection dropped without a close frame)");
-            }
-            text => {
-                let id = sim.inject_message(channel, &you, &format!("{mention} {text}"));
-                println!("(posted message {id} in #general)");
-            }
+            "/drop" => println!("{}", world.drop_connections()),
+            text => println!("{}", world.post(text)),
         }
     }
     shutdown.cancel();
     let result = broker
         .await
         .map_err(|e| RunError::Panicked(e.to_string()))?;
-    sim.shutdown();
+    world.shutdown();
     result.map_err(Into::into)
 }

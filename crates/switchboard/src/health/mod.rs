@@ -124,9 +124,14 @@ impl ConnectionHealth {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// The one place where the state changes.
+    /// The one place where the state changes. `FatallyClosed` is final: a
+    /// connection the operator must fix stays so for the life of the process
+    /// (its supervisor's later "stopped" does not hide the cause).
     pub fn transition(&self, next: ConnectionState) {
         let mut inner = self.lock();
+        if matches!(inner.state, ConnectionState::FatallyClosed { .. }) {
+            return;
+        }
         match &next {
             ConnectionState::Active => inner.last_ack_at = Some(Instant::now()),
             ConnectionState::Identifying => inner.identifies_total += 1,
@@ -359,6 +364,17 @@ impl HealthRegistry {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .push(health);
+    }
+
+    /// The connections of one platform.
+    pub fn connections_of(&self, platform: &str) -> Vec<ConnectionHealth> {
+        self.connections
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .iter()
+            .filter(|c| c.platform() == platform)
+            .cloned()
+            .collect()
     }
 
     pub fn snapshots(&self) -> Vec<ConnectionSnapshot> {

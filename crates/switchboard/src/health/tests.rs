@@ -32,16 +32,32 @@ async fn only_active_counts_as_healthy() {
             attempt: 2,
             until: Instant::now(),
         },
+        ConnectionState::Stopped,
         ConnectionState::FatallyClosed {
             cause: "close 4004".into(),
         },
-        ConnectionState::Stopped,
     ] {
         health.transition(state.clone());
         let reason = health.snapshot().unhealthy_reason;
         assert!(reason.is_some(), "{state:?} must not be healthy");
         assert!(reason.unwrap().contains(state.name()));
     }
+}
+
+#[test]
+fn fatally_closed_is_final() {
+    let health = ConnectionHealth::new("slack", "socket-1");
+    health.transition(ConnectionState::FatallyClosed {
+        cause: "link_disabled".into(),
+    });
+    health.transition(ConnectionState::Stopped);
+    health.transition(ConnectionState::Connecting);
+    assert_eq!(
+        health.state(),
+        ConnectionState::FatallyClosed {
+            cause: "link_disabled".into()
+        }
+    );
 }
 
 #[tokio::test(start_paused = true)]

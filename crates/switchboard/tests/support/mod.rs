@@ -258,6 +258,8 @@ impl Harness {
 
     /// GET an admin path: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
+        // reqwest is built with rustls and no provider of its own.
+        switchboard::install_crypto_provider();
         let response = reqwest::get(format!("{}{path}", self.admin))
             .await
             .expect("admin answers");

@@ -1,0 +1,132 @@
+//! The broker side of one platform, the same for every platform: its
+//! session pool (with the TTL reaper), the store writes, the thread actors'
+//! shared dependencies and the bridge restored from the store. Also the
+//! watch that turns a 401 from the platform's API into the platform's fatal
+//! end.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::{PlatformTasks, Wiring};
+use crate::agent::{AgentCommand, AgentSession, PermissionPolicy, SessionOptions};
+use crate::broker::bridge::{Bridge, CatchUpSource};
+use crate::broker::durable::Durable;
+use crate::broker::pool::SessionPool;
+use crate::broker::reply::{ReplyConfig, ToolDisplay};
+use crate::broker::thread::ThreadDeps;
+use crate::chat::{ChatHistory, ChatOutbound, Platform};
+use crate::config::{Gating, Reactions};
+use crate::supervisor::FatalError;
+
+/// How often idle agent sessions are checked against their TTL.
+const REAP_EVERY: Duration = Duration::from_secs(60);
+
+/// What a platform brings to the broker.
+pub(super) struct PlatformSide {
+    pub platform: Platform,
+    pub outbound: Arc<dyn ChatOutbound>,
+    pub history: Arc<dyn ChatHistory>,
+    pub gating: Gating,
+    pub reactions: Reactions,
+    /// The fatal end a 401 from the platform's API means.
+    pub unauthorized: FatalError,
+}
+
+pub(super) struct Wired {
+    pub bridge: Bridge,
+    pub pool: Arc<SessionPool<AgentSession>>,
+}
+
+/// Build the broker side of `side.platform`; the bridge is restored from
+/// the store before it is returned (before any event is read).
+pub(super) async fn wire_conversations(
+    w: &Wiring<'_>,
+    side: PlatformSide,
+    platforms: &mut PlatformTasks,
+) -> Wired {
+    let name = side.platform.as_str();
+    let pool = SessionPool::new(w.agent.max_sessions, w.agent.idle_ttl);
+    w.tracker
+        .spawn(pool.clone().run_reaper(REAP_EVERY, w.stop.clone()));
+    w.health.register_pool(name, pool.clone());
+    let durable = Durable::new(w.store.clone(), w.health.store.clone(), name);
+    let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
+    let unauthorized = side.unauthorized;
+    platforms.spawn(async move {
+        match fatal_rx.recv().await {
+            Some(_) => Err(unauthorized),
+            None => Ok(()),
+        }
+    });
+    let deps = thread_deps(
+        w,
+        side.outbound,
+        pool.clone(),
+        side.reactions,
+        durable,
+        fatal_tx,
+    );
+    let catch_up = CatchUpSource {
+        history: side.history,
+        inbound: w.inbound.clone(),
+        window: w.config.broker.catch_up_window,
+    };
+    let mut bridge = Bridge::new(
+        side.platform,
+        deps,
+        side.gating,
+        w.metrics.clone(),
+        catch_up,
+        w.tracker.clone(),
+        w.stop.clone(),
+    );
+    bridge.restore().await;
+    Wired { bridge, pool }
+}
+
+/// What every thread actor of the platform shares.
+fn thread_deps(
+    w: &Wiring<'_>,
+    outbound: Arc<dyn ChatOutbound>,
+    pool: Arc<SessionPool<AgentSession>>,
+    reactions: Reactions,
+    durable: Durable,
+    fatal: mpsc::UnboundedSender<crate::chat::OutboundError>,
+) -> Arc<ThreadDeps> {
+    let (broker, agent) = (&w.config.broker, w.agent);
+    Arc::new(ThreadDeps {
+        outbound,
+        pool,
+        agent: AgentCommand {
+            command: agent.command.clone(),
+            args: agent.args.clone(),
+            cwd: agent.cwd.clone(),
+            env: agent.env.clone(),
+        },
+        session: SessionOptions {
+            permission_policy: agent
+                .permission_policy
+                .parse::<PermissionPolicy>()
+                .expect("validated policy name"),
+            mcp_servers: agent.mcp_servers.clone(),
+            turn_idle_timeout: agent.turn_idle_timeout,
+            cancel_grace: agent.cancel_grace,
+            ..SessionOptions::default()
+        },
+        reply: ReplyConfig {
+            edit_interval: broker.edit_interval,
+            tool_display: broker
+                .tool_display
+                .parse::<ToolDisplay>()
+                .expect("validated tool display"),
+            ..ReplyConfig::default()
+        },
+        reactions,
+        max_bot_turns: broker.max_bot_turns,
+        shutdown_grace: broker.shutdown_grace,
+        durable,
+        fatal,
+    })
+}
