@@ -14,3 +14,5 @@
 pub mod ids;
 pub mod events;
 pub mod web;
+pub mod cause;
+pub mod socket;

@@ -1,0 +1,150 @@
+//! What the Socket Mode connection slots of one app share: the recent
+//! `event_id`s (Slack may redeliver an envelope on another connection) and
+//! how many slots are live (have a connection that said `hello`).
+//!
+//! Plain shared bookkeeping: never awaits, and never holds its lock longer
+//! than one set operation.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// How many recent event ids are remembered. Slack redelivers an
+/// unacknowledged envelope a few times within minutes; far fewer events
+/// than this arrive in that time on one app.
+pub const RECENT_EVENT_IDS: usize = 10_000;
+
+/// Shared by every slot of one Slack app. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SlotsShared {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    seen: Mutex<RecentIds>,
+    live: AtomicUsize,
+}
+
+impl Default for SlotsShared {
+    fn default() -> Self {
+        Self::new(RECENT_EVENT_IDS)
+    }
+}
+
+impl SlotsShared {
+    /// Remembers up to `capacity` event ids (at least one).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                seen: Mutex::new(RecentIds::new(capacity.max(1))),
+                live: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// `true` the first time `event_id` is offered by any slot (within the
+    /// window of recent ids).
+    pub fn first_sighting(&self, event_id: &str) -> bool {
+        self.inner
+            .seen
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .first_sighting(event_id)
+    }
+
+    /// Mark one slot live until the returned guard drops; `first` says
+    /// whether no slot was live just before (so events may have been missed).
+    pub fn go_live(&self) -> LiveSlot {
+        let before = self.inner.live.fetch_add(1, Ordering::SeqCst);
+        LiveSlot {
+            shared: self.clone(),
+            first: before == 0,
+        }
+    }
+
+    /// How many slots are live now.
+    pub fn live_slots(&self) -> usize {
+        self.inner.live.load(Ordering::SeqCst)
+    }
+}
+
+/// One live slot; counted until dropped.
+#[derive(Debug)]
+pub struct LiveSlot {
+    shared: SlotsShared,
+    /// No other slot was live when this one went live.
+    pub first: bool,
+}
+
+impl Drop for LiveSlot {
+    fn drop(&mut self) {
+        self.shared.inner.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A bounded set of recent ids: the oldest is forgotten first.
+#[derive(Debug)]
+struct RecentIds {
+    capacity: usize,
+    order: VecDeque<String>,
+    seen: HashSet<String>,
+}
+
+impl RecentIds {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            order: VecDeque::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    fn first_sighting(&mut self, id: &str) -> bool {
+        if self.seen.contains(id) {
+            return false;
+        }
+        if self.order.len() == self.capacity
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.seen.remove(&oldest);
+        }
+        self.order.push_back(id.to_owned());
+        self.seen.insert(id.to_owned());
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_id_is_new_once_across_clones_and_old_ids_are_forgotten() {
+        let a = SlotsShared::new(2);
+        let b = a.clone();
+        assert!(a.first_sighting("Ev1"));
+        assert!(!b.first_sighting("Ev1"), "another slot saw it");
+        assert!(b.first_sighting("Ev2"));
+        assert!(a.first_sighting("Ev3"), "forgets Ev1");
+        assert!(!a.first_sighting("Ev2"));
+        assert!(a.first_sighting("Ev1"));
+    }
+
+    #[test]
+    fn only_the_slot_that_goes_live_with_none_live_is_first() {
+        let shared = SlotsShared::default();
+        let one = shared.go_live();
+        assert!(one.first);
+        let two = shared.go_live();
+        assert!(!two.first);
+        assert_eq!(shared.live_slots(), 2);
+        drop(one);
+        let again = shared.go_live();
+        assert!(!again.first, "slot two stayed live meanwhile");
+        drop(two);
+        drop(again);
+        assert_eq!(shared.live_slots(), 0);
+        assert!(shared.go_live().first);
+    }
+}
