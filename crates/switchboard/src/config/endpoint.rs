@@ -20,6 +20,15 @@ pub(super) fn http_base_url(text: &str) -> Result<String, String> {
     Ok(trimmed(&url))
 }
 
+/// An HTTP API base that includes its path (Slack's is
+/// `https://slack.com/api`): `http://` or `https://`, a host, an optional
+/// port and path, no query, fragment or credentials. Returned without a
+/// trailing slash, so callers append `/{method}`.
+pub(super) fn http_api_url(text: &str) -> Result<String, String> {
+    let url = parse(text, &["http", "https"], "http:// or https://")?;
+    Ok(trimmed(&url))
+}
+
 /// A gateway URL: `ws://` or `wss://`, a host, an optional port and path, no
 /// query (the client appends its own), fragment or credentials. Returned
 /// without a trailing slash.

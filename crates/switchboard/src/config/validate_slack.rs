@@ -2,7 +2,7 @@
 //! the Web API URL and the number of Socket Mode connections. Part of
 //! `validate` (one rule, one place), split out by platform.
 
-use super::endpoint::http_base_url;
+use super::endpoint::http_api_url;
 use super::raw::{RawId, RawSlack};
 use super::validate_bridge::{self, GatingKeys};
 use super::{ConfigError, Reactions, Secret, SlackConfig};
@@ -45,7 +45,7 @@ pub(super) fn slack(raw: RawSlack, file: &str) -> Result<SlackConfig, ConfigErro
     let allowed_channels = validate_bridge::channels(&keys, file)?;
     let api_url = match raw.api_url.as_deref() {
         None => DEFAULT_SLACK_API_URL.to_owned(),
-        Some(url) => http_base_url(url)
+        Some(url) => http_api_url(url)
             .map_err(|reason| ConfigError::invalid(file, "slack.api_url", reason))?,
     };
     let connections = match raw.connections {

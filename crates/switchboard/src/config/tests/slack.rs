@@ -45,6 +45,14 @@ fn slack_section_with_defaults() {
     assert_eq!(slack.app_token.expose(), APP);
     assert_eq!(slack.api_url, DEFAULT_SLACK_API_URL);
     assert_eq!(slack.connections, 2);
+    let proxied = parse_slack(&section(&format!(
+        "{TOKENS}allowed_channels = [\"C1\"]\nallow_all_users = true\napi_url = \"http://127.0.0.1:4567/api/\""
+    )))
+    .expect("valid");
+    assert_eq!(
+        proxied.slack.map(|s| s.api_url).as_deref(),
+        Some("http://127.0.0.1:4567/api")
+    );
     assert_eq!(slack.gating.allowed_channels, vec!["C0123456789"]);
     assert_eq!(slack.reactions, Reactions::slack_default());
     assert!(config.discord.is_none());
@@ -70,7 +78,11 @@ fn slack_values_are_checked() {
         ),
         (
             body("allowed_channels = [\"C1\"]\napi_url = \"slack.com/api\""),
-            "slack.api_url:",
+            "slack.api_url: invalid URL \"slack.com/api\"",
+        ),
+        (
+            body("allowed_channels = [\"C1\"]\napi_url = \"ftp://127.0.0.1/api\""),
+            "slack.api_url: \"ftp://127.0.0.1/api\" has scheme \"ftp\"",
         ),
         (
             body("allowed_channels = [\"C1\"]\nreactions = { done = \" \" }"),
