@@ -129,19 +129,51 @@ impl Bridge {
                 return;
             }
         };
-        let limit = self
-            .deps
-            .outbound
-            .max_message_chars()
-            .saturating_sub(INTERRUPTED.chars().count());
-        let kept: String = text.chars().take(limit).collect();
-        if let Err(err) = self
-            .deps
-            .outbound
-            .edit(conversation, last, &format!("{kept}{INTERRUPTED}"))
-            .await
-        {
+        let outbound = &self.deps.outbound;
+        let marked = with_notice(&text, INTERRUPTED, outbound.max_message_chars(), |shown| {
+            outbound.rendered_len(shown)
+        });
+        if let Err(err) = self.deps.outbound.edit(conversation, last, &marked).await {
             tracing::warn!(%err, "could not mark the interrupted reply");
         }
+    }
+}
+
+/// `text` cut short enough that it and `notice` after it measure at most
+/// `max` as the platform will send them (`measure`: e.g. after escaping).
+fn with_notice(text: &str, notice: &str, max: usize, measure: impl Fn(&str) -> usize) -> String {
+    let cut = |n: usize| -> String { text.chars().take(n).chain(notice.chars()).collect() };
+    let fits = |n: usize| measure(&cut(n)) <= max;
+    // The most of `text` that fits (a binary search: longer never measures
+    // shorter, or hardly), then down until it surely does.
+    let (mut low, mut high) = (0, text.chars().count().min(max));
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if fits(mid) {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    while low > 0 && !fits(low) {
+        low -= 1;
+    }
+    cut(low)
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::with_notice;
+
+    #[test]
+    fn the_notice_fits_as_the_platform_measures() {
+        let chars = |s: &str| s.chars().count();
+        assert_eq!(with_notice("abcdef", "!", 4, chars), "abc!");
+        assert_eq!(with_notice("ab", "!", 4, chars), "ab!");
+        // Each '<' is sent as "&lt;": four chars.
+        let escaped = |s: &str| s.chars().map(|c| if c == '<' { 4 } else { 1 }).sum();
+        let marked = with_notice(&"<".repeat(10), "!", 10, escaped);
+        assert!(escaped(&marked) <= 10, "{marked:?}");
+        assert_eq!(marked, "<<!");
     }
 }

@@ -37,8 +37,16 @@ pub enum OutboundError {
 pub trait ChatOutbound: Send + Sync + 'static {
     fn platform(&self) -> Platform;
 
-    /// Longest message text the platform accepts, in characters.
+    /// Longest message text the platform accepts, in characters, as
+    /// measured by [`ChatOutbound::rendered_len`].
     fn max_message_chars(&self) -> usize;
+
+    /// How long `text` is once the platform has it: a platform that
+    /// converts or escapes markup before sending (Slack) counts the result,
+    /// so a reply cut to `max_message_chars` by this measure really fits.
+    fn rendered_len(&self, text: &str) -> usize {
+        text.chars().count()
+    }
 
     /// Open a thread rooted at `message_id` in `channel_id` and return the
     /// conversation it makes.

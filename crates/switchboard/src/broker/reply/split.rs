@@ -6,7 +6,9 @@
 //! and an optional closing fence; the bodies, in order, are the text.
 //!
 //! Rules:
-//! - Lengths are counted in `char`s; cuts fall on char boundaries and, when
+//! - A message's length is what the platform will show: `measure` of its
+//!   text (a platform that escapes or converts markup measures the result;
+//!   [`split`] counts `char`s). Cuts fall on char boundaries and, when
 //!   a hard cut is needed, not inside an emoji sequence (ZWJ, variation
 //!   selector, skin tone, combining mark, flag pair) if avoidable.
 //! - A cut goes after the last '\n' that fits, else after the last space,
@@ -44,7 +46,23 @@ pub struct Piece {
 /// follow, and the last piece is a preview: its body may stop short of the
 /// end of `text` to leave room for a closing fence. When `complete` is true
 /// the bodies cover all of `text`. An empty `text` gives one empty piece.
-pub fn split(text: &str, mut carry: Option<Fence>, limit: usize, complete: bool) -> Vec<Piece> {
+#[cfg(test)]
+pub fn split(text: &str, carry: Option<Fence>, limit: usize, complete: bool) -> Vec<Piece> {
+    split_measured(text, carry, limit, complete, &|shown: &str| {
+        shown.chars().count()
+    })
+}
+
+/// [`split`] with each message's length given by `measure` (e.g. the
+/// length of the text after the platform's markup conversion). `measure`
+/// should grow, or nearly, as the text does.
+pub fn split_measured(
+    text: &str,
+    mut carry: Option<Fence>,
+    limit: usize,
+    complete: bool,
+    measure: &dyn Fn(&str) -> usize,
+) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut start = 0;
     loop {
@@ -57,12 +75,12 @@ pub fn split(text: &str, mut carry: Option<Fence>, limit: usize, complete: bool)
             });
             return pieces;
         }
-        let frame = Frame::new(carry, limit);
+        let frame = Frame::new(carry, limit, measure);
         let room = limit.saturating_sub(frame.reopen.chars().count()).max(1);
         let window_end = rest.char_indices().nth(room).map(|(i, _)| i);
         if window_end.is_none() {
             let (shown, after) = frame.compose(rest);
-            if shown.chars().count() <= limit {
+            if measure(&shown) <= limit {
                 pieces.push(Piece {
                     text: shown,
                     body: start..text.len(),
@@ -94,14 +112,20 @@ pub fn split(text: &str, mut carry: Option<Fence>, limit: usize, complete: bool)
 }
 
 /// The fence context a message starts in and the limit it must keep.
-struct Frame {
+struct Frame<'m> {
     carry: Option<Fence>,
     reopen: String,
     limit: usize,
+    measure: &'m dyn Fn(&str) -> usize,
 }
 
-impl Frame {
-    fn new(carry: Option<Fence>, limit: usize) -> Self {
+/// How many boundaries above the last one a binary search found fitting are
+/// still tried, for a `measure` that is not quite monotonic (markup that
+/// only becomes shorter once its closing marker arrives).
+const NEAR_MONOTONIC_SLACK: usize = 16;
+
+impl<'m> Frame<'m> {
+    fn new(carry: Option<Fence>, limit: usize, measure: &'m dyn Fn(&str) -> usize) -> Self {
         let reopen = carry
             .as_ref()
             .map(|fence| fence.reopen_line() + "\n")
@@ -113,12 +137,14 @@ impl Frame {
                 carry: None,
                 reopen: String::new(),
                 limit,
+                measure,
             };
         }
         Self {
             carry,
             reopen,
             limit,
+            measure,
         }
     }
 
@@ -138,7 +164,7 @@ impl Frame {
     }
 
     fn fits(&self, body: &str) -> bool {
-        self.compose(body).0.chars().count() <= self.limit
+        (self.measure)(&self.compose(body).0) <= self.limit
     }
 
     /// Whether the line ending at `cut` (after its '\n') opens a fence: a
@@ -166,14 +192,17 @@ impl Frame {
     /// The latest char boundary at or before `end` where a message can end
     /// and fit, avoiding emoji sequences if possible; never 0.
     fn latest_fitting_end(&self, rest: &str, end: usize) -> usize {
-        let boundaries = || {
-            rest[..end]
-                .char_indices()
-                .map(|(i, _)| i)
-                .chain(once(end))
-                .rev()
-                .filter(|&i| i > 0)
-        };
+        let all: Vec<usize> = rest[..end]
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(once(end))
+            .filter(|&i| i > 0)
+            .collect();
+        // A binary search bounds the scan, so a long text costs a few
+        // measures rather than one per char.
+        let fitting = all.partition_point(|&i| self.fits(&rest[..i]));
+        let top = (fitting + NEAR_MONOTONIC_SLACK).min(all.len());
+        let boundaries = || all[..top].iter().copied().rev();
         boundaries()
             .filter(|&i| !joins(rest, i))
             .find(|&i| self.fits(&rest[..i]))
@@ -303,6 +332,34 @@ mod tests {
     #[test]
     fn a_fence_left_open_is_closed_in_the_last_message() {
         assert_eq!(texts("```sh\nls", 100), ["```sh\nls\n```"]);
+    }
+
+    #[test]
+    fn a_measure_that_escapes_is_what_must_fit() {
+        // Each '<' is sent as "&lt;" (four chars), as Slack does.
+        let escaped = |s: &str| {
+            s.chars()
+                .map(|c| if c == '<' { 4 } else { 1 })
+                .sum::<usize>()
+        };
+        let text = format!("```\n{}\n```\nend", "a<b <c\n".repeat(20));
+        let pieces = split_measured(&text, None, 40, true, &escaped);
+        assert!(
+            pieces.len() > texts(&text, 40).len(),
+            "more messages than by chars"
+        );
+        let mut bodies = String::new();
+        for piece in &pieces {
+            assert!(escaped(&piece.text) <= 40, "{:?}", piece.text);
+            assert_eq!(state_after(None, &piece.text), None, "{:?}", piece.text);
+            bodies.push_str(&text[piece.body.clone()]);
+        }
+        assert_eq!(bodies, text);
+        // A hard cut (no line or space to cut at) also fits.
+        let solid = "<".repeat(50);
+        for piece in split_measured(&solid, None, 10, true, &escaped) {
+            assert!(escaped(&piece.text) <= 10 && !piece.text.is_empty());
+        }
     }
 
     #[test]

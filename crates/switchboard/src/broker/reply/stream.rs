@@ -25,7 +25,7 @@ use tokio::time::{Instant, sleep_until};
 use super::fence::Fence;
 use super::render::Document;
 use super::retry::with_retry;
-use super::split::split;
+use super::split::split_measured;
 use super::{EMPTY_REPLY, ReplyConfig, ReplyEvent, ReplyOutcome};
 use crate::chat::{ChatOutbound, Conversation, OutboundError};
 
@@ -207,11 +207,13 @@ impl Streamer {
     fn resplit(&mut self) {
         self.dirty = false;
         let rendered = self.document.render();
-        let mut pieces = split(
+        let outbound = &self.outbound;
+        let mut pieces = split_measured(
             &rendered[self.sealed_upto..],
             self.carry.clone(),
             self.limit,
             self.complete,
+            &|shown: &str| outbound.rendered_len(shown),
         );
         let tail = pieces.pop().expect("a split has at least one piece");
         self.targets.truncate(self.sealed);

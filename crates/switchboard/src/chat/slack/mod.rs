@@ -14,5 +14,8 @@
 pub mod ids;
 pub mod events;
 pub mod web;
+pub mod mrkdwn;
+pub mod outbound;
+pub mod history;
 pub mod cause;
 pub mod socket;

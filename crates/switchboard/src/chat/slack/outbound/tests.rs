@@ -1,0 +1,147 @@
+//! `SlackOutbound` against a real in-process slack-sim on 127.0.0.1.
+
+use slack_sim::{Fault, SlackSim, SlackSimConfig, TokenKind as SimToken};
+
+use super::*;
+use crate::config::Secret;
+
+const CHANNEL: &str = "C0GENERAL";
+
+async fn sim() -> (SlackSim, SlackOutbound) {
+    let sim = SlackSim::start(SlackSimConfig::default()).await.unwrap();
+    let web = SlackWeb::new(
+        &sim.api_url(),
+        Secret::new(sim.bot_token()),
+        Secret::new(sim.app_token()),
+    );
+    (sim, SlackOutbound::new(web))
+}
+
+#[tokio::test]
+async fn a_conversation_lives_in_the_thread_of_its_root_message() {
+    let (sim, outbound) = sim().await;
+    let root_ts = sim.post_user_message(CHANNEL, "U1", "<@U0BOT> hi", None);
+    let root = ids::message_id(CHANNEL, &root_ts);
+
+    let conversation = outbound.start_thread(CHANNEL, &root, "hi").await.unwrap();
+    assert_eq!(
+        conversation,
+        Conversation {
+            platform: Platform::Slack,
+            channel_id: CHANNEL.to_owned(),
+            thread_id: root.clone(),
+        }
+    );
+    assert!(sim.web_calls().is_empty(), "Slack threads need no call");
+
+    let id = outbound
+        .post(
+            &conversation,
+            "**Done** with `a<b>` & [docs](https://x.dev)",
+        )
+        .await
+        .unwrap();
+    let (channel, ts) = ids::split(&id).unwrap();
+    assert_eq!(channel, CHANNEL);
+    let thread = sim.thread(CHANNEL, &root_ts);
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1].ts, ts);
+    assert_eq!(thread[1].thread_ts.as_deref(), Some(root_ts.as_str()));
+    assert_eq!(
+        thread[1].text,
+        "*Done* with `a&lt;b&gt;` &amp; <https://x.dev|docs>"
+    );
+
+    outbound.edit(&conversation, &id, "# Final").await.unwrap();
+    assert_eq!(sim.thread(CHANNEL, &root_ts)[1].text, "*Final*");
+
+    outbound.react(CHANNEL, &root, ":eyes:").await.unwrap();
+    outbound
+        .react(CHANNEL, &root, "white_check_mark")
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.reactions(CHANNEL, &root_ts),
+        ["eyes", "white_check_mark"]
+    );
+    outbound.unreact(CHANNEL, &root, ":eyes:").await.unwrap();
+    outbound.unreact(CHANNEL, &root, ":eyes:").await.unwrap();
+    assert_eq!(sim.reactions(CHANNEL, &root_ts), ["white_check_mark"]);
+}
+
+#[tokio::test]
+async fn lengths_are_measured_after_conversion() {
+    let (_sim, outbound) = sim().await;
+    assert_eq!(outbound.rendered_len("a < b"), "a &lt; b".chars().count());
+    assert_eq!(outbound.rendered_len("**漢字**"), 4);
+    assert_eq!(outbound.rendered_len("```rust\nx"), "```\nx\n```".len());
+    assert_eq!(outbound.max_message_chars(), MAX_MESSAGE_CHARS);
+    const { assert!(MAX_MESSAGE_CHARS <= 4_000) };
+}
+
+#[tokio::test]
+async fn markup_that_converts_to_nothing_is_still_sent() {
+    let (sim, outbound) = sim().await;
+    let root = ids::message_id(CHANNEL, &sim.post_user_message(CHANNEL, "U1", "q", None));
+    let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
+    let id = outbound.post(&conversation, "#").await.unwrap();
+    let ts = ids::split(&id).unwrap().1.to_owned();
+    let message = sim
+        .messages(CHANNEL)
+        .into_iter()
+        .find(|m| m.ts == ts)
+        .unwrap();
+    assert_eq!(message.text, "#");
+}
+
+#[tokio::test]
+async fn errors_map_to_what_the_broker_acts_on() {
+    let (sim, outbound) = sim().await;
+    let root = ids::message_id(CHANNEL, &sim.post_user_message(CHANNEL, "U1", "q", None));
+    let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
+
+    sim.fail_web("chat.postMessage", Fault::ServerError(500), 1);
+    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    assert!(matches!(err, OutboundError::Unavailable(_)), "{err:?}");
+
+    sim.fail_web("chat.postMessage", Fault::error("internal_error"), 1);
+    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    assert!(matches!(err, OutboundError::Unavailable(_)), "{err:?}");
+
+    let elsewhere = Conversation {
+        thread_id: "C404:1.000000".to_owned(),
+        ..conversation.clone()
+    };
+    let err = outbound.post(&elsewhere, "x").await.unwrap_err();
+    assert!(
+        matches!(&err, OutboundError::Rejected(why) if why.contains("channel_not_found")),
+        "{err:?}"
+    );
+
+    let err = outbound
+        .edit(&conversation, "not-an-id", "x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, OutboundError::Rejected(why) if why.contains("channel:ts")),
+        "{err:?}"
+    );
+    let err = outbound
+        .start_thread(CHANNEL, "1.000000", "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OutboundError::Rejected(_)), "{err:?}");
+
+    sim.set_token_valid(SimToken::Bot, false);
+    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    assert!(matches!(err, OutboundError::Unauthorized), "{err:?}");
+    let err = outbound.react(CHANNEL, &root, "eyes").await.unwrap_err();
+    assert!(matches!(err, OutboundError::Unauthorized), "{err:?}");
+}
+
+#[test]
+fn emoji_names_lose_their_colons() {
+    assert_eq!(emoji_name(":eyes:"), "eyes");
+    assert_eq!(emoji_name("eyes"), "eyes");
+    assert_eq!(emoji_name(" :+1: "), "+1");
+}
