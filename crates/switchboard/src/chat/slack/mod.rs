@@ -11,11 +11,11 @@
 //! - `events`    Events API payloads -> `ChatEvent`
 //! - `socket`    one Socket Mode connection slot for the supervisor
 
-pub mod ids;
+pub mod cause;
 pub mod events;
-pub mod web;
+pub mod history;
+pub mod ids;
 pub mod mrkdwn;
 pub mod outbound;
-pub mod history;
-pub mod cause;
 pub mod socket;
+pub mod web;
