@@ -10,6 +10,7 @@
 mod conversations;
 mod discord;
 mod housekeeping;
+mod slack;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -118,7 +119,13 @@ pub async fn run_reporting(
             pools.push(wired.pool);
             bridges.insert(Platform::Discord, wired.bridge);
         }
-        // SLACK-WIRING
+        if let Some(slack) = &config.slack {
+            let platform_stop = stop.child_token();
+            let wired = slack::wire(&wiring, slack, &platform_stop, &mut platforms).await;
+            live.insert(Platform::Slack.as_str(), platform_stop);
+            pools.push(wired.pool);
+            bridges.insert(Platform::Slack, wired.bridge);
+        }
     }
     drop(inbound);
     tracker.spawn(admin.serve(stop.clone()));

@@ -1,0 +1,83 @@
+//! Wiring Slack: `connections` supervised Socket Mode slots sharing one
+//! event dedupe and the bot's identity, and the Web API (outbound and
+//! history), handed to the broker side.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::conversations::{PlatformSide, Wired, wire_conversations};
+use super::{PlatformTasks, Wiring};
+use crate::chat::Platform;
+use crate::chat::slack::cause::SlackCause;
+use crate::chat::slack::history::SlackHistory;
+use crate::chat::slack::outbound::SlackOutbound;
+use crate::chat::slack::socket::{SlackSocket, SlotsShared, SocketSettings};
+use crate::chat::slack::web::{SharedIdentity, SlackWeb, TokenKind};
+use crate::config::SlackConfig;
+use crate::health::ConnectionHealth;
+use crate::supervisor::{fatal_error, summary::log_summaries, supervise};
+
+/// Build and start everything Slack needs. Its connections stop with
+/// `platform_stop` (cancelled when one of its tasks ends fatally).
+pub(super) async fn wire(
+    w: &Wiring<'_>,
+    slack: &SlackConfig,
+    platform_stop: &CancellationToken,
+    platforms: &mut PlatformTasks,
+) -> Wired {
+    let web = SlackWeb::new(
+        &slack.api_url,
+        slack.bot_token.clone(),
+        slack.app_token.clone(),
+    );
+    let identity = SharedIdentity::default();
+    let refused = SlackCause::TokenRefused {
+        token: TokenKind::Bot,
+        code: "invalid_auth".to_owned(),
+    };
+    let side = PlatformSide {
+        platform: Platform::Slack,
+        outbound: Arc::new(SlackOutbound::new(web.clone())),
+        history: Arc::new(SlackHistory::new(web.clone(), identity.clone())),
+        gating: slack.gating.clone(),
+        reactions: slack.reactions.clone(),
+        unauthorized: fatal_error("slack", &refused).expect("a refused token is fatal"),
+    };
+    let wired = wire_conversations(w, side, platforms).await;
+    let shared = SlotsShared::default();
+    // The platform-independent liveness knobs of [supervisor]: silence
+    // before a probe (here: the ping interval), how long the probe may go
+    // unanswered, and how long a new connection may take to be live.
+    let settings = SocketSettings {
+        hello_deadline: w.config.supervisor.handshake_timeout,
+        ping_interval: w.config.supervisor.probe_after,
+        ping_deadline: w.config.supervisor.ack_deadline,
+        open_deadline: w.config.supervisor.handshake_timeout,
+    };
+    for slot in 0..slack.connections {
+        let health = ConnectionHealth::new("slack", format!("socket-{slot}"));
+        w.health.register(health.clone());
+        let socket = SlackSocket::new(
+            slot,
+            web.clone(),
+            identity.clone(),
+            shared.clone(),
+            health.clone(),
+            w.inbound.clone(),
+            settings,
+        );
+        platforms.spawn(supervise(
+            socket,
+            health.clone(),
+            w.config.supervisor,
+            platform_stop.clone(),
+        ));
+        w.tracker.spawn(log_summaries(
+            health,
+            w.config.supervisor.summary_interval,
+            platform_stop.clone(),
+        ));
+    }
+    wired
+}
