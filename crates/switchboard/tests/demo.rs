@@ -34,10 +34,11 @@ impl Output {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_gateway() {
+/// `switchboard demo <args>` with its stdout and stderr collected.
+fn spawn_demo(args: &[&str]) -> (tokio::process::Child, Output) {
     let mut child = Command::new(support::binary())
-        .args(["demo", "--admin", "127.0.0.1:0", "--heartbeat-ms", "500"])
+        .arg("demo")
+        .args(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -61,6 +62,30 @@ async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_
             }
         });
     }
+    (child, output)
+}
+
+/// `/quit`, then the demo must exit 0 within 3 s.
+async fn quit(
+    child: &mut tokio::process::Child,
+    stdin: &mut tokio::process::ChildStdin,
+    output: &Output,
+) {
+    stdin.write_all(b"/quit\n").await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        output.text.lock().unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_gateway() {
+    let (mut child, output) = spawn_demo(&["--admin", "127.0.0.1:0", "--heartbeat-ms", "500"]);
     output.wait_for("admin: http://").await;
     output.wait_for("gateway READY").await;
     let mut stdin = child.stdin.take().unwrap();
@@ -73,14 +98,48 @@ async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_
     output.wait_for("prompt: hello from the terminal").await;
     stdin.write_all(b"/drop\n").await.unwrap();
     output.wait_for("gateway RESUMED").await;
-    stdin.write_all(b"/quit\n").await.unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
-        .await
+    quit(&mut child, &mut stdin, &output).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slack_demo_answers_in_the_thread_and_survives_dropped_connections() {
+    let (mut child, output) = spawn_demo(&["--platform", "slack", "--admin", "127.0.0.1:0"]);
+    output.wait_for("a simulated Slack").await;
+    output.wait_for("admin: http://").await;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"hello from slack\n").await.unwrap();
+    output.wait_for("message received").await;
+    output
+        .wait_for("thread of \"<@U0BOT> hello from slack\"")
+        .await;
+    output.wait_for("[bot] session").await;
+    output.wait_for("prompt: hello from slack").await;
+    let live_before = output
+        .text
+        .lock()
         .unwrap()
-        .unwrap();
-    assert!(
-        status.success(),
-        "{status:?}\n{}",
-        output.text.lock().unwrap()
-    );
+        .matches("Socket Mode connection live")
+        .count();
+    stdin.write_all(b"/drop\n").await.unwrap();
+    output.wait_for("Socket Mode connections dropped").await;
+    // Both slots come back: two more "live" lines.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let notified = output.changed.notified();
+        let live = output
+            .text
+            .lock()
+            .unwrap()
+            .matches("Socket Mode connection live")
+            .count();
+        if live >= live_before + 2 {
+            break;
+        }
+        assert!(
+            tokio::time::timeout_at(deadline, notified).await.is_ok(),
+            "the Socket Mode connections did not come back:\n{}",
+            output.text.lock().unwrap()
+        );
+    }
+    quit(&mut child, &mut stdin, &output).await;
 }
