@@ -1,11 +1,13 @@
-//! Test harness: a discord-sim in this process, the real `switchboard`
-//! binary as a child process pointed at it, its JSON log lines captured, and
-//! its admin API reached over HTTP. Every wait has a deadline and wakes on
-//! an event (a log line, a simulator record), never on luck.
+//! Test harness: a discord-sim (and, when asked, a slack-sim) in this
+//! process, the real `switchboard` binary as a child process pointed at
+//! them, its JSON log lines captured, and its admin API reached over HTTP.
+//! Every wait has a deadline and wakes on an event (a log line, a simulator
+//! record), never on luck. Slack helpers are in `slack`.
 
 #![allow(dead_code)]
 
 pub mod chat;
+pub mod slack;
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
@@ -14,12 +16,35 @@ use std::time::Duration;
 
 use discord_sim::{DiscordSim, SimConfig};
 use serde_json::Value;
+use slack_sim::{SlackSim, SlackSimConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
+
+/// Which chat platforms a test's switchboard is configured with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Platforms {
+    /// `[discord]` only (what every Discord test uses).
+    #[default]
+    Discord,
+    /// `[slack]` only; a discord-sim still runs, unused.
+    Slack,
+    /// `[discord]` and `[slack]`.
+    Both,
+}
+
+impl Platforms {
+    pub fn discord(self) -> bool {
+        self != Platforms::Slack
+    }
+
+    pub fn slack(self) -> bool {
+        self != Platforms::Discord
+    }
+}
 
 /// How a test's switchboard is configured.
 pub struct Options {
@@ -38,6 +63,11 @@ pub struct Options {
     /// goes to READY's resume_gateway_url, without it) is told apart.
     pub gateway_path: &'static str,
     pub sim: Option<SimConfig>,
+    pub platforms: Platforms,
+    /// Extra `[slack]` lines (TOML); the default allows every user.
+    pub slack: &'static str,
+    /// The slack-sim's configuration (default: `SlackSimConfig::default()`).
+    pub slack_sim: Option<SlackSimConfig>,
 }
 
 impl Default for Options {
@@ -51,6 +81,9 @@ impl Default for Options {
             agent_args: &["--chunk-delay-ms", "0"],
             gateway_path: "/first-connect",
             sim: None,
+            platforms: Platforms::Discord,
+            slack: "allow_all_users = true",
+            slack_sim: None,
         }
     }
 }
@@ -130,6 +163,8 @@ impl Logs {
 
 pub struct Harness {
     pub sim: DiscordSim,
+    /// The slack-sim, when Slack is configured.
+    pub slack: Option<SlackSim>,
     pub logs: Logs,
     pub admin: String,
     pub started: Instant,
@@ -145,7 +180,7 @@ pub struct Harness {
 /// Spawn `switchboard run` on a config; wait until its admin API listens.
 async fn spawn_switchboard(
     config_path: &std::path::Path,
-    token: &str,
+    secrets: &[(&'static str, String)],
 ) -> (Child, Logs, String, Instant) {
     let started = Instant::now();
     let mut child = Command::new(binary())
@@ -153,7 +188,7 @@ async fn spawn_switchboard(
         .arg(config_path)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DISCORD_BOT_TOKEN", token)
+        .envs(secrets.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -194,7 +229,33 @@ impl Harness {
         Self::start_with_sim(sim, options).await
     }
 
-    pub async fn start_with_sim(sim: DiscordSim, options: Options) -> Harness {
+    pub async fn start_with_sim(sim: DiscordSim, mut options: Options) -> Harness {
+        let slack = if options.platforms.slack() {
+            let config = options.slack_sim.take().unwrap_or_default();
+            Some(SlackSim::start(config).await.expect("slack-sim starts"))
+        } else {
+            None
+        };
+        Self::start_with_sims(sim, slack, options).await
+    }
+
+    /// Start with an already running (and perhaps already faulted)
+    /// slack-sim; a discord-sim is started as `start` does.
+    pub async fn start_with_slack_sim(slack: SlackSim, options: Options) -> Harness {
+        assert!(options.platforms.slack(), "a slack-sim for a Slack config");
+        let mut sim_config = options.sim.clone().unwrap_or_default();
+        sim_config.heartbeat_interval = options.heartbeat;
+        let sim = DiscordSim::start(sim_config)
+            .await
+            .expect("simulator starts");
+        Self::start_with_sims(sim, Some(slack), options).await
+    }
+
+    async fn start_with_sims(
+        sim: DiscordSim,
+        slack: Option<SlackSim>,
+        options: Options,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("switchboard.toml");
         // Only the first channel is allowed; others exist to be refused.
@@ -203,15 +264,25 @@ impl Harness {
             .chain(options.agent_args.iter().copied())
             .map(|a| format!("{a:?}"))
             .collect();
+        let discord_section = if options.platforms.discord() {
+            format!(
+                "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [{}]\napi_url = \"{}\"\ngateway_url = \"{}{}\"\n{}\n\n",
+                channels.join(", "),
+                sim.http_url(),
+                sim.gateway_url(),
+                options.gateway_path,
+                options.discord,
+            )
+        } else {
+            String::new()
+        };
+        let slack_section = slack
+            .as_ref()
+            .map(|slack| slack::config_section(slack, options.slack))
+            .unwrap_or_default();
         let config = format!(
-            "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [{}]\napi_url = \"{}\"\ngateway_url = \"{}{}\"\n{}\n\n\
-             [admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n\
+            "{discord_section}{slack_section}[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n\
              [supervisor]\n{}\n\n[broker]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n{}\n",
-            channels.join(", "),
-            sim.http_url(),
-            sim.gateway_url(),
-            options.gateway_path,
-            options.discord,
             options.supervisor,
             options.broker,
             binary(),
@@ -219,9 +290,11 @@ impl Harness {
             options.agent,
         );
         std::fs::write(&config_path, config).unwrap();
-        let (child, logs, admin, started) = spawn_switchboard(&config_path, &sim.token()).await;
+        let harness_secrets = secrets(&sim, slack.as_ref());
+        let (child, logs, admin, started) = spawn_switchboard(&config_path, &harness_secrets).await;
         Harness {
             sim,
+            slack,
             logs,
             admin,
             started,
@@ -243,8 +316,8 @@ impl Harness {
     /// after the previous process has exited. Earlier log lines are kept
     /// apart: `logs` holds only the new process's.
     pub async fn restart(&mut self) {
-        let (child, logs, admin, started) =
-            spawn_switchboard(&self.config_path, &self.sim.token()).await;
+        let secrets = secrets(&self.sim, self.slack.as_ref());
+        let (child, logs, admin, started) = spawn_switchboard(&self.config_path, &secrets).await;
         self.earlier_logs.extend(self.logs.all());
         self.child = child;
         self.logs = logs;
@@ -331,17 +404,34 @@ impl Harness {
         self.assert_token_never_shown().await;
     }
 
-    /// The token appears in no log line and no admin response seen.
+    /// No token (Discord's, Slack's two) appears in any log line or admin
+    /// response seen.
     pub async fn assert_token_never_shown(&self) {
-        let token = self.sim.token();
-        assert!(token.len() >= 8, "a test token long enough to search for");
-        for line in self.logs.all().iter().chain(&self.earlier_logs) {
-            assert!(!line.contains(&token), "token leaked in log line: {line}");
-        }
-        for body in self.seen_bodies.lock().unwrap().iter() {
-            assert!(!body.contains(&token), "token leaked in an admin response");
+        for (_, token) in secrets(&self.sim, self.slack.as_ref()) {
+            assert!(token.len() >= 8, "a test token long enough to search for");
+            for line in self.logs.all().iter().chain(&self.earlier_logs) {
+                assert!(!line.contains(&token), "token leaked in log line: {line}");
+            }
+            for body in self.seen_bodies.lock().unwrap().iter() {
+                assert!(!body.contains(&token), "token leaked in an admin response");
+            }
         }
     }
+
+    /// The slack-sim (panics when Slack is not configured).
+    pub fn slack(&self) -> &SlackSim {
+        self.slack.as_ref().expect("Slack is configured")
+    }
+}
+
+/// The tokens the config names, passed by environment (never in the file).
+fn secrets(discord: &DiscordSim, slack: Option<&SlackSim>) -> Vec<(&'static str, String)> {
+    let mut secrets = vec![("DISCORD_BOT_TOKEN", discord.token())];
+    if let Some(slack) = slack {
+        secrets.push(("SLACK_BOT_TOKEN", slack.bot_token()));
+        secrets.push(("SLACK_APP_TOKEN", slack.app_token()));
+    }
+    secrets
 }
 
 /// Wait for a simulator condition or panic after `timeout`.

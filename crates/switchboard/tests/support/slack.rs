@@ -1,0 +1,328 @@
+//! A person in the simulated Slack talking to the bot: the `[slack]`
+//! section pointing switchboard at an in-process slack-sim (tokens by
+//! environment variable), mentions and thread replies, waiting for the bot's
+//! "done" reaction, the bot's messages in a thread, envelope/ack checks, and
+//! undoing the mrkdwn conversion to compare replies with the agent's text.
+
+use std::time::Duration;
+
+use slack_sim::{SlackMessage, SlackSim, SlackUser};
+use tokio::time::Instant;
+
+use super::chat::TURN;
+use super::{Harness, Options, Platforms};
+
+/// The log line of a Socket Mode connection that received `hello`.
+pub const LIVE: &str = "Socket Mode connection live (hello)";
+/// The bot's "done" reaction on Slack (the default `reactions.done`).
+pub const DONE: &str = "white_check_mark";
+
+/// Socket Mode liveness for tests: a ping every second, a zombie after one
+/// more second without its pong; reconnects after 50-200 ms.
+pub const FAST_LIVENESS: &str = "probe_after = \"1s\"\nack_deadline = \"1s\"\nhandshake_timeout = \"5s\"\n\
+     backoff_initial = \"50ms\"\nbackoff_max = \"200ms\"";
+pub const PING_INTERVAL: Duration = Duration::from_secs(1);
+pub const PING_DEADLINE: Duration = Duration::from_secs(1);
+
+/// The `[slack]` section for `sim`, with `extra` lines. The tokens are
+/// named, never written: the harness passes them by environment.
+pub fn config_section(sim: &SlackSim, extra: &str) -> String {
+    format!(
+        "[slack]\nbot_token = \"${{SLACK_BOT_TOKEN}}\"\napp_token = \"${{SLACK_APP_TOKEN}}\"\n\
+         allowed_channels = [\"{}\"]\napi_url = \"{}\"\n{extra}\n\n",
+        sim.channel_ids()[0],
+        sim.api_url(),
+    )
+}
+
+/// Options for a Slack-only switchboard with fast Socket Mode liveness.
+pub fn options() -> Options {
+    Options {
+        platforms: Platforms::Slack,
+        supervisor: FAST_LIVENESS,
+        ..Options::default()
+    }
+}
+
+/// How many Socket Mode connections `options` asks for.
+pub fn connections_of(options: &Options) -> usize {
+    options
+        .slack
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("connections"))
+        .and_then(|rest| rest.trim().strip_prefix('='))
+        .map(|n| n.trim().parse().expect("connections = N"))
+        .unwrap_or(2)
+}
+
+/// Wait until `n` Socket Mode connections (in total, since start) said
+/// hello.
+pub async fn wait_live(h: &Harness, n: usize, timeout: Duration) {
+    h.logs
+        .wait_count(timeout, n, |v| v["message"] == LIVE)
+        .await;
+}
+
+pub struct SlackChat {
+    pub h: Harness,
+    pub channel: String,
+    pub alice: SlackUser,
+    /// `<@BOT>`.
+    pub mention: String,
+}
+
+impl SlackChat {
+    /// Start switchboard with Slack (and Discord too if `options` says
+    /// so); wait until every Socket Mode connection is live.
+    pub async fn start(options: Options) -> SlackChat {
+        assert!(options.platforms.slack(), "SlackChat needs [slack]");
+        let connections = connections_of(&options);
+        let h = Harness::start(options).await;
+        Self::with_harness(h, connections).await
+    }
+
+    /// Wrap a started harness; wait for `connections` live connections.
+    pub async fn with_harness(h: Harness, connections: usize) -> SlackChat {
+        wait_live(&h, connections, Duration::from_secs(10)).await;
+        let sim = h.slack();
+        let channel = sim.channel_ids()[0].clone();
+        let alice = sim.user("U0ALICE", "alice");
+        let mention = format!("<@{}>", sim.bot_user_id());
+        SlackChat {
+            h,
+            channel,
+            alice,
+            mention,
+        }
+    }
+
+    pub fn sim(&self) -> &SlackSim {
+        self.h.slack()
+    }
+
+    /// Mention the bot in the channel; returns the message's ts (= the
+    /// thread's).
+    pub fn ask(&self, text: &str) -> String {
+        self.sim().post_user_message(
+            &self.channel,
+            &self.alice.id,
+            &format!("{} {text}", self.mention),
+            None,
+        )
+    }
+
+    /// Post in the thread of `thread_ts` without a mention.
+    pub fn say(&self, thread_ts: &str, text: &str) -> String {
+        self.sim()
+            .post_user_message(&self.channel, &self.alice.id, text, Some(thread_ts))
+    }
+
+    /// Wait until the bot marked the message `ts` done.
+    pub async fn done(&self, ts: &str) {
+        wait_reaction(self.sim(), &self.channel, ts, DONE, TURN).await;
+    }
+
+    /// The bot's messages in the thread of `thread_ts`, oldest first.
+    pub fn replies(&self, thread_ts: &str) -> Vec<SlackMessage> {
+        bot_messages(self.sim(), &self.channel, thread_ts)
+    }
+
+    pub fn reply_texts(&self, thread_ts: &str) -> Vec<String> {
+        self.replies(thread_ts)
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    }
+
+    /// How many answers to `prompt` (demo agent headers) the thread has.
+    pub fn answers_to(&self, thread_ts: &str, prompt: &str) -> usize {
+        answer_count(&self.reply_texts(thread_ts).join("\n"), prompt)
+    }
+}
+
+/// The bot's posts in the thread of `ts` (the parent excluded), oldest
+/// first.
+pub fn bot_messages(sim: &SlackSim, channel: &str, ts: &str) -> Vec<SlackMessage> {
+    sim.thread(channel, ts)
+        .into_iter()
+        .filter(|m| m.bot_id.is_some() && m.ts != ts)
+        .collect()
+}
+
+/// Demo agent answers to `prompt` in `replies`: lines "prompt: <prompt>"
+/// after a "session <id> turn <n>:" header, and the lines of a batched
+/// prompt ("prompt: <author>: <prompt>", "<author>: <prompt>").
+pub fn answer_count(replies: &str, prompt: &str) -> usize {
+    let mut count = 0;
+    let mut previous = "";
+    for line in replies.split('\n') {
+        let after_header = previous.starts_with("session ") && previous.ends_with(':');
+        let head = line
+            .strip_suffix(prompt)
+            .and_then(|head| head.strip_suffix(": "));
+        let counted = match head {
+            Some("prompt") => after_header,
+            Some(head) => match head.strip_prefix("prompt: ") {
+                Some(author) => after_header && !author.contains(' '),
+                None => !head.is_empty() && !head.contains(' '),
+            },
+            None => false,
+        };
+        count += usize::from(counted);
+        previous = line;
+    }
+    count
+}
+
+/// Wait until the bot put `emoji` on the message `ts`.
+pub async fn wait_reaction(
+    sim: &SlackSim,
+    channel: &str,
+    ts: &str,
+    emoji: &str,
+    timeout: Duration,
+) {
+    sim.wait_until(timeout, |s| {
+        s.reactions(channel, ts)
+            .iter()
+            .any(|r| r == emoji)
+            .then_some(())
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "no {emoji} on {channel}:{ts} within {timeout:?}; reactions {:?}; thread {:#?}",
+            sim.reactions(channel, ts),
+            sim.thread(channel, ts)
+                .iter()
+                .map(|m| (&m.ts, m.bot_id.is_some(), &m.text))
+                .collect::<Vec<_>>()
+        )
+    });
+}
+
+/// Wait for a slack-sim condition or panic after `timeout`.
+pub async fn slack_wait<T>(
+    sim: &SlackSim,
+    timeout: Duration,
+    what: &str,
+    f: impl FnMut(&SlackSim) -> Option<T>,
+) -> T {
+    sim.wait_until(timeout, f)
+        .await
+        .unwrap_or_else(|| panic!("timed out waiting for: {what}"))
+}
+
+/// Every envelope that reached a socket was acknowledged within `limit` of
+/// that delivery (a redelivery needs its own ack). Waits (bounded) until
+/// nothing awaits an ack first.
+pub async fn assert_every_envelope_acked_within(sim: &SlackSim, limit: Duration) {
+    sim.wait_until(Duration::from_secs(10), |s| {
+        s.unacked().is_empty().then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("envelopes never acked: {:?}", sim.unacked()));
+    let acks = sim.acks();
+    let deliveries = sim.deliveries();
+    assert!(!deliveries.is_empty(), "no envelope was delivered at all");
+    for d in deliveries.iter().filter(|d| !d.dropped) {
+        let ack = acks
+            .iter()
+            .filter(|a| a.envelope_id == d.envelope_id && a.at >= d.at)
+            .map(|a| a.at)
+            .min()
+            .unwrap_or_else(|| panic!("delivery never acked: {d:?}"));
+        assert!(
+            ack - d.at <= limit,
+            "envelope {} ({:?}, retry {}) acked {:?} after delivery (limit {limit:?})",
+            d.envelope_id,
+            d.event_type,
+            d.retry_attempt,
+            ack - d.at
+        );
+    }
+}
+
+/// When the envelope `envelope_id` was first acked, if ever.
+pub fn acked_at(sim: &SlackSim, envelope_id: &str) -> Option<Instant> {
+    sim.acks()
+        .iter()
+        .filter(|a| a.envelope_id == envelope_id)
+        .map(|a| a.at)
+        .min()
+}
+
+/// Slack text back to what the agent wrote, for what mrkdwn changes in
+/// plain text and code: `&amp; &lt; &gt;` entities, and the zero-width
+/// spaces put between the backticks of a run inside a code block.
+pub fn unescape_mrkdwn(text: &str) -> String {
+    let mut text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    while text.contains("`\u{200B}`") {
+        text = text.replace("`\u{200B}`", "``");
+    }
+    text
+}
+
+/// A fence line as Markdown reads it: optional spaces or tabs, then three
+/// or more backticks: (the backtick count, what follows).
+fn fence(line: &str) -> Option<(usize, &str)> {
+    let trimmed = line.trim_start_matches([' ', '\t']);
+    let ticks = trimmed.len() - trimmed.trim_start_matches('`').len();
+    (ticks >= 3).then(|| (ticks, &trimmed[ticks..]))
+}
+
+/// `markdown` with the language tag of every code block's opening fence
+/// dropped (mrkdwn has none): what a Slack reply of it reads like after
+/// `unescape_mrkdwn`. Code blocks are found as `fences_balanced` finds
+/// them; a fence-like line inside a block is content and stays.
+pub fn without_fence_languages(markdown: &str) -> String {
+    let mut open: Option<usize> = None;
+    markdown
+        .split('\n')
+        .map(|line| match (open, fence(line)) {
+            (None, Some((ticks, info))) if !info.contains('`') => {
+                open = Some(ticks);
+                &line[..line.len() - info.len()]
+            }
+            (Some(n), Some((ticks, rest))) if ticks >= n && rest.trim().is_empty() => {
+                open = None;
+                line
+            }
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Slack shows code exactly where the (converted) Markdown has code
+/// blocks. Markdown finds blocks by fence lines; Slack starts or ends a
+/// block at any run of three backticks, mid-line too (a run broken by
+/// zero-width spaces is plain text). A stray mid-line "```" outside a block
+/// would make Slack show text as code and code as text.
+pub fn assert_slack_shows_the_code_blocks(mrkdwn: &str) {
+    let trim = |block: &str| block.trim_matches('\n').to_owned();
+    let shown: Vec<String> = mrkdwn.split("```").skip(1).step_by(2).map(trim).collect();
+    let mut fenced = Vec::new();
+    let mut open: Option<(usize, Vec<&str>)> = None;
+    for line in mrkdwn.split('\n') {
+        match (&mut open, fence(line)) {
+            (None, Some((ticks, info))) if !info.contains('`') => open = Some((ticks, Vec::new())),
+            (Some((n, body)), Some((ticks, rest))) if ticks >= *n && rest.trim().is_empty() => {
+                fenced.push(trim(&body.join("\n")));
+                open = None;
+            }
+            (Some((_, body)), _) => body.push(line),
+            (None, _) => {}
+        }
+    }
+    if let Some((_, body)) = open {
+        fenced.push(trim(&body.join("\n")));
+    }
+    assert_eq!(
+        shown, fenced,
+        "Slack would show other code blocks than the message's fences in {mrkdwn:?}"
+    );
+}
