@@ -13,6 +13,9 @@
 //! closer has at least as many backticks and nothing else. Inside a code
 //! block a run of three or more backticks gets zero-width spaces between
 //! them (Slack would end the block there); that is the one change to code.
+//! Outside code blocks, a run of three or more that is neither a fence line
+//! nor a code span's delimiter gets the same, since Slack reads ``` anywhere
+//! in a line and would open a block there.
 
 mod inline;
 mod reverse;
@@ -75,11 +78,7 @@ fn code_line(line: &str, out: &mut String) {
         escape_into(&rest[..at], out);
         let run = rest[at..].len() - rest[at..].trim_start_matches('`').len();
         if run >= 3 {
-            out.push('`');
-            for _ in 1..run {
-                out.push_str(ZERO_WIDTH_SPACE);
-                out.push('`');
-            }
+            push_broken_run(run, out);
         } else {
             out.push_str(&rest[at..at + run]);
         }
@@ -88,8 +87,18 @@ fn code_line(line: &str, out: &mut String) {
     escape_into(rest, out);
 }
 
-/// What splits a backtick run inside a code block.
+/// What splits a backtick run so that Slack reads no fence in it.
 const ZERO_WIDTH_SPACE: &str = "\u{200B}";
+
+/// `run` backticks interleaved with zero-width spaces: shown as backticks,
+/// but never a code block delimiter to Slack (which reads ``` anywhere).
+pub(super) fn push_broken_run(run: usize, out: &mut String) {
+    out.push('`');
+    for _ in 1..run {
+        out.push_str(ZERO_WIDTH_SPACE);
+        out.push('`');
+    }
+}
 
 /// The backticks a fence line starts with (after spaces or tabs), if at
 /// least three, and what follows them.

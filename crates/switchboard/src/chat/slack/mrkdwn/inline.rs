@@ -110,7 +110,12 @@ fn code_span_end(rest: &str) -> Option<(usize, &str)> {
 fn code_span(rest: &str, dialect: Dialect, out: &mut String) -> Option<usize> {
     let ticks = run_of(rest, '`');
     let Some((end, content)) = code_span_end(rest) else {
-        out.push_str(&rest[..ticks]);
+        match dialect {
+            // A lone ``` mid-line is text in Markdown, but Slack would open
+            // a code block at it.
+            Dialect::Markdown { .. } if ticks >= 3 => super::push_broken_run(ticks, out),
+            _ => out.push_str(&rest[..ticks]),
+        }
         return Some(ticks);
     };
     let fence = if content.contains('`') || ticks >= 3 {

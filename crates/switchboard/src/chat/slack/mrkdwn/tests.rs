@@ -109,6 +109,17 @@ fn multi_byte_text_and_line_endings_survive() {
 }
 
 #[test]
+fn a_lone_mid_line_fence_is_text_to_slack_too() {
+    // Markdown: "```python" after text is no fence; the "```" line opens
+    // the block. Slack reads ``` anywhere, so the lone run must be broken.
+    assert_eq!(
+        md("a ```python\nprint(1)\n```\nafter\n```"),
+        "a `\u{200B}`\u{200B}`python\nprint(1)\n```\nafter\n```"
+    );
+    assert_eq!(md("> ```"), "> `\u{200B}`\u{200B}`");
+}
+
+#[test]
 fn every_opened_code_block_is_closed() {
     let inputs = [
         "```",
