@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::catch_up::{CatchUpScope, catch_up};
-use super::dedupe::RecentIds;
+use crate::chat::recent_ids::RecentIds;
 use super::router::{Route, route};
 use super::thread::{Incoming, Origin, PreviousSession, ThreadDeps, ThreadInput, spawn_thread};
 use crate::chat::{ChatHistory, ChatMessage, Conversation, InboundSender, Platform};

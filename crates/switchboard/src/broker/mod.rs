@@ -4,7 +4,6 @@
 
 pub mod bridge;
 pub mod catch_up;
-pub mod dedupe;
 pub mod durable;
 pub mod intake;
 pub mod pool;

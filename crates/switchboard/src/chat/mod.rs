@@ -6,6 +6,7 @@
 pub mod discord;
 pub mod history;
 pub mod outbound;
+pub mod recent_ids;
 pub mod slack;
 
 pub use history::ChatHistory;

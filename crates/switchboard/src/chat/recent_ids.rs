@@ -1,4 +1,4 @@
-//! A bounded memory of recently seen message ids.
+//! A bounded memory of recently seen ids (messages, Slack event ids).
 //!
 //! Gateway replays after a resume, redeliveries and catch-up can hand the
 //! same message over more than once; the first sighting wins. The oldest ids

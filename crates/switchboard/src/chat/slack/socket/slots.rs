@@ -5,9 +5,10 @@
 //! Plain shared bookkeeping: never awaits, and never holds its lock longer
 //! than one set operation.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use crate::chat::recent_ids::RecentIds;
 
 /// How many recent event ids are remembered. Slack redelivers an
 /// unacknowledged envelope a few times within minutes; far fewer events
@@ -80,38 +81,6 @@ pub struct LiveSlot {
 impl Drop for LiveSlot {
     fn drop(&mut self) {
         self.shared.inner.live.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A bounded set of recent ids: the oldest is forgotten first.
-#[derive(Debug)]
-struct RecentIds {
-    capacity: usize,
-    order: VecDeque<String>,
-    seen: HashSet<String>,
-}
-
-impl RecentIds {
-    fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            order: VecDeque::new(),
-            seen: HashSet::new(),
-        }
-    }
-
-    fn first_sighting(&mut self, id: &str) -> bool {
-        if self.seen.contains(id) {
-            return false;
-        }
-        if self.order.len() == self.capacity
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.seen.remove(&oldest);
-        }
-        self.order.push_back(id.to_owned());
-        self.seen.insert(id.to_owned());
-        true
     }
 }
 
