@@ -77,6 +77,9 @@ pub(super) struct RawSlack {
     pub allowed_users: Vec<RawId>,
     #[serde(default)]
     pub allow_all_users: bool,
+    /// User group ids (`S...`) whose @mention counts as a mention of the bot.
+    #[serde(default)]
+    pub mention_roles: Vec<RawId>,
     pub allow_bot_messages: Option<String>,
     #[serde(default)]
     pub trusted_bot_ids: Vec<RawId>,

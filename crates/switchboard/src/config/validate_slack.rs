@@ -37,7 +37,7 @@ pub(super) fn slack(raw: RawSlack, file: &str) -> Result<SlackConfig, ConfigErro
         allow_all_channels: raw.allow_all_channels,
         allowed_users: &raw.allowed_users,
         allow_all_users: raw.allow_all_users,
-        mention_roles: &[],
+        mention_roles: &raw.mention_roles,
         allow_bot_messages: raw.allow_bot_messages.as_deref(),
         trusted_bot_ids: &raw.trusted_bot_ids,
         id: slack_id,

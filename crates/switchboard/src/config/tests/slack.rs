@@ -45,6 +45,7 @@ fn slack_section_with_defaults() {
     assert_eq!(slack.app_token.expose(), APP);
     assert_eq!(slack.api_url, DEFAULT_SLACK_API_URL);
     assert_eq!(slack.connections, 2);
+    assert!(slack.gating.mention_roles.is_empty());
     let proxied = parse_slack(&section(&format!(
         "{TOKENS}allowed_channels = [\"C1\"]\nallow_all_users = true\napi_url = \"http://127.0.0.1:4567/api/\""
     )))
@@ -108,9 +109,9 @@ fn slack_values_are_checked() {
         ),
         (
             section(&format!(
-                "{TOKENS}allowed_channels = [\"C1\"]\nmention_roles = [\"S1\"]"
+                "{TOKENS}allowed_channels = [\"C1\"]\nallow_all_users = true\nmention_roles = [\"@devs\"]"
             )),
-            "mention_roles",
+            "slack.mention_roles[0]: invalid id \"@devs\"",
         ),
     ];
     for (text, expected) in cases {
