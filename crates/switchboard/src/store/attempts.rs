@@ -18,7 +18,7 @@ impl Store {
         )
         .bind(platform)
         .bind(message_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(StoreError::query(OP))?;
         Ok(attempts.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))

@@ -6,8 +6,9 @@
 //! the one upsert statement, so concurrent writers cannot undo each other.
 //! This file must never compare ids as plain text.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Row, Sqlite};
 
 use super::id_order::id_order_key;
 use super::{Store, StoreError};
@@ -21,6 +22,29 @@ pub struct Cursor {
     pub updated_at_ms: i64,
 }
 
+/// Move one cursor forward (or create it); a no-op for an older id.
+fn advance_query<'a>(
+    platform: &'a str,
+    channel_id: &'a str,
+    message_id: &'a str,
+    now_ms: i64,
+) -> Query<'a, Sqlite, SqliteArguments<'a>> {
+    sqlx::query(
+        "INSERT INTO cursors (platform, channel_id, message_id, id_key, updated_at) \
+         VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (platform, channel_id) DO UPDATE SET \
+             message_id = excluded.message_id, \
+             id_key = excluded.id_key, \
+             updated_at = excluded.updated_at \
+         WHERE cursors.id_key < excluded.id_key",
+    )
+    .bind(platform)
+    .bind(channel_id)
+    .bind(message_id)
+    .bind(id_order_key(message_id))
+    .bind(now_ms)
+}
+
 impl Store {
     /// Move the cursor of `(platform, channel_id)` to `message_id` if that
     /// is newer (by [`id_order_key`]) than the stored one, or create it.
@@ -32,24 +56,34 @@ impl Store {
         message_id: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO cursors (platform, channel_id, message_id, id_key, updated_at) \
-             VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (platform, channel_id) DO UPDATE SET \
-                 message_id = excluded.message_id, \
-                 id_key = excluded.id_key, \
-                 updated_at = excluded.updated_at \
-             WHERE cursors.id_key < excluded.id_key",
-        )
-        .bind(platform)
-        .bind(channel_id)
-        .bind(message_id)
-        .bind(id_order_key(message_id))
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::query("advance_cursor"))?;
+        let done = advance_query(platform, channel_id, message_id, now_ms)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("advance_cursor"))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// [`Store::advance_cursor`] for each `(channel_id, message_id)`, all in
+    /// one transaction (one commit for a batch of messages); returns how
+    /// many cursors moved.
+    pub async fn advance_cursors(
+        &self,
+        platform: &str,
+        positions: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        const OP: &str = "advance_cursors";
+        let mut tx = self.writer.begin().await.map_err(StoreError::query(OP))?;
+        let mut moved = 0;
+        for (channel_id, message_id) in positions {
+            moved += advance_query(platform, channel_id, message_id, now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(OP))?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(StoreError::query(OP))?;
+        Ok(moved)
     }
 
     /// Every cursor of `platform`, by channel id.
@@ -136,6 +170,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(position(&store, "slack", "C1").await, "1700000001.000000");
+    }
+
+    #[tokio::test]
+    async fn a_batch_moves_each_cursor_forward_only() {
+        let (_dir, store) = temp_store().await;
+        store.advance_cursor("discord", "a", "50", 1).await.unwrap();
+        let batch = [
+            ("a".to_owned(), "40".to_owned()),
+            ("b".to_owned(), "7".to_owned()),
+            ("b".to_owned(), "9".to_owned()),
+            ("b".to_owned(), "8".to_owned()),
+        ];
+        assert_eq!(
+            store.advance_cursors("discord", &batch, 2).await.unwrap(),
+            2
+        );
+        assert_eq!(position(&store, "discord", "a").await, "50");
+        assert_eq!(position(&store, "discord", "b").await, "9");
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::id_order::id_order_key;
 use super::{Backlog, JournalState, Store, StoreError};
@@ -76,8 +76,34 @@ fn from_row(row: &SqliteRow, op: &'static str) -> Result<JournalEntry, StoreErro
     })
 }
 
+/// The insert of one entry; changes nothing if it is journaled already.
+pub(super) fn insert_query(
+    e: &JournalEntry,
+) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+    sqlx::query(
+        "INSERT INTO journal (platform, message_id, id_key, thread_id, channel_id, \
+                              author_id, author_name, is_bot, content, received_at, \
+                              state, reply_message_ids, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (platform, message_id) DO NOTHING",
+    )
+    .bind(&e.platform)
+    .bind(&e.message_id)
+    .bind(id_order_key(&e.message_id))
+    .bind(&e.thread_id)
+    .bind(&e.channel_id)
+    .bind(&e.author_id)
+    .bind(&e.author_name)
+    .bind(e.is_bot)
+    .bind(&e.content)
+    .bind(e.received_at_ms)
+    .bind(e.state.as_str())
+    .bind(replies_json(&e.reply_message_ids))
+    .bind(e.received_at_ms)
+}
+
 /// The JSON text stored for a list of reply ids (NULL for none).
-fn replies_json(reply_ids: &[String]) -> Option<String> {
+pub(super) fn replies_json(reply_ids: &[String]) -> Option<String> {
     (!reply_ids.is_empty())
         .then(|| serde_json::to_string(reply_ids).expect("a list of strings always serializes"))
 }
@@ -86,29 +112,10 @@ impl Store {
     /// Journal an accepted message; `false` (and no change) if this
     /// `(platform, message_id)` is journaled already.
     pub async fn journal_insert(&self, e: &JournalEntry) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO journal (platform, message_id, id_key, thread_id, channel_id, \
-                                  author_id, author_name, is_bot, content, received_at, \
-                                  state, reply_message_ids, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (platform, message_id) DO NOTHING",
-        )
-        .bind(&e.platform)
-        .bind(&e.message_id)
-        .bind(id_order_key(&e.message_id))
-        .bind(&e.thread_id)
-        .bind(&e.channel_id)
-        .bind(&e.author_id)
-        .bind(&e.author_name)
-        .bind(e.is_bot)
-        .bind(&e.content)
-        .bind(e.received_at_ms)
-        .bind(e.state.as_str())
-        .bind(replies_json(&e.reply_message_ids))
-        .bind(e.received_at_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::query("journal_insert"))?;
+        let done = insert_query(e)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("journal_insert"))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -154,45 +161,23 @@ impl Store {
             .await
     }
 
-    /// Finish `update` (an `UPDATE journal SET ...` with its assignments)
-    /// with `updated_at` and the batch filter; apply it in one transaction
-    /// that commits only if every id matched.
+    /// Apply `update` (see [`update_entries_in`]) in a transaction of its own.
     async fn update_entries<'a>(
         &self,
         op: &'static str,
         platform: &'a str,
         message_ids: &[&'a str],
-        mut update: QueryBuilder<'a, Sqlite>,
+        update: QueryBuilder<'a, Sqlite>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let unique: BTreeSet<&'a str> = message_ids.iter().copied().collect();
-        if unique.is_empty() {
-            return Ok(());
+        let mut tx = self.writer.begin().await.map_err(StoreError::query(op))?;
+        match update_entries_in(&mut tx, op, platform, message_ids, update, now_ms).await {
+            Ok(()) => tx.commit().await.map_err(StoreError::query(op)),
+            Err(err) => {
+                tx.rollback().await.map_err(StoreError::query(op))?;
+                Err(err)
+            }
         }
-        update.push(", updated_at = ").push_bind(now_ms);
-        update.push(" WHERE platform = ").push_bind(platform);
-        update.push(" AND message_id IN (");
-        let mut ids = update.separated(", ");
-        for id in &unique {
-            ids.push_bind(*id);
-        }
-        update.push(")");
-
-        let mut tx = self.pool.begin().await.map_err(StoreError::query(op))?;
-        let done = update
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::query(op))?;
-        if done.rows_affected() != unique.len() as u64 {
-            tx.rollback().await.map_err(StoreError::query(op))?;
-            return Err(StoreError::NoSuchEntry {
-                op,
-                platform: platform.to_owned(),
-                message_ids: unique.into_iter().map(str::to_owned).collect(),
-            });
-        }
-        tx.commit().await.map_err(StoreError::query(op))
     }
 
     /// One entry, if journaled.
@@ -262,11 +247,49 @@ impl Store {
             .bind(a.as_str())
             .bind(b.as_str())
             .bind(older_than_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(StoreError::query("prune_journal"))?;
         Ok(done.rows_affected())
     }
+}
+
+/// Finish `update` (an `UPDATE journal SET ...` with its assignments) with
+/// `updated_at` and the batch filter and run it on `tx`; `NoSuchEntry` (the
+/// caller must roll back) unless every id matched.
+pub(super) async fn update_entries_in<'a>(
+    tx: &mut SqliteConnection,
+    op: &'static str,
+    platform: &'a str,
+    message_ids: &[&'a str],
+    mut update: QueryBuilder<'a, Sqlite>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let unique: BTreeSet<&'a str> = message_ids.iter().copied().collect();
+    if unique.is_empty() {
+        return Ok(());
+    }
+    update.push(", updated_at = ").push_bind(now_ms);
+    update.push(" WHERE platform = ").push_bind(platform);
+    update.push(" AND message_id IN (");
+    let mut ids = update.separated(", ");
+    for id in &unique {
+        ids.push_bind(*id);
+    }
+    update.push(")");
+    let done = update
+        .build()
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::query(op))?;
+    if done.rows_affected() != unique.len() as u64 {
+        return Err(StoreError::NoSuchEntry {
+            op,
+            platform: platform.to_owned(),
+            message_ids: unique.into_iter().map(str::to_owned).collect(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,15 @@
 //! with `synchronous = NORMAL`, foreign keys on and a busy timeout; the
 //! embedded migrations ([`migrations`]) run at every open and are idempotent.
 //!
+//! Kept off the broker's hot path: every write goes through one writer
+//! connection (writers queue in order in the pool, instead of colliding in
+//! SQLite's lock and sleeping in its busy handler), reads through a few
+//! reader connections beside it, and the WAL is copied back into the main
+//! file by a background checkpoint ([`checkpoint`]) rather than by whichever
+//! write happens to cross SQLite's automatic threshold (a checkpoint fsyncs,
+//! the writes themselves do not); that threshold stays as the backstop under
+//! sustained load.
+//!
 //! What it keeps, one file per idea:
 //! - [`seen`]: processed inbound message ids (dedupe across restarts).
 //! - [`threads`]: the threads switchboard owns or has answered in, with the
@@ -15,8 +24,10 @@
 //!   interrupted, [`journal_state`]) and the reply messages sent so far.
 //! - [`cursors`]: the catch-up cursor per channel or thread, which only moves
 //!   forward; ids are ordered by [`id_order_key`] ([`id_order`]).
+//! - [`accept`]: the writes of accepting a message and of finishing a turn,
+//!   each in one transaction.
 //!
-//! [`Store`] is a cheap `Clone` handle over a connection pool. Every method
+//! [`Store`] is a cheap `Clone` handle over the connection pools. Every method
 //! is async (sqlx runs SQLite on its own worker threads), so store access
 //! never blocks the runtime; the only filesystem call outside sqlx is the
 //! directory creation in [`Store::open`], done with `tokio::fs`. Every method
@@ -41,7 +52,9 @@
 //!   bytewise as it does in SQLite;
 //! - BOOLEAN columns become real booleans (SQLite stores 0/1); no code change.
 
+mod accept;
 mod attempts;
+mod checkpoint;
 mod cursors;
 mod error;
 mod id_order;
@@ -77,16 +90,22 @@ pub const DB_FILE_NAME: &str = "switchboard.db";
 /// How long seen ids are kept by default before [`Store::prune_seen`] may
 /// drop them.
 pub const DEFAULT_SEEN_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-/// How long a writer waits for another writer before giving up.
+/// How long a connection waits for a lock held elsewhere (another process,
+/// the checkpoint) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections in the pool: WAL lets readers run beside the one writer.
-const MAX_CONNECTIONS: u32 = 4;
+/// Reader connections: WAL lets readers run beside the one writer.
+const READERS: u32 = 3;
 
-/// A handle to the store. Cloning is cheap (a pool handle and a path).
+/// A handle to the store. Cloning is cheap (pool handles and a path).
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Reads (and the checkpoint).
     pool: SqlitePool,
+    /// Every write: one connection, so writes queue in order here.
+    writer: SqlitePool,
     path: Arc<Path>,
+    /// Stops the background checkpoint when the last handle is dropped.
+    _checkpoint: Arc<checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -106,25 +125,31 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            // A local file does not go stale; skip the ping on every acquire.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
-        migrations::run(&pool)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string());
+        let connect = |max: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(max)
+                // A local file does not go stale; skip the ping on every acquire.
+                .test_before_acquire(false)
+                .connect_with(options.clone())
+        };
+        let open_error = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
+        let writer = connect(1).await.map_err(open_error)?;
+        migrations::run(&writer)
             .await
             .map_err(|source| StoreError::Migrate {
                 path: path.clone(),
                 source,
             })?;
+        let pool = connect(READERS).await.map_err(open_error)?;
         let store = Store {
+            _checkpoint: Arc::new(checkpoint::Checkpointer::start(pool.clone())),
             pool,
+            writer,
             path: path.into(),
         };
         let mode = store.journal_mode().await?;
@@ -153,9 +178,10 @@ impl Store {
     }
 
     /// Close every connection, checkpointing the WAL into the main file.
-    /// Dropping the store also closes it, just without waiting.
+    /// Dropping the last handle also closes it, just without waiting.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

@@ -7,7 +7,26 @@
 //! forget an id younger than the cutoff the caller passes to
 //! [`Store::prune_seen`].
 
+use sqlx::Sqlite;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+
 use super::{Store, StoreError};
+
+/// The claim on one id: inserts it unless it is there already.
+pub(super) fn sighting_query<'a>(
+    platform: &'a str,
+    message_id: &'a str,
+    now_ms: i64,
+) -> Query<'a, Sqlite, SqliteArguments<'a>> {
+    sqlx::query(
+        "INSERT INTO seen (platform, message_id, seen_at) VALUES (?, ?, ?) \
+         ON CONFLICT (platform, message_id) DO NOTHING",
+    )
+    .bind(platform)
+    .bind(message_id)
+    .bind(now_ms)
+}
 
 impl Store {
     /// `true` exactly once per `(platform, message_id)`: the first caller
@@ -19,16 +38,10 @@ impl Store {
         message_id: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO seen (platform, message_id, seen_at) VALUES (?, ?, ?) \
-             ON CONFLICT (platform, message_id) DO NOTHING",
-        )
-        .bind(platform)
-        .bind(message_id)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::query("first_sighting"))?;
+        let done = sighting_query(platform, message_id, now_ms)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("first_sighting"))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -37,7 +50,7 @@ impl Store {
     pub async fn prune_seen(&self, older_than_ms: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM seen WHERE seen_at < ?")
             .bind(older_than_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(StoreError::query("prune_seen"))?;
         Ok(done.rows_affected())

@@ -7,8 +7,9 @@
 //! invent a thread: the updates below fail with `NoSuchThread` rather than
 //! create a half-filled row.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Row, Sqlite};
 
 use super::{Store, StoreError};
 
@@ -73,7 +74,7 @@ impl Store {
         .bind(&t.cwd)
         .bind(t.supports_load)
         .bind(t.context_lost_notified)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::query("upsert_thread"))?;
         Ok(())
@@ -127,7 +128,7 @@ impl Store {
         .bind(supports_load)
         .bind(platform)
         .bind(thread_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::query("set_thread_session"))?;
         found(
@@ -150,7 +151,7 @@ impl Store {
         .bind(true)
         .bind(platform)
         .bind(thread_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::query("mark_context_lost_notified"))?;
         found(
@@ -168,20 +169,29 @@ impl Store {
         thread_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE threads SET last_active_at = \
-                 CASE WHEN last_active_at < ? THEN ? ELSE last_active_at END \
-             WHERE platform = ? AND thread_id = ?",
-        )
-        .bind(now_ms)
-        .bind(now_ms)
-        .bind(platform)
-        .bind(thread_id)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::query("touch_thread"))?;
+        let done = touch_query(platform, thread_id, now_ms)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("touch_thread"))?;
         found(done.rows_affected(), "touch_thread", platform, thread_id)
     }
+}
+
+/// Move a thread's `last_active_at` to `now_ms`, never backwards.
+pub(super) fn touch_query<'a>(
+    platform: &'a str,
+    thread_id: &'a str,
+    now_ms: i64,
+) -> Query<'a, Sqlite, SqliteArguments<'a>> {
+    sqlx::query(
+        "UPDATE threads SET last_active_at = \
+             CASE WHEN last_active_at < ? THEN ? ELSE last_active_at END \
+         WHERE platform = ? AND thread_id = ?",
+    )
+    .bind(now_ms)
+    .bind(now_ms)
+    .bind(platform)
+    .bind(thread_id)
 }
 
 /// `NoSuchThread` when an update matched no row.

@@ -1,0 +1,194 @@
+//! The two multi-table writes of a message's life, each one transaction
+//! (one commit, so one WAL write, instead of one per table):
+//!
+//! - [`Store::journal_accept`]: journal an accepted message and record its
+//!   id as seen, before the message is acted on;
+//! - [`Store::finish_turn`]: move a turn's messages to their final state
+//!   with the reply's message ids, and mark the thread active.
+//!
+//! Both are all-or-nothing. This file must never decide what is accepted
+//! or how a turn ended: callers say so.
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::journal::{insert_query, replies_json, update_entries_in};
+use super::seen::sighting_query;
+use super::threads::touch_query;
+use super::{JournalEntry, JournalState, Store, StoreError};
+
+impl Store {
+    /// Journal `entry` and claim its id in `seen`, in one transaction;
+    /// `false` (and no change to the journal) if it is journaled already.
+    pub async fn journal_accept(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
+        const OP: &str = "journal_accept";
+        let mut tx = self.writer.begin().await.map_err(StoreError::query(OP))?;
+        let journaled = insert_query(entry)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(OP))?
+            .rows_affected()
+            == 1;
+        sighting_query(&entry.platform, &entry.message_id, entry.received_at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::query(OP))?;
+        tx.commit().await.map_err(StoreError::query(OP))?;
+        Ok(journaled)
+    }
+
+    /// End a turn in one transaction: every message of the batch to `state`
+    /// with `reply_ids` recorded, and `thread_id`'s last activity moved to
+    /// `now_ms` (if the thread is stored: a missing thread row must not keep
+    /// the messages unfinished). Nothing changes if a message is not
+    /// journaled (`NoSuchEntry`).
+    pub async fn finish_turn(
+        &self,
+        platform: &str,
+        message_ids: &[&str],
+        state: JournalState,
+        reply_ids: &[String],
+        thread_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "finish_turn";
+        let mut update = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
+        update.push_bind(state.as_str());
+        update.push(", reply_message_ids = ");
+        update.push_bind(replies_json(reply_ids));
+        let mut tx = self.writer.begin().await.map_err(StoreError::query(OP))?;
+        let result = async {
+            update_entries_in(&mut tx, OP, platform, message_ids, update, now_ms).await?;
+            touch_query(platform, thread_id, now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::query(OP))
+                .map(drop)
+        }
+        .await;
+        match result {
+            Ok(()) => tx.commit().await.map_err(StoreError::query(OP)),
+            Err(err) => {
+                tx.rollback().await.map_err(StoreError::query(OP))?;
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ThreadRecord, temp_store};
+    use super::*;
+
+    fn entry(id: &str) -> JournalEntry {
+        JournalEntry {
+            platform: "discord".into(),
+            message_id: id.into(),
+            thread_id: "t1".into(),
+            channel_id: "t1".into(),
+            author_id: "u1".into(),
+            author_name: "alice".into(),
+            is_bot: false,
+            content: "hello".into(),
+            received_at_ms: 1_000,
+            state: JournalState::Received,
+            reply_message_ids: Vec::new(),
+        }
+    }
+
+    fn thread() -> ThreadRecord {
+        ThreadRecord {
+            platform: "discord".into(),
+            thread_id: "t1".into(),
+            channel_id: "c1".into(),
+            created_at_ms: 1,
+            last_active_at_ms: 1,
+            session_id: None,
+            cwd: None,
+            supports_load: false,
+            context_lost_notified: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn accepting_journals_and_claims_the_id_once() {
+        let (_dir, store) = temp_store().await;
+        assert!(store.journal_accept(&entry("10")).await.unwrap());
+        let stored = store.journal_entry("discord", "10").await.unwrap();
+        assert_eq!(stored, Some(entry("10")));
+        // The id is seen too, so a later plain sighting is a duplicate.
+        assert!(!store.first_sighting("discord", "10", 2_000).await.unwrap());
+        // A second accept (a replay) changes nothing.
+        let mut replay = entry("10");
+        replay.content = "changed".into();
+        assert!(!store.journal_accept(&replay).await.unwrap());
+        let stored = store.journal_entry("discord", "10").await.unwrap().unwrap();
+        assert_eq!(stored.content, "hello");
+    }
+
+    #[tokio::test]
+    async fn a_seen_id_can_still_be_journaled() {
+        // A message first ignored (seen), then accepted, is journaled.
+        let (_dir, store) = temp_store().await;
+        assert!(store.first_sighting("discord", "11", 1).await.unwrap());
+        assert!(store.journal_accept(&entry("11")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn finishing_a_turn_sets_state_replies_and_activity_together() {
+        let (_dir, store) = temp_store().await;
+        store.upsert_thread(&thread()).await.unwrap();
+        for id in ["1", "2"] {
+            store.journal_accept(&entry(id)).await.unwrap();
+        }
+        let replies = vec!["r1".to_owned(), "r2".to_owned()];
+        store
+            .finish_turn(
+                "discord",
+                &["1", "2"],
+                JournalState::Answered,
+                &replies,
+                "t1",
+                5_000,
+            )
+            .await
+            .unwrap();
+        for id in ["1", "2"] {
+            let e = store.journal_entry("discord", id).await.unwrap().unwrap();
+            assert_eq!(
+                (e.state, e.reply_message_ids),
+                (JournalState::Answered, replies.clone())
+            );
+        }
+        let t = store.thread("discord", "t1").await.unwrap().unwrap();
+        assert_eq!(t.last_active_at_ms, 5_000);
+    }
+
+    #[tokio::test]
+    async fn finishing_changes_nothing_when_a_message_is_missing() {
+        let (_dir, store) = temp_store().await;
+        store.upsert_thread(&thread()).await.unwrap();
+        store.journal_accept(&entry("1")).await.unwrap();
+        let err = store
+            .finish_turn("discord", &["1", "404"], JournalState::Failed, &[], "t1", 9)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NoSuchEntry { .. }), "{err}");
+        let e = store.journal_entry("discord", "1").await.unwrap().unwrap();
+        assert_eq!(e.state, JournalState::Received);
+        let t = store.thread("discord", "t1").await.unwrap().unwrap();
+        assert_eq!(t.last_active_at_ms, 1, "the thread was not touched");
+    }
+
+    #[tokio::test]
+    async fn a_missing_thread_row_does_not_keep_a_turn_unfinished() {
+        let (_dir, store) = temp_store().await;
+        store.journal_accept(&entry("1")).await.unwrap();
+        store
+            .finish_turn("discord", &["1"], JournalState::Answered, &[], "t1", 9)
+            .await
+            .unwrap();
+        let e = store.journal_entry("discord", "1").await.unwrap().unwrap();
+        assert_eq!(e.state, JournalState::Answered);
+    }
+}
