@@ -5,6 +5,8 @@
 //! and spawns one actor per thread when it is first needed. Every decision
 //! about who is answered is `router::route`'s; every accepted message is
 //! journaled before it is acted on, and the journal insert is the dedupe.
+//! That insert is the only store write between a message and its thread
+//! actor; the catch-up cursor follows in the background.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -15,9 +17,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::catch_up::{CatchUpScope, catch_up};
-use crate::chat::recent_ids::RecentIds;
+use super::durable::CursorQueue;
 use super::router::{Route, route};
 use super::thread::{Incoming, Origin, PreviousSession, ThreadDeps, ThreadInput, spawn_thread};
+use crate::chat::recent_ids::RecentIds;
 use crate::chat::{ChatHistory, ChatMessage, Conversation, InboundSender, Platform};
 use crate::config::Gating;
 use crate::metrics::Metrics;
@@ -49,6 +52,7 @@ pub struct Bridge {
     fallback: RecentIds,
     metrics: Metrics,
     pub(super) catch_up: CatchUpSource,
+    cursors: CursorQueue,
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -63,6 +67,7 @@ impl Bridge {
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
+        let cursors = deps.durable.cursor_queue(&tracker);
         Self {
             platform,
             deps,
@@ -71,6 +76,7 @@ impl Bridge {
             fallback: RecentIds::new(FALLBACK_DEDUPE),
             metrics,
             catch_up,
+            cursors,
             tracker,
             shutdown,
         }
@@ -131,9 +137,7 @@ impl Bridge {
                     state: JournalState::Received,
                     reply_message_ids: Vec::new(),
                 };
-                let journaled = durable.journal(&entry).await;
-                let _ = durable.first_sighting(&message.id).await;
-                journaled
+                durable.accept(&entry).await
             }
             None => durable.first_sighting(&message.id).await,
         };
@@ -158,9 +162,7 @@ impl Bridge {
             caught_up = message.caught_up,
             "message received"
         );
-        durable
-            .advance_cursor(&message.channel_id, &message.id)
-            .await;
+        self.cursors.advance(&message.channel_id, &message.id);
         self.act(decision, &message).await;
     }
 

@@ -1,9 +1,21 @@
 //! The broker's use of the store: every write it makes, each failure logged
 //! at WARN and counted in the store's health (never a silent drop, never a
 //! stop). Callers go on without the write when it fails.
+//!
+//! Catch-up cursors are written in the background ([`CursorQueue`]), off the
+//! path of the message that moves them: a cursor only ever moves forward
+//! (the store compares ids), so a batch may be written late and coalesced,
+//! never out of order; one lost by a crash costs catch-up a few messages it
+//! fetches again, and those are dropped as duplicates.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 
 use crate::health::StoreHealth;
-use crate::store::{JournalEntry, JournalState, Store, StoreError, ThreadRecord, now_ms};
+use crate::store::{JournalEntry, JournalState, Store, StoreError, ThreadRecord, id_cmp, now_ms};
 
 #[derive(Clone)]
 pub struct Durable {
@@ -89,14 +101,6 @@ impl Durable {
         self.check("context-lost notice", result);
     }
 
-    pub async fn touch_thread(&self, thread_id: &str) {
-        let result = self
-            .store
-            .touch_thread(self.platform, thread_id, now_ms())
-            .await;
-        self.check("thread activity", result);
-    }
-
     pub async fn save_thread(&self, thread_id: &str, channel_id: &str) {
         let now = now_ms();
         let record = ThreadRecord {
@@ -114,11 +118,29 @@ impl Durable {
         self.check("thread", result);
     }
 
-    /// Journal an accepted message before acting on it: `Some(true)` the
-    /// first time, `Some(false)` for a duplicate, `None` if the store failed.
-    pub async fn journal(&self, entry: &JournalEntry) -> Option<bool> {
-        let result = self.store.journal_insert(entry).await;
+    /// Journal an accepted message (and mark its id seen) before acting on
+    /// it, in one write: `Some(true)` the first time, `Some(false)` for a
+    /// duplicate, `None` if the store failed.
+    pub async fn accept(&self, entry: &JournalEntry) -> Option<bool> {
+        let result = self.store.journal_accept(entry).await;
         self.check("journal insert", result)
+    }
+
+    /// A turn ended: its messages' final state, the reply's message ids and
+    /// the thread's activity, in one write.
+    pub async fn finish_turn(
+        &self,
+        message_ids: &[String],
+        state: JournalState,
+        reply_ids: &[String],
+        thread_id: &str,
+    ) {
+        let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+        let result = self
+            .store
+            .finish_turn(self.platform, &ids, state, reply_ids, thread_id, now_ms())
+            .await;
+        self.check("finish turn", result);
     }
 
     /// Dedupe a message not acted on: `None` if the store failed.
@@ -130,15 +152,109 @@ impl Durable {
         self.check("dedupe", result)
     }
 
-    pub async fn advance_cursor(&self, channel_id: &str, message_id: &str) {
-        let result = self
-            .store
-            .advance_cursor(self.platform, channel_id, message_id, now_ms())
-            .await;
-        self.check("cursor", result);
-    }
-
     pub fn record_caught_up(&self) {
         self.health.record_caught_up();
+    }
+
+    /// Start the background cursor writer on `tracker`. It writes what is
+    /// queued as soon as it can, coalescing what queued up meanwhile into
+    /// one transaction, and ends after the last write once every handle of
+    /// the returned queue is dropped.
+    pub fn cursor_queue(&self, tracker: &TaskTracker) -> CursorQueue {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tracker.spawn(write_cursors(self.clone(), rx));
+        CursorQueue(tx)
+    }
+}
+
+/// Where the bridge hands its cursor moves to the background writer.
+#[derive(Clone)]
+pub struct CursorQueue(mpsc::UnboundedSender<(String, String)>);
+
+impl CursorQueue {
+    /// Move the cursor of `channel_id` to `message_id` (if newer), soon.
+    pub fn advance(&self, channel_id: &str, message_id: &str) {
+        if self
+            .0
+            .send((channel_id.to_owned(), message_id.to_owned()))
+            .is_err()
+        {
+            tracing::debug!(
+                channel_id,
+                "cursor writer is gone (shutting down); cursor not moved"
+            );
+        }
+    }
+}
+
+async fn write_cursors(durable: Durable, mut moves: mpsc::UnboundedReceiver<(String, String)>) {
+    let mut newest: HashMap<String, String> = HashMap::new();
+    while let Some(first) = moves.recv().await {
+        keep_newest(&mut newest, first);
+        while let Ok(next) = moves.try_recv() {
+            keep_newest(&mut newest, next);
+        }
+        let batch: Vec<(String, String)> = newest.drain().collect();
+        let result = durable
+            .store
+            .advance_cursors(durable.platform, &batch, now_ms())
+            .await;
+        durable.check("cursor", result);
+    }
+}
+
+/// Remember the newer of the queued and the new position of a channel.
+fn keep_newest(newest: &mut HashMap<String, String>, (channel, id): (String, String)) {
+    match newest.entry(channel) {
+        Entry::Vacant(slot) => {
+            slot.insert(id);
+        }
+        Entry::Occupied(mut slot) => {
+            if id_cmp(&id, slot.get()).is_gt() {
+                slot.insert(id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn queued_cursor_moves_are_written_coalesced_and_forward_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let durable = Durable::new(store.clone(), StoreHealth::default(), "discord");
+        let tracker = TaskTracker::new();
+        let queue = durable.cursor_queue(&tracker);
+        for (channel, id) in [("a", "10"), ("a", "12"), ("a", "11"), ("b", "5")] {
+            queue.advance(channel, id);
+        }
+        drop(queue);
+        tracker.close();
+        tokio::time::timeout(std::time::Duration::from_secs(5), tracker.wait())
+            .await
+            .expect("the writer ends once the queue is dropped, after writing");
+        let cursors: Vec<(String, String)> = store
+            .cursors("discord")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.channel_id, c.message_id))
+            .collect();
+        assert_eq!(
+            cursors,
+            [("a".into(), "12".into()), ("b".into(), "5".into())]
+        );
+    }
+
+    #[test]
+    fn the_newest_position_wins_by_id_order_not_text() {
+        let mut newest = HashMap::new();
+        keep_newest(&mut newest, ("c".into(), "99".into()));
+        keep_newest(&mut newest, ("c".into(), "100".into()));
+        keep_newest(&mut newest, ("c".into(), "98".into()));
+        assert_eq!(newest["c"], "100");
     }
 }

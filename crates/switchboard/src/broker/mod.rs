@@ -10,5 +10,6 @@ pub mod pool;
 pub mod recovery;
 pub mod reply;
 pub mod router;
+pub mod status;
 pub mod thread;
 pub mod turn;

@@ -265,19 +265,30 @@ pub(super) fn react(deps: &ThreadDeps, message: &Incoming, emoji: &str, add: boo
         message.message_id.clone(),
         emoji.to_owned(),
     );
-    tokio::spawn(async move {
-        let result = if add {
-            outbound.react(&channel, &id, &emoji).await
-        } else {
-            outbound.unreact(&channel, &id, &emoji).await
-        };
-        if let Err(err) = result {
-            tracing::debug!(%err, message_id = %id, "status reaction failed");
-            if matches!(err, OutboundError::Unauthorized) {
-                let _ = fatal.send(err);
-            }
+    tokio::spawn(async move { set_reaction(&*outbound, &fatal, &channel, &id, &emoji, add).await });
+}
+
+/// Add or remove a status reaction now; failures are logged (a 401 is
+/// passed on as fatal).
+pub(super) async fn set_reaction(
+    outbound: &dyn ChatOutbound,
+    fatal: &mpsc::UnboundedSender<OutboundError>,
+    channel: &str,
+    id: &str,
+    emoji: &str,
+    add: bool,
+) {
+    let result = if add {
+        outbound.react(channel, id, emoji).await
+    } else {
+        outbound.unreact(channel, id, emoji).await
+    };
+    if let Err(err) = result {
+        tracing::debug!(%err, message_id = %id, "status reaction failed");
+        if matches!(err, OutboundError::Unauthorized) {
+            let _ = fatal.send(err);
         }
-    });
+    }
 }
 
 /// Pass a platform error on: 401 is fatal, the rest is logged.

@@ -1,6 +1,8 @@
 //! One turn of a thread: open the thread if needed, check a session out of
 //! the pool (restoring the pre-restart one with `session/load` when the agent
-//! can), prompt it, stream the answer, set the reactions and the journal.
+//! can), prompt it, stream the answer, set the reactions ([`super::status`])
+//! and the journal (`prompted` beside the prompt, then the final state, the
+//! reply ids and the thread's activity in one write).
 //! Never fails: every problem ends as a notice in the thread, an error
 //! reaction and a `failed` journal state.
 
@@ -11,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::pool::Checkout;
 use super::reply::{ReplyEvent, spawn_reply_observed};
+use super::status::{THINKING_AFTER, TurnStatus};
 use super::thread::{Incoming, ThreadActor, react, report};
 use crate::agent::{AgentError, AgentSession, AgentUpdate, PromptPart, StopReason};
 use crate::chat::Conversation;
@@ -24,27 +27,27 @@ impl ThreadActor {
     /// One turn for `batch`.
     pub(super) async fn turn(&mut self, batch: Vec<Incoming>, cancel: CancellationToken) {
         let deps = self.deps.clone();
-        let r = &deps.reactions;
-        for message in &batch {
-            react(&deps, message, &r.thinking, true);
-        }
-        let ok = self.answer(&batch, &cancel).await;
+        let status = TurnStatus::start(deps.clone(), &batch, THINKING_AFTER);
+        let (ok, reply_ids) = self.answer(&batch, &cancel).await;
         let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
         let state = if ok {
             JournalState::Answered
         } else {
             JournalState::Failed
         };
-        deps.durable.set_states(&ids, state).await;
-        deps.durable.touch_thread(&self.key).await;
-        for message in &batch {
-            react(&deps, message, &r.thinking, false);
-            react(&deps, message, if ok { &r.done } else { &r.error }, true);
-        }
+        deps.durable
+            .finish_turn(&ids, state, &reply_ids, &self.key)
+            .await;
+        status.end(ok);
     }
 
-    /// Run the agent for `batch`; `true` when the turn ended normally.
-    async fn answer(&mut self, batch: &[Incoming], cancel: &CancellationToken) -> bool {
+    /// Run the agent for `batch`: whether the turn ended normally, and the
+    /// reply's message ids.
+    async fn answer(
+        &mut self,
+        batch: &[Incoming],
+        cancel: &CancellationToken,
+    ) -> (bool, Vec<String>) {
         let deps = self.deps.clone();
         let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
         let conversation = match self.conversation().await {
@@ -52,16 +55,17 @@ impl ThreadActor {
             Err(err) => {
                 tracing::warn!(thread = %self.key, %err, "could not open the thread");
                 report(&deps, Some(err));
-                return false;
+                return (false, Vec::new());
             }
         };
         let session = tokio::select! {
             biased;
-            () = cancel.cancelled() => return false,
+            () = cancel.cancelled() => return (false, Vec::new()),
             session = self.session(&conversation) => session,
         };
-        let Some(session) = session else { return false };
-        deps.durable.set_states(&ids, JournalState::Prompted).await;
+        let Some(session) = session else {
+            return (false, Vec::new());
+        };
 
         let (posted_tx, posted_rx) = mpsc::unbounded_channel();
         let (reply_tx, reply) = spawn_reply_observed(
@@ -88,13 +92,18 @@ impl ThreadActor {
             }
         };
         let forwarding = forward_updates(updates_rx, reply_tx.clone(), &deps, batch);
+        // Beside the prompt, not before it: the journal entry (written
+        // before the message was acted on) already keeps the message safe,
+        // and `prompted` is recovered the same as `received`. It is awaited
+        // with the turn, so the final state is always written after it.
+        let prompted = deps.durable.set_states(&ids, JournalState::Prompted);
         // Ends when the reply task (the sender's owner) is done.
         let recorder = tokio::spawn(record_reply_ids(
             posted_rx,
             deps.durable.clone(),
             ids.clone(),
         ));
-        let (result, ()) = tokio::join!(prompting, forwarding);
+        let (result, (), ()) = tokio::join!(prompting, forwarding, prompted);
 
         let ok = match result {
             Ok(stop) => {
@@ -129,9 +138,8 @@ impl ThreadActor {
             .await
             .unwrap_or_else(|join| panic!("reply task failed: {join}"));
         let _ = recorder.await;
-        deps.durable.set_reply(&ids, &outcome.message_ids).await;
         report(&deps, outcome.error);
-        ok
+        (ok, outcome.message_ids)
     }
 
     /// The thread's session: its live one, the restored pre-restart one, or

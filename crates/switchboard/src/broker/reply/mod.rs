@@ -15,7 +15,10 @@
 //!   reopened after it (see [`render`]).
 //! - A message is final once another follows it; a tool line in a final
 //!   message that is updated later gets a fresh line at the end.
-//! - A reply with nothing to show ends as "(no answer)" in its placeholder.
+//! - The first message appears within `placeholder_after`: the agent's first
+//!   text when it comes by then (one post, no placeholder to edit), else
+//!   the placeholder, which the first text then replaces at once.
+//! - A reply with nothing to show ends as "(no answer)".
 
 mod fence;
 mod render;
@@ -83,8 +86,13 @@ pub struct ReplyConfig {
     /// Least time between two edits of one message.
     pub edit_interval: Duration,
     pub tool_display: ToolDisplay,
-    /// Shown at once, until the reply has text.
+    /// Shown until the reply has text, when the text takes longer than
+    /// `placeholder_after`.
     pub placeholder: String,
+    /// How long the reply waits for its first text before it posts the
+    /// placeholder instead (so that a quick answer costs one post, and a
+    /// slow one still shows at once that the bot is working).
+    pub placeholder_after: Duration,
 }
 
 impl Default for ReplyConfig {
@@ -93,6 +101,7 @@ impl Default for ReplyConfig {
             edit_interval: Duration::from_millis(1500),
             tool_display: ToolDisplay::Compact,
             placeholder: "…".to_owned(),
+            placeholder_after: Duration::from_millis(500),
         }
     }
 }
@@ -127,7 +136,7 @@ pub struct ReplyOutcome {
     pub agent_text: String,
     /// Successful edits.
     pub edits: u32,
-    /// Successful posts, the placeholder's included.
+    /// Successful posts, the placeholder's included (if it was posted).
     pub posts: u32,
     /// Why the reply stopped writing to the platform early, if it did.
     pub error: Option<OutboundError>,
@@ -136,8 +145,9 @@ pub struct ReplyOutcome {
 /// The text a reply with nothing to show ends with.
 pub const EMPTY_REPLY: &str = "(no answer)";
 
-/// Start streaming a reply into `conversation`: posts the placeholder at
-/// once, then applies events, editing each message at most once per
+/// Start streaming a reply into `conversation`: posts the first text (or,
+/// after `placeholder_after` without text, the placeholder), then applies
+/// events, editing each message at most once per
 /// `edit_interval` (coalescing everything that arrived in between) and
 /// continuing in new messages when the text outgrows the platform's limit.
 ///

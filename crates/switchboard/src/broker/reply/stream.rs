@@ -12,8 +12,10 @@
 //! and edits those whose target differs, each as soon as its pace allows.
 //! A flush is due when the newest message may be edited again (so a burst
 //! of events becomes one edit) or when an older message still owes an edit.
-//! A posted overflow message counts as written for pacing; the placeholder
-//! does not, so the first text replaces it at once.
+//! A posted message counts as written for pacing; the placeholder does not,
+//! so the first text replaces it at once. The placeholder is posted only if
+//! nothing shows within `placeholder_after`; otherwise the first text is the
+//! first post.
 
 use std::future::pending;
 use std::sync::Arc;
@@ -94,10 +96,8 @@ impl Streamer {
     }
 
     pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<ReplyEvent>) -> ReplyOutcome {
-        self.targets.push(self.config.placeholder.clone());
-        self.post_next().await;
-        if let Some(placeholder) = self.posted.first_mut() {
-            placeholder.last_write = None;
+        if self.first_post(&mut events).await {
+            return self.finish().await;
         }
         loop {
             let wake = self.next_wake();
@@ -118,6 +118,39 @@ impl Streamer {
             }
         }
         self.finish().await
+    }
+
+    /// Post the first message: the first text to show, if it comes within
+    /// `placeholder_after`, else the placeholder (editable at once). `true`
+    /// if the events ended before anything was posted.
+    async fn first_post(&mut self, events: &mut mpsc::UnboundedReceiver<ReplyEvent>) -> bool {
+        let deadline = Instant::now() + self.config.placeholder_after;
+        loop {
+            tokio::select! {
+                biased;
+                event = events.recv() => match event {
+                    Some(event) => {
+                        self.apply(event);
+                        if !is_blank(&self.document.render()) {
+                            // Whatever else is queued goes in the same post;
+                            // an end of the events is seen by the caller.
+                            let _ = self.drain(events);
+                            self.flush().await;
+                            return false;
+                        }
+                    }
+                    None => return true,
+                },
+                () = sleep_until(deadline) => {
+                    self.targets.push(self.config.placeholder.clone());
+                    self.post_next().await;
+                    if let Some(placeholder) = self.posted.first_mut() {
+                        placeholder.last_write = None;
+                    }
+                    return false;
+                }
+            }
+        }
     }
 
     /// Bring every message to its final text, at the usual pace.

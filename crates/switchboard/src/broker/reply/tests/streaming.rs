@@ -114,11 +114,44 @@ pub fn assert_paced(fake: &FakeChat, interval: Duration) {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_placeholder_comes_first_and_a_short_reply_replaces_it_at_once() {
+async fn a_quick_first_text_is_the_first_post() {
     let fake = FakeChat::new(LIMIT);
-    let (events, handle) = start(&fake, ReplyConfig::default());
+    let config = ReplyConfig::default();
+    let (events, handle) = start(&fake, config.clone());
+    sleep(config.placeholder_after / 2).await;
+    assert!(fake.messages().is_empty(), "no placeholder yet");
+    let sent = Instant::now();
+    events
+        .send(ReplyEvent::Text("Hello **world**".into()))
+        .unwrap();
     sleep(Duration::from_millis(1)).await;
-    assert_eq!(fake.messages(), ["…"], "posted before any event");
+    assert_eq!(fake.messages(), ["Hello **world**"]);
+    let first = fake.with(|recorded| recorded.writes[0].at);
+    assert!(
+        first - sent < Duration::from_millis(10),
+        "the first text is not held back"
+    );
+    drop(events);
+    let outcome = handle.await.unwrap();
+    assert_eq!(outcome.message_ids, ["0"]);
+    assert_eq!(outcome.agent_text, "Hello **world**");
+    assert_eq!((outcome.posts, outcome.edits), (1, 0), "one call in all");
+    assert!(outcome.error.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_first_text_replaces_the_placeholder_at_once() {
+    let fake = FakeChat::new(LIMIT);
+    let config = ReplyConfig::default();
+    let (events, handle) = start(&fake, config.clone());
+    sleep(config.placeholder_after - Duration::from_millis(1)).await;
+    assert!(fake.messages().is_empty(), "still waiting for text");
+    sleep(Duration::from_millis(2)).await;
+    assert_eq!(
+        fake.messages(),
+        ["…"],
+        "the placeholder shows the bot works"
+    );
     let sent = Instant::now();
     events
         .send(ReplyEvent::Text("Hello **world**".into()))
@@ -132,7 +165,6 @@ async fn the_placeholder_comes_first_and_a_short_reply_replaces_it_at_once() {
     drop(events);
     let outcome = handle.await.unwrap();
     assert_eq!(outcome.message_ids, ["0"]);
-    assert_eq!(outcome.agent_text, "Hello **world**");
     assert_eq!((outcome.posts, outcome.edits), (1, 1));
     assert!(outcome.error.is_none());
 }
@@ -252,8 +284,9 @@ async fn failures_are_retried_and_no_text_is_lost() {
 #[tokio::test(start_paused = true)]
 async fn a_platform_that_stays_down_is_left_alone_and_events_still_drain() {
     let fake = FakeChat::new(LIMIT);
-    let (events, handle) = start(&fake, ReplyConfig::default());
-    sleep(Duration::from_millis(1)).await;
+    let config = ReplyConfig::default();
+    let (events, handle) = start(&fake, config.clone());
+    sleep(config.placeholder_after + Duration::from_millis(1)).await;
     fake.with(|recorded| recorded.fail_always = Some(Failure::Unavailable));
     events.send(ReplyEvent::Text("first ".into())).unwrap();
     sleep(Duration::from_secs(10)).await;
