@@ -7,7 +7,9 @@ pub mod events;
 pub mod gateway;
 pub mod history;
 pub mod outbound;
+pub mod pacing;
 pub mod rest;
+pub mod route;
 pub mod shard_reader;
 pub mod watchdog;
 

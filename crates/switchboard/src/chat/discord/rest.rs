@@ -1,16 +1,31 @@
-//! Discord REST through twilight-http: pointed at `api_url`, rate limits
-//! paced by the X-RateLimit-* headers, 429s retried by the library, and
-//! every error mapped to a [`RestError`] whose 401 case is fatal upstream.
+//! Discord REST through twilight-http: pointed at `api_url`, every call
+//! paced by our [`Pacer`] from the X-RateLimit-* headers (per bucket and
+//! channel, plus the global rate), 429s (which pacing should prevent)
+//! still waited out and retried by the library, and every error mapped to
+//! a [`RestError`] whose 401 case is fatal upstream.
+//!
+//! Why our own pacer: twilight-http-ratelimiting 0.18 learns a bucket only
+//! from a 429 (it reads the headers only when X-RateLimit-Scope is present,
+//! which Discord sends on 429s alone), so it paces nothing per bucket and
+//! every new URL (each reaction is one) may overrun its bucket; and it holds
+//! each channel to one call at a time. Its limiter stays in place only to
+//! wait out a 429 before the library retries, with its global cap lifted
+//! (ours counts the global rate).
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
 use twilight_http::Client;
 use twilight_http::error::ErrorType;
 use twilight_http::request::channel::reaction::RequestReactionType;
+use twilight_http::response::{Response, ResponseFuture};
+use twilight_http_ratelimiting::RateLimiter;
 use twilight_model::channel::Message;
 use twilight_model::id::Id;
 
+use super::pacing::{Answer, DISCORD_GLOBAL_PER_SECOND, Pacer};
+use super::route::{Route, RouteKind, announced};
 use crate::config::Secret;
 
 /// Discord's own API base; any other `api_url` is a proxy or the simulator.
@@ -60,6 +75,7 @@ pub struct BotUser {
 #[derive(Clone)]
 pub struct DiscordRest {
     client: Arc<Client>,
+    pacer: Arc<Pacer>,
 }
 
 impl std::fmt::Debug for DiscordRest {
@@ -70,11 +86,19 @@ impl std::fmt::Debug for DiscordRest {
 
 impl DiscordRest {
     /// `api_url` is `scheme://host[:port]`; REST goes to `{api_url}/api/v10/...`.
+    /// Calls are held to Discord's global rate ([`global_limit`]).
     pub fn new(token: &Secret, api_url: &str) -> Self {
+        Self::with_global_limit(token, api_url, global_limit())
+    }
+
+    /// [`DiscordRest::new`] with an explicit global rate (requests per
+    /// second; `None`: not paced globally).
+    pub fn with_global_limit(token: &Secret, api_url: &str, global: Option<u32>) -> Self {
         crate::install_crypto_provider();
         let mut builder = Client::builder()
             .token(token.expose().to_owned())
-            .timeout(REQUEST_TIMEOUT);
+            .timeout(REQUEST_TIMEOUT)
+            .ratelimiter(Some(RateLimiter::new(u16::MAX)));
         if api_url != DISCORD_API_URL {
             let (use_http, host) = match api_url.split_once("://") {
                 Some(("http", host)) => (true, host),
@@ -85,13 +109,39 @@ impl DiscordRest {
         }
         Self {
             client: Arc::new(builder.build()),
+            pacer: Arc::new(Pacer::new(global)),
+        }
+    }
+
+    /// Send the request `make` builds once `route` has room; tell the pacer
+    /// what the response announced.
+    async fn paced<T: Unpin>(
+        &self,
+        route: Route,
+        make: impl FnOnce() -> ResponseFuture<T>,
+    ) -> Result<Response<T>, RestError> {
+        let ticket = self.pacer.acquire(route).await;
+        match make().into_future().await {
+            Ok(response) => {
+                let answer = match announced(response.headers()) {
+                    Some(announced) => Answer::Announced(announced),
+                    None => Answer::Unlimited,
+                };
+                ticket.answered(answer);
+                Ok(response)
+            }
+            Err(err) => {
+                ticket.answered(Answer::None);
+                Err(err.into())
+            }
         }
     }
 
     pub async fn current_user(&self) -> Result<BotUser, RestError> {
         let user = self
-            .client
-            .current_user()
+            .paced(Route::global(RouteKind::CurrentUser), || {
+                self.client.current_user().into_future()
+            })
             .await?
             .model()
             .await
@@ -104,10 +154,15 @@ impl DiscordRest {
 
     /// Post `content` in a channel or thread; returns the new message id.
     pub async fn create_message(&self, channel_id: u64, content: &str) -> Result<u64, RestError> {
+        let channel = channel_id_of(channel_id)?;
+        let route = Route::channel(RouteKind::CreateMessage, channel_id);
         let message = self
-            .client
-            .create_message(channel_id_of(channel_id)?)
-            .content(content)
+            .paced(route, || {
+                self.client
+                    .create_message(channel)
+                    .content(content)
+                    .into_future()
+            })
             .await?
             .model()
             .await
@@ -124,10 +179,15 @@ impl DiscordRest {
     ) -> Result<(), RestError> {
         let message_id = Id::new_checked(message_id)
             .ok_or_else(|| RestError::Transport("message id 0".into()))?;
-        self.client
-            .update_message(channel_id_of(channel_id)?, message_id)
-            .content(Some(content))
-            .await?;
+        let channel = channel_id_of(channel_id)?;
+        let route = Route::channel(RouteKind::EditMessage, channel_id);
+        self.paced(route, || {
+            self.client
+                .update_message(channel, message_id)
+                .content(Some(content))
+                .into_future()
+        })
+        .await?;
         Ok(())
     }
 }
@@ -141,9 +201,14 @@ impl DiscordRest {
         message_id: u64,
         name: &str,
     ) -> Result<u64, RestError> {
+        let (channel, message) = (channel_id_of(channel_id)?, id_of(message_id)?);
+        let route = Route::channel(RouteKind::StartThread, channel_id);
         let thread = self
-            .client
-            .create_thread_from_message(channel_id_of(channel_id)?, id_of(message_id)?, name)
+            .paced(route, || {
+                self.client
+                    .create_thread_from_message(channel, message, name)
+                    .into_future()
+            })
             .await?
             .model()
             .await
@@ -171,13 +236,21 @@ impl DiscordRest {
         };
         let (channel, message) = (channel_id_of(channel_id)?, id_of(message_id)?);
         if add {
-            self.client
-                .create_reaction(channel, message, &reaction)
-                .await?;
+            let route = Route::channel(RouteKind::AddReaction, channel_id);
+            self.paced(route, || {
+                self.client
+                    .create_reaction(channel, message, &reaction)
+                    .into_future()
+            })
+            .await?;
         } else {
-            self.client
-                .delete_current_user_reaction(channel, message, &reaction)
-                .await?;
+            let route = Route::channel(RouteKind::RemoveReaction, channel_id);
+            self.paced(route, || {
+                self.client
+                    .delete_current_user_reaction(channel, message, &reaction)
+                    .into_future()
+            })
+            .await?;
         }
         Ok(())
     }
@@ -198,11 +271,16 @@ impl DiscordRest {
         let mut after = after_id;
         let mut all = Vec::new();
         loop {
+            let after_id = id_of(after)?;
+            let route = Route::channel(RouteKind::ListMessages, channel_id);
             let mut page = self
-                .client
-                .channel_messages(channel)
-                .after(id_of(after)?)
-                .limit(PAGE)
+                .paced(route, || {
+                    self.client
+                        .channel_messages(channel)
+                        .after(after_id)
+                        .limit(PAGE)
+                        .into_future()
+                })
                 .await?
                 .models()
                 .await
@@ -225,12 +303,44 @@ impl DiscordRest {
 impl DiscordRest {
     /// One message.
     pub async fn message(&self, channel_id: u64, message_id: u64) -> Result<Message, RestError> {
-        self.client
-            .message(channel_id_of(channel_id)?, id_of(message_id)?)
-            .await?
-            .model()
-            .await
-            .map_err(|e| RestError::Transport(e.to_string()))
+        let (channel, message) = (channel_id_of(channel_id)?, id_of(message_id)?);
+        let route = Route::channel(RouteKind::GetMessage, channel_id);
+        self.paced(route, || {
+            self.client.message(channel, message).into_future()
+        })
+        .await?
+        .model()
+        .await
+        .map_err(|e| RestError::Transport(e.to_string()))
+    }
+}
+
+/// The global rate REST calls are held to: Discord's
+/// [`DISCORD_GLOBAL_PER_SECOND`], unless the environment variable
+/// `SWITCHBOARD_DISCORD_GLOBAL_LIMIT` says otherwise (a number of requests
+/// per second for a bot whose limit Discord raised, or `off` behind a proxy
+/// that paces globally itself, or against a simulator without limits).
+pub fn global_limit() -> Option<u32> {
+    const VAR: &str = "SWITCHBOARD_DISCORD_GLOBAL_LIMIT";
+    match std::env::var(VAR) {
+        Err(_) => Some(DISCORD_GLOBAL_PER_SECOND),
+        Ok(value) => parse_global_limit(&value).unwrap_or_else(|| {
+            tracing::error!(
+                variable = VAR,
+                value = %value,
+                default = DISCORD_GLOBAL_PER_SECOND,
+                "not a number of requests per second or \"off\"; using Discord's default"
+            );
+            Some(DISCORD_GLOBAL_PER_SECOND)
+        }),
+    }
+}
+
+/// `Some(limit)` for a readable value: `"off"` is no global pacing.
+fn parse_global_limit(value: &str) -> Option<Option<u32>> {
+    match value.trim() {
+        "off" => Some(None),
+        number => number.parse::<u32>().ok().filter(|n| *n > 0).map(Some),
     }
 }
 
@@ -241,4 +351,19 @@ fn id_of<T>(id: u64) -> Result<Id<T>, RestError> {
 fn channel_id_of<T>(id: u64) -> Result<Id<T>, RestError> {
     Id::new_checked(id)
         .ok_or_else(|| RestError::Transport("channel id 0 is not a Discord id".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_global_limit_reads_a_rate_or_off() {
+        assert_eq!(parse_global_limit("50"), Some(Some(50)));
+        assert_eq!(parse_global_limit(" 1200 "), Some(Some(1200)));
+        assert_eq!(parse_global_limit("off"), Some(None));
+        assert_eq!(parse_global_limit("0"), None);
+        assert_eq!(parse_global_limit("fast"), None);
+        assert_eq!(parse_global_limit("-5"), None);
+    }
 }

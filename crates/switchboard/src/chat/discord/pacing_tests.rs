@@ -1,0 +1,217 @@
+//! The pacer on paused time: what it learns from answers, and when it
+//! lets calls go.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep};
+
+use super::*;
+
+const CHANNEL: u64 = 7;
+
+fn post(channel: u64) -> Route {
+    Route::channel(RouteKind::CreateMessage, channel)
+}
+
+fn announced(bucket: &str, limit: u32, remaining: u32, reset_after_ms: u64) -> Answer {
+    Answer::Announced(Announced {
+        bucket: bucket.into(),
+        limit,
+        remaining,
+        reset_after: Duration::from_millis(reset_after_ms),
+    })
+}
+
+/// Whether a call on `route` is let go within `within`.
+async fn goes_within(pacer: &Pacer, route: Route, within: Duration) -> bool {
+    tokio::time::timeout(within, pacer.acquire(route))
+        .await
+        .map(|ticket| ticket.answered(Answer::None))
+        .is_ok()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spent_bucket_holds_calls_until_its_window_ends() {
+    let pacer = Pacer::new(None);
+    pacer
+        .acquire(post(CHANNEL))
+        .await
+        .answered(announced("b", 2, 1, 5_000));
+    let started = Instant::now();
+    pacer
+        .acquire(post(CHANNEL))
+        .await
+        .answered(announced("b", 2, 0, 4_900));
+    assert!(started.elapsed() < Duration::from_millis(1), "one was left");
+    let ticket = pacer.acquire(post(CHANNEL)).await;
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(4_900),
+        "went after {waited:?}, before the window ended"
+    );
+    ticket.answered(announced("b", 2, 1, 5_000));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_route_sends_one_call_until_it_is_answered() {
+    let pacer = Arc::new(Pacer::new(None));
+    let first = pacer.acquire(post(CHANNEL)).await;
+    assert!(
+        !goes_within(&pacer, post(CHANNEL), Duration::from_secs(10)).await,
+        "a second call went before the first was answered"
+    );
+    let second = {
+        let pacer = pacer.clone();
+        tokio::spawn(async move {
+            pacer
+                .acquire(post(CHANNEL))
+                .await
+                .answered(announced("b", 5, 3, 5_000));
+        })
+    };
+    sleep(Duration::from_millis(10)).await;
+    assert!(!second.is_finished());
+    first.answered(announced("b", 5, 4, 5_000));
+    tokio::time::timeout(Duration::from_millis(10), second)
+        .await
+        .expect("the answer lets the next call go")
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn routes_that_share_a_bucket_share_its_window_per_channel() {
+    let pacer = Pacer::new(None);
+    let add = Route::channel(RouteKind::AddReaction, CHANNEL);
+    let remove = Route::channel(RouteKind::RemoveReaction, CHANNEL);
+    pacer
+        .acquire(add)
+        .await
+        .answered(announced("reactions", 2, 1, 5_000));
+    pacer
+        .acquire(remove)
+        .await
+        .answered(announced("reactions", 2, 0, 4_990));
+    // Spent for both routes in this channel...
+    assert!(!goes_within(&pacer, add, Duration::from_secs(4)).await);
+    assert!(!goes_within(&pacer, remove, Duration::from_millis(500)).await);
+    // ...but not in another channel.
+    let other = Route::channel(RouteKind::AddReaction, CHANNEL + 1);
+    assert!(goes_within(&pacer, other, Duration::from_millis(1)).await);
+    // And free again once the window ended.
+    sleep(Duration::from_millis(600)).await;
+    assert!(goes_within(&pacer, remove, Duration::from_millis(1)).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_only_ever_lower_what_remains() {
+    let pacer = Pacer::new(None);
+    pacer
+        .acquire(post(CHANNEL))
+        .await
+        .answered(announced("b", 3, 2, 5_000));
+    // Two calls in flight; the answer of the earlier one comes last.
+    let a = pacer.acquire(post(CHANNEL)).await;
+    let b = pacer.acquire(post(CHANNEL)).await;
+    b.answered(announced("b", 3, 0, 5_000));
+    a.answered(announced("b", 3, 1, 5_000));
+    assert!(
+        !goes_within(&pacer, post(CHANNEL), Duration::from_secs(4)).await,
+        "the overtaken answer gave back a slot that was spent"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_answer_from_an_ended_window_does_not_spend_the_new_one() {
+    let pacer = Pacer::new(None);
+    pacer
+        .acquire(post(CHANNEL))
+        .await
+        .answered(announced("b", 2, 1, 1_000));
+    let late = pacer.acquire(post(CHANNEL)).await;
+    sleep(Duration::from_millis(1_100)).await;
+    // A new window: two calls allowed again.
+    let fresh = pacer.acquire(post(CHANNEL)).await;
+    late.answered(announced("b", 2, 0, 1));
+    fresh.answered(announced("b", 2, 1, 1_000));
+    assert!(goes_within(&pacer, post(CHANNEL), Duration::from_millis(1)).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_or_failed_call_gives_its_slot_back() {
+    let pacer = Pacer::new(None);
+    let probe = pacer.acquire(post(CHANNEL)).await;
+    drop(probe);
+    let probe = pacer.acquire(post(CHANNEL)).await;
+    probe.answered(Answer::None);
+    assert!(goes_within(&pacer, post(CHANNEL), Duration::from_millis(1)).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_without_bucket_headers_is_not_held_back() {
+    let pacer = Pacer::new(None);
+    let me = Route::global(RouteKind::CurrentUser);
+    pacer.acquire(me).await.answered(Answer::Unlimited);
+    let _a = pacer.acquire(me).await;
+    let _b = pacer.acquire(me).await;
+    assert!(goes_within(&pacer, me, Duration::from_millis(1)).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_global_rate_holds_every_route_together() {
+    let pacer = Pacer::new(Some(3));
+    let me = Route::global(RouteKind::CurrentUser);
+    pacer.acquire(me).await.answered(Answer::Unlimited);
+    let started = Instant::now();
+    for channel in 1..=2 {
+        pacer
+            .acquire(Route::channel(RouteKind::AddReaction, channel))
+            .await
+            .answered(Answer::Unlimited);
+    }
+    assert!(started.elapsed() < Duration::from_millis(1));
+    // The fourth call in a second waits for the first to leave the window.
+    pacer.acquire(me).await.answered(Answer::Unlimited);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) + GLOBAL_MARGIN - Duration::from_millis(1),
+        "{waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn many_waiters_all_get_through_within_the_limits() {
+    let pacer = Arc::new(Pacer::new(Some(10)));
+    pacer
+        .acquire(post(CHANNEL))
+        .await
+        .answered(announced("b", 5, 4, 1_000));
+    let started = Instant::now();
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let pacer = pacer.clone();
+            tokio::spawn(async move {
+                let ticket = pacer.acquire(post(CHANNEL)).await;
+                let at = Instant::now();
+                sleep(Duration::from_millis(5)).await;
+                let left = (at.duration_since(started).as_millis() % 1_000) as u64;
+                ticket.answered(announced("b", 5, 0, 1_000 - left.min(999)));
+                at
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for call in calls {
+        times.push(call.await.unwrap());
+    }
+    times.sort();
+    // At most 5 calls in any window of the bucket (4 left + 5 a window).
+    for pair in times.windows(6) {
+        assert!(
+            pair[5] - pair[0] >= Duration::from_millis(900),
+            "6 calls within {:?}",
+            pair[5] - pair[0]
+        );
+    }
+}

@@ -1,0 +1,156 @@
+//! What the REST pacer needs to know about a request and its response:
+//! which route it is on (Discord buckets routes, and limits each bucket per
+//! major parameter, here the channel id), and what the X-RateLimit-* headers
+//! of the response announced.
+//!
+//! Owns the list of routes switchboard calls and the header parsing. Must
+//! never hold a limit of its own: every number comes from a response.
+
+use std::time::Duration;
+
+/// The REST routes switchboard calls (method + path template).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RouteKind {
+    /// GET /users/@me
+    CurrentUser,
+    /// POST /channels/{channel}/messages
+    CreateMessage,
+    /// PATCH /channels/{channel}/messages/{message}
+    EditMessage,
+    /// GET /channels/{channel}/messages/{message}
+    GetMessage,
+    /// GET /channels/{channel}/messages
+    ListMessages,
+    /// POST /channels/{channel}/messages/{message}/threads
+    StartThread,
+    /// PUT /channels/{channel}/messages/{message}/reactions/{emoji}/@me
+    AddReaction,
+    /// DELETE /channels/{channel}/messages/{message}/reactions/{emoji}/@me
+    RemoveReaction,
+}
+
+/// One request's route: its kind and major parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Route {
+    pub kind: RouteKind,
+    /// The channel id for channel routes; 0 for routes without one.
+    pub major: u64,
+}
+
+impl Route {
+    pub fn channel(kind: RouteKind, channel_id: u64) -> Self {
+        Self {
+            kind,
+            major: channel_id,
+        }
+    }
+
+    pub fn global(kind: RouteKind) -> Self {
+        Self { kind, major: 0 }
+    }
+}
+
+/// The bucket state a response announced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Announced {
+    /// Discord's opaque bucket id (routes sharing one share its limit).
+    pub bucket: String,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Time left until the bucket's window ends, as of the response.
+    pub reset_after: Duration,
+}
+
+/// Lowercased header names.
+const BUCKET: &str = "x-ratelimit-bucket";
+const LIMIT: &str = "x-ratelimit-limit";
+const REMAINING: &str = "x-ratelimit-remaining";
+const RESET_AFTER: &str = "x-ratelimit-reset-after";
+
+/// Read the bucket headers of a response: `None` when it announced no
+/// bucket (an unlimited route) or announced one unreadably (then nothing
+/// is learnt from it).
+pub fn announced<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> Option<Announced> {
+    let (mut bucket, mut limit, mut remaining, mut reset_after) = (None, None, None, None);
+    for (name, value) in headers {
+        let Ok(value) = std::str::from_utf8(value) else {
+            continue;
+        };
+        match name.to_ascii_lowercase().as_str() {
+            BUCKET => bucket = Some(value.to_owned()),
+            LIMIT => limit = value.parse::<u32>().ok(),
+            REMAINING => remaining = value.parse::<u32>().ok(),
+            RESET_AFTER => {
+                reset_after = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(Duration::from_secs_f64);
+            }
+            _ => {}
+        }
+    }
+    Some(Announced {
+        bucket: bucket?,
+        limit: limit?,
+        remaining: remaining?,
+        reset_after: reset_after?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(headers: &[(&'static str, &'static str)]) -> Option<Announced> {
+        announced(headers.iter().map(|(n, v)| (*n, v.as_bytes())))
+    }
+
+    #[test]
+    fn reads_discords_bucket_headers() {
+        let got = parse(&[
+            ("content-type", "application/json"),
+            ("x-ratelimit-limit", "5"),
+            ("x-ratelimit-remaining", "4"),
+            ("x-ratelimit-reset", "1470173023.123"),
+            ("x-ratelimit-reset-after", "4.250"),
+            ("x-ratelimit-bucket", "abcd1234"),
+        ]);
+        assert_eq!(
+            got,
+            Some(Announced {
+                bucket: "abcd1234".into(),
+                limit: 5,
+                remaining: 4,
+                reset_after: Duration::from_millis(4250),
+            })
+        );
+    }
+
+    #[test]
+    fn no_or_partial_or_bad_headers_announce_nothing() {
+        assert_eq!(parse(&[("content-type", "application/json")]), None);
+        assert_eq!(
+            parse(&[("x-ratelimit-limit", "5"), ("x-ratelimit-bucket", "b")]),
+            None
+        );
+        assert_eq!(
+            parse(&[
+                ("x-ratelimit-limit", "5"),
+                ("x-ratelimit-remaining", "-1"),
+                ("x-ratelimit-reset-after", "1.0"),
+                ("x-ratelimit-bucket", "b"),
+            ]),
+            None
+        );
+        assert_eq!(
+            parse(&[
+                ("x-ratelimit-limit", "5"),
+                ("x-ratelimit-remaining", "1"),
+                ("x-ratelimit-reset-after", "NaN"),
+                ("x-ratelimit-bucket", "b"),
+            ]),
+            None
+        );
+    }
+}
