@@ -24,6 +24,8 @@ pub struct Setup {
     pub max_sessions: u32,
     /// Milliseconds the echo agent waits before answering.
     pub echo_delay_ms: u64,
+    /// Extra environment variables for the broker process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Setup {
@@ -34,6 +36,7 @@ impl Default for Setup {
             supervisor: String::new(),
             max_sessions: 256,
             echo_delay_ms: 0,
+            env: Vec::new(),
         }
     }
 }
@@ -101,6 +104,7 @@ impl Broker {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DISCORD_BOT_TOKEN", sim.token())
+            .envs(setup.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())

@@ -1,5 +1,5 @@
 //! Figure 6: REST economy. Calls per answered message (reactions, the
-//! placeholder post, edits and overflow posts) for a 3-chunk reply and a
+//! answer's posts, edits and overflow posts) for a 3-chunk reply and a
 //! 9,000-character streamed reply, at the default edit interval (1.5 s);
 //! then the 429s met by 50 threads x 10 messages with the simulator
 //! enforcing Discord-like limits (5 requests / 5 s per route and channel,

@@ -5,13 +5,14 @@
 //! per message for the broker, its agents and this process (simulator +
 //! driver), read from /proc.
 //!
-//! The broker's REST client (twilight-http) paces itself to Discord's global
-//! limit of 50 requests per second, whatever the simulator allows, and an
-//! echo answer costs about 5 calls (placeholder, edit, 3 reactions): the
-//! rate is bounded near 10 messages/s by that. 200 x 20 messages would take
-//! ~7 minutes at that pace, so the full run sends 3 messages per thread
-//! (600 messages, ~1 minute; `--messages N` changes it): the rate is steady
-//! after the first seconds.
+//! The broker paces its REST calls to Discord's global limit of 50 requests
+//! per second by default, which alone would bound this run near 25
+//! messages/s (an echo answer costs 2 calls: the answer's post and the
+//! done reaction). With the simulator's limits off, the broker is told the
+//! global limit is off too (`SWITCHBOARD_DISCORD_GLOBAL_LIMIT=off`, as
+//! behind a proxy that paces globally itself), so what is measured is the
+//! broker, its agents and the simulator. `--messages N` sets the messages
+//! per thread (default 20).
 
 use std::time::Duration;
 
@@ -22,9 +23,16 @@ use super::procfs;
 use super::stats::{Row, Summary};
 
 pub async fn run(options: &Options) -> Vec<Row> {
-    let (threads, per_thread) = if options.smoke { (4, 3) } else { (200, 3) };
+    let (threads, per_thread) = if options.smoke { (4, 3) } else { (200, 20) };
     let per_thread = options.messages.unwrap_or(per_thread);
-    let b = Broker::start(Setup::default()).await;
+    let b = Broker::start(Setup {
+        env: vec![(
+            "SWITCHBOARD_DISCORD_GLOBAL_LIMIT".to_owned(),
+            "off".to_owned(),
+        )],
+        ..Setup::default()
+    })
+    .await;
     let ids = open_threads(&b, threads, Duration::from_secs(300)).await;
     let agents = procfs::children(b.pid);
     let calls_before = b.sim.rest_calls().len();
