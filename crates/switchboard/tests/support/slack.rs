@@ -2,15 +2,25 @@
 //! section pointing switchboard at an in-process slack-sim (tokens by
 //! environment variable), mentions and thread replies, waiting for the bot's
 //! "done" reaction, the bot's messages in a thread, envelope/ack checks, and
-//! undoing the mrkdwn conversion to compare replies with the agent's text.
+//! undoing the mrkdwn conversion to compare replies with the agent's text,
+//! and messages from other bots (raw events the sim does not store).
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use slack_sim::{SlackMessage, SlackSim, SlackUser};
+use serde_json::{Value, json};
+use slack_sim::{SlackMessage, SlackSim, SlackSimConfig, SlackUser};
 use tokio::time::Instant;
 
 use super::chat::TURN;
 use super::{Harness, Options, Platforms};
+
+/// The bot's reaction to a message it refuses (the default
+/// `reactions.denied`).
+pub const DENIED: &str = "no_entry_sign";
+/// The bot's reaction to a message queued behind a running turn (the
+/// default `reactions.queued`).
+pub const QUEUED: &str = "hourglass_flowing_sand";
 
 /// The log line of a Socket Mode connection that received `hello`.
 pub const LIVE: &str = "Socket Mode connection live (hello)";
@@ -138,6 +148,111 @@ impl SlackChat {
     pub fn answers_to(&self, thread_ts: &str, prompt: &str) -> usize {
         answer_count(&self.reply_texts(thread_ts).join("\n"), prompt)
     }
+
+    /// The broker's id of the message `ts` in the test channel.
+    pub fn id(&self, ts: &str) -> String {
+        format!("{}:{ts}", self.channel)
+    }
+
+    /// Wait until the broker decided the message `ts` (of the test channel)
+    /// is not for the bot, for `reason` (its "not for the bot" debug line).
+    pub async fn ignored(&self, ts: &str, reason: &str) {
+        wait_ignored(&self.h, &self.id(ts), reason).await;
+    }
+
+    /// Another bot (not switchboard) posts `text` in the test channel, in
+    /// the thread of `thread_ts` if given: a raw `message` event (the sim
+    /// does not store it). Returns its ts.
+    pub fn other_bot_says(&self, text: &str, thread_ts: Option<&str>) -> String {
+        let author = json!({
+            "user": "U0OTHERBOT", "bot_id": "B0OTHERBOT", "app_id": "A0OTHER",
+            "bot_profile": { "id": "B0OTHERBOT", "name": "otherbot", "app_id": "A0OTHER" },
+        });
+        self.raw_message(author, text, thread_ts)
+    }
+
+    /// switchboard's own bot user posts `text`: a raw `message` event, as
+    /// Slack sends for every message the app posts (with the sim's default
+    /// bot id). Returns its ts.
+    pub fn own_post_event(&self, text: &str, thread_ts: Option<&str>) -> String {
+        let sim = self.sim();
+        let author = json!({
+            "user": sim.bot_user_id(), "bot_id": SlackSimConfig::default().bot_id,
+            "app_id": sim.app_id(),
+        });
+        self.raw_message(author, text, thread_ts)
+    }
+
+    /// A `message` event by `author` (its user/bot fields) with a ts the
+    /// sim never hands out, delivered without being stored.
+    fn raw_message(&self, mut author: Value, text: &str, thread_ts: Option<&str>) -> String {
+        let ts = unseen_ts();
+        let event = author.as_object_mut().expect("author fields");
+        for (key, value) in [
+            ("type", "message"),
+            ("channel", self.channel.as_str()),
+            ("channel_type", "channel"),
+            ("text", text),
+            ("ts", &ts),
+            ("event_ts", &ts),
+        ]
+        .into_iter()
+        .chain(thread_ts.map(|t| ("thread_ts", t)))
+        {
+            event.insert(key.to_owned(), json!(value));
+        }
+        self.sim().deliver_raw_event(author);
+        ts
+    }
+
+    /// Wait until the bot tried to put `emoji` on the message `ts`, which
+    /// the sim may not store (a raw event's): its `reactions.add` call.
+    pub async fn reaction_tried(&self, ts: &str, emoji: &str) {
+        let what = format!("reactions.add {emoji} on {ts}");
+        slack_wait(self.sim(), TURN, &what, |s| {
+            reaction_calls(s, &self.channel, ts)
+                .iter()
+                .any(|name| name == emoji)
+                .then_some(())
+        })
+        .await;
+    }
+}
+
+/// The emoji names of every `reactions.add` call on `channel`:`ts`, ok or
+/// not.
+pub fn reaction_calls(sim: &SlackSim, channel: &str, ts: &str) -> Vec<String> {
+    sim.web_calls()
+        .into_iter()
+        .filter(|c| {
+            c.method == "reactions.add"
+                && c.params["channel"] == channel
+                && c.params["timestamp"] == ts
+        })
+        .filter_map(|c| c.params["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Wait for the broker's "not for the bot" line on `message_id` and check
+/// its reason; panics (with the log) when none comes within `TURN`.
+pub async fn wait_ignored(h: &Harness, message_id: &str, reason: &str) {
+    let decided = |v: &Value| v["message"] == "not for the bot" && v["message_id"] == message_id;
+    let line = h.logs.wait_for(TURN, decided).await;
+    assert_eq!(line["reason"], reason, "{message_id} ignored, but: {line}");
+}
+
+/// A message ts the sim never hands out: this wall-clock second, with a
+/// counter far above the sim's (which counts from 1 within a second).
+pub fn unseen_ts() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs();
+    format!(
+        "{secs}.{:06}",
+        900_000 + NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The bot's posts in the thread of `ts` (the parent excluded), oldest
