@@ -3,11 +3,14 @@
 //! shared with the answer itself.
 //!
 //! The reply shows quickly that the bot is working (its first text, or the
-//! placeholder, within `ReplyConfig::placeholder_after`), so a turn that ends
-//! within [`THINKING_AFTER`] gets only its final reaction (done or error): one
-//! call per message. A longer turn also shows "thinking" on its messages
-//! from then until it ends (two more calls, over seconds). This module must
-//! never block the turn on the platform: every call runs in the background.
+//! placeholder, within `ReplyConfig::placeholder_after`), so a turn whose
+//! agent is done within [`THINKING_AFTER`] gets only its final reaction (done
+//! or error): one call per message. When the agent takes longer, its
+//! messages also show "thinking" from then until the turn ends (two more
+//! calls, over seconds). Time spent delivering a finished answer (e.g.
+//! waiting for the platform's rate limits) does not count: it would only
+//! add calls where calls are scarce. This module must never block the turn
+//! on the platform: every call runs in the background.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +67,11 @@ impl TurnStatus {
             ended,
             thinking,
         }
+    }
+
+    /// The agent is done: too late for "thinking" to start now.
+    pub fn agent_done(&self) {
+        self.ended.cancel();
     }
 
     /// The turn ended (`ok`: normally): the final reaction on every message,

@@ -28,7 +28,7 @@ impl ThreadActor {
     pub(super) async fn turn(&mut self, batch: Vec<Incoming>, cancel: CancellationToken) {
         let deps = self.deps.clone();
         let status = TurnStatus::start(deps.clone(), &batch, THINKING_AFTER);
-        let (ok, reply_ids) = self.answer(&batch, &cancel).await;
+        let (ok, reply_ids) = self.answer(&batch, &cancel, &status).await;
         let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
         let state = if ok {
             JournalState::Answered
@@ -47,6 +47,7 @@ impl ThreadActor {
         &mut self,
         batch: &[Incoming],
         cancel: &CancellationToken,
+        status: &TurnStatus,
     ) -> (bool, Vec<String>) {
         let deps = self.deps.clone();
         let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
@@ -104,6 +105,7 @@ impl ThreadActor {
             ids.clone(),
         ));
         let (result, (), ()) = tokio::join!(prompting, forwarding, prompted);
+        status.agent_done();
 
         let ok = match result {
             Ok(stop) => {

@@ -12,6 +12,8 @@
 //! - A route whose bucket is not known yet sends one call at a time per
 //!   channel until a response names it (so routes that share a bucket, like
 //!   every reaction route of a channel, share its window from then on).
+//!   Since it may be in a bucket already spent, that first call also waits
+//!   until no known window of its channel is spent (once per route).
 //! - A window whose end has passed is assumed full again; the first
 //!   response in it corrects that. Responses only ever lower what remains
 //!   (answers can overtake each other), and a window's end is taken from
@@ -77,16 +79,17 @@ impl Window {
         }
     }
 
-    /// `Ok` if a call may go now, else when to look again (`None`: when
-    /// an answer arrives).
-    fn room(&self) -> Result<(), Option<Instant>> {
+    /// `Ok` if a call may go now, with `reserved` of what remains possibly
+    /// taken by probes in flight; else when to look again (`None`: when an
+    /// answer arrives).
+    fn room(&self, reserved: u32) -> Result<(), Option<Instant>> {
         match self.limit {
             None if self.in_flight == 0 => Ok(()),
             None => Err(None),
-            Some(_) if self.remaining > 0 => Ok(()),
+            Some(_) if self.remaining > reserved => Ok(()),
             Some(_) => match self.reset_at {
                 Some(at) => Err(Some(at)),
-                None if self.in_flight > 0 => Err(None),
+                None if self.in_flight > 0 || reserved > 0 => Err(None),
                 // Spent, no end known, nothing in flight to tell: probe.
                 None => Ok(()),
             },
@@ -138,13 +141,57 @@ impl State {
         }
     }
 
+    /// Calls in flight on channel `major` whose bucket is not known yet: each
+    /// may be spending any known window of the channel.
+    fn probing(&self, major: u64) -> u32 {
+        self.windows
+            .iter()
+            .filter(|(key, _)| matches!(key, Key::Probe(_, m) if *m == major))
+            .map(|(_, w)| w.in_flight)
+            .sum()
+    }
+
+    /// Whether every known window of channel `major` has room for one more
+    /// call besides `reserved` (a probe may be in any of them).
+    fn room_in_channel(
+        &mut self,
+        major: u64,
+        reserved: u32,
+        now: Instant,
+    ) -> Result<(), Option<Instant>> {
+        let mut wait: Result<(), Option<Instant>> = Ok(());
+        for (key, window) in &mut self.windows {
+            if !matches!(key, Key::Bucket(_, m) if *m == major) {
+                continue;
+            }
+            window.roll(now);
+            if let Err(until) = window.room(reserved) {
+                wait = match (wait, until) {
+                    (Err(Some(a)), Some(b)) => Err(Some(a.max(b))),
+                    (Err(None), _) | (_, None) => Err(None),
+                    (Ok(()), until) => Err(until),
+                };
+            }
+        }
+        wait
+    }
+
     /// Take a slot for `route` now, or say when to look again.
     fn take(&mut self, route: Route, now: Instant) -> Result<Slot, Option<Instant>> {
         let key = self.key(route);
-        if let Some(key) = &key {
+        let reserved = self.probing(route.major);
+        match &key {
+            Some(Key::Probe(..)) => self.room_in_channel(route.major, reserved, now)?,
+            Some(key @ Key::Bucket(..)) => {
+                let window = self.windows.entry(key.clone()).or_default();
+                window.roll(now);
+                window.room(reserved)?;
+            }
+            None => {}
+        }
+        if let Some(key @ Key::Probe(..)) = &key {
             let window = self.windows.entry(key.clone()).or_default();
-            window.roll(now);
-            window.room()?;
+            window.room(0)?;
         }
         if let Some(global) = &mut self.global {
             global.room(now).map_err(Some)?;
@@ -174,6 +221,12 @@ impl State {
                 self.learned
                     .insert(slot.route.kind, Learned::Bucket(announced.bucket.clone()));
                 let window = self.windows.entry(bucket).or_default();
+                if fresh && window.limit.is_some() {
+                    // A probe that turned out to share a window we keep: its
+                    // call counted there without our knowing, and calls sent
+                    // since may not be in its answer yet.
+                    window.remaining = window.remaining.saturating_sub(1);
+                }
                 // An answer from a window that has since ended says nothing
                 // about the current one.
                 if fresh || slot.generation == window.generation {

@@ -104,6 +104,73 @@ async fn routes_that_share_a_bucket_share_its_window_per_channel() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_new_route_waits_while_its_channel_has_a_spent_bucket() {
+    // Removing a reaction may share the spent bucket of adding one.
+    let pacer = Pacer::new(None);
+    let add = Route::channel(RouteKind::AddReaction, CHANNEL);
+    let remove = Route::channel(RouteKind::RemoveReaction, CHANNEL);
+    pacer
+        .acquire(add)
+        .await
+        .answered(announced("reactions", 1, 0, 3_000));
+    let started = Instant::now();
+    pacer
+        .acquire(remove)
+        .await
+        .answered(announced("reactions", 1, 0, 3_000));
+    assert!(
+        started.elapsed() >= Duration::from_millis(2_990),
+        "the first removal went into a spent window after {:?}",
+        started.elapsed()
+    );
+    // In another channel nothing is spent: it goes at once.
+    let elsewhere = Route::channel(RouteKind::EditMessage, CHANNEL + 1);
+    assert!(goes_within(&pacer, elsewhere, Duration::from_millis(1)).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_wait_while_a_probe_may_be_spending_their_window() {
+    let pacer = Pacer::new(None);
+    let add = Route::channel(RouteKind::AddReaction, CHANNEL);
+    let remove = Route::channel(RouteKind::RemoveReaction, CHANNEL);
+    pacer
+        .acquire(add)
+        .await
+        .answered(announced("reactions", 2, 1, 5_000));
+    let probe = pacer.acquire(remove).await;
+    assert!(
+        !goes_within(&pacer, add, Duration::from_secs(1)).await,
+        "the last slot went while the probe may have taken it"
+    );
+    // The probe did share the window: it is spent until the window ends.
+    probe.answered(announced("reactions", 2, 0, 4_000));
+    assert!(!goes_within(&pacer, add, Duration::from_millis(2_900)).await);
+    assert!(goes_within(&pacer, add, Duration::from_secs(2)).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_that_shares_a_window_is_counted_in_it() {
+    let pacer = Pacer::new(None);
+    let add = Route::channel(RouteKind::AddReaction, CHANNEL);
+    let remove = Route::channel(RouteKind::RemoveReaction, CHANNEL);
+    pacer
+        .acquire(add)
+        .await
+        .answered(announced("reactions", 3, 2, 5_000));
+    // The first removal (bucket unknown) and an add go out together; the
+    // removal's answer comes first and cannot count the add yet.
+    let probe = pacer.acquire(remove).await;
+    let put = pacer.acquire(add).await;
+    probe.answered(announced("reactions", 3, 1, 5_000));
+    // Three calls went into a window of three: nothing is left.
+    assert!(
+        !goes_within(&pacer, remove, Duration::from_secs(4)).await,
+        "a fourth call went into a window of three"
+    );
+    put.answered(announced("reactions", 3, 0, 5_000));
+}
+
+#[tokio::test(start_paused = true)]
 async fn answers_only_ever_lower_what_remains() {
     let pacer = Pacer::new(None);
     pacer

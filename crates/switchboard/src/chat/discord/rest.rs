@@ -355,7 +355,43 @@ fn channel_id_of<T>(id: u64) -> Result<Id<T>, RestError> {
 
 #[cfg(test)]
 mod tests {
+    use discord_sim::{DiscordSim, RateLimits, SimConfig};
+
     use super::*;
+
+    /// Calls at once on one route of one channel, against the simulator
+    /// enforcing `per_route`; returns how many met a 429.
+    async fn burst(reactions: usize, per_route: (u32, Duration)) -> usize {
+        let sim = DiscordSim::start(SimConfig {
+            rate_limits: RateLimits {
+                per_route: Some(per_route),
+                global_per_second: Some(DISCORD_GLOBAL_PER_SECOND),
+            },
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let rest = DiscordRest::new(&Secret::new(sim.token()), &sim.http_url());
+        let channel = sim.channel_ids()[0];
+        let user = sim.user(42, "someone");
+        let messages: Vec<u64> = (0..reactions)
+            .map(|i| sim.inject_message(channel, &user, &format!("m{i}")))
+            .collect();
+        let calls = messages
+            .iter()
+            .map(|message| rest.reaction(channel, *message, "✅", true));
+        for result in futures_util::future::join_all(calls).await {
+            result.unwrap();
+        }
+        let limited = sim.rest_calls().iter().filter(|c| c.status == 429).count();
+        sim.shutdown();
+        limited
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_on_one_bucket_is_paced_without_a_429() {
+        assert_eq!(burst(5, (2, Duration::from_millis(500))).await, 0);
+    }
 
     #[test]
     fn the_global_limit_reads_a_rate_or_off() {
