@@ -9,7 +9,8 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::id_order::id_order_key;
@@ -76,30 +77,33 @@ fn from_row(row: &SqliteRow, op: &'static str) -> Result<JournalEntry, StoreErro
     })
 }
 
-/// The insert of one entry; changes nothing if it is journaled already.
-pub(super) fn insert_query(
-    e: &JournalEntry,
-) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
-    sqlx::query(
-        "INSERT INTO journal (platform, message_id, id_key, thread_id, channel_id, \
-                              author_id, author_name, is_bot, content, received_at, \
-                              state, reply_message_ids, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (platform, message_id) DO NOTHING",
-    )
-    .bind(&e.platform)
-    .bind(&e.message_id)
-    .bind(id_order_key(&e.message_id))
-    .bind(&e.thread_id)
-    .bind(&e.channel_id)
-    .bind(&e.author_id)
-    .bind(&e.author_name)
-    .bind(e.is_bot)
-    .bind(&e.content)
-    .bind(e.received_at_ms)
-    .bind(e.state.as_str())
-    .bind(replies_json(&e.reply_message_ids))
-    .bind(e.received_at_ms)
+/// The insert of one entry (13 parameters, see [`bind_entry`]); changes
+/// nothing if it is journaled already.
+pub(super) const INSERT_SQL: &str = "INSERT INTO journal (platform, message_id, id_key, thread_id, channel_id, \
+                          author_id, author_name, is_bot, content, received_at, \
+                          state, reply_message_ids, updated_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (platform, message_id) DO NOTHING";
+
+/// Bind `e` to the parameters of [`INSERT_SQL`], after those bound so far.
+pub(super) fn bind_entry<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    e: &'q JournalEntry,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    query
+        .bind(&e.platform)
+        .bind(&e.message_id)
+        .bind(id_order_key(&e.message_id))
+        .bind(&e.thread_id)
+        .bind(&e.channel_id)
+        .bind(&e.author_id)
+        .bind(&e.author_name)
+        .bind(e.is_bot)
+        .bind(&e.content)
+        .bind(e.received_at_ms)
+        .bind(e.state.as_str())
+        .bind(replies_json(&e.reply_message_ids))
+        .bind(e.received_at_ms)
 }
 
 /// The JSON text stored for a list of reply ids (NULL for none).
@@ -112,7 +116,7 @@ impl Store {
     /// Journal an accepted message; `false` (and no change) if this
     /// `(platform, message_id)` is journaled already.
     pub async fn journal_insert(&self, e: &JournalEntry) -> Result<bool, StoreError> {
-        let done = insert_query(e)
+        let done = bind_entry(sqlx::query(INSERT_SQL), e)
             .execute(&self.writer)
             .await
             .map_err(StoreError::query("journal_insert"))?;

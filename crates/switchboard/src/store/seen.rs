@@ -13,19 +13,22 @@ use sqlx::sqlite::SqliteArguments;
 
 use super::{Store, StoreError};
 
-/// The claim on one id: inserts it unless it is there already.
+/// The claim on one id (platform, message id, unix ms): inserts it unless
+/// it is there already.
+pub(super) const SIGHTING_SQL: &str = "INSERT INTO seen (platform, message_id, seen_at) \
+                                       VALUES (?, ?, ?) \
+                                       ON CONFLICT (platform, message_id) DO NOTHING";
+
+/// [`SIGHTING_SQL`] with its parameters.
 pub(super) fn sighting_query<'a>(
     platform: &'a str,
     message_id: &'a str,
     now_ms: i64,
 ) -> Query<'a, Sqlite, SqliteArguments<'a>> {
-    sqlx::query(
-        "INSERT INTO seen (platform, message_id, seen_at) VALUES (?, ?, ?) \
-         ON CONFLICT (platform, message_id) DO NOTHING",
-    )
-    .bind(platform)
-    .bind(message_id)
-    .bind(now_ms)
+    sqlx::query(SIGHTING_SQL)
+        .bind(platform)
+        .bind(message_id)
+        .bind(now_ms)
 }
 
 impl Store {
