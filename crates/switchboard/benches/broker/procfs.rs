@@ -82,3 +82,29 @@ pub fn rss_split_kib(pid: u32) -> (u64, u64) {
     };
     (field("RssAnon:"), field("RssFile:"))
 }
+
+/// CPU time of the live threads of `pid` by thread name (digits at the end
+/// dropped, so the workers of one pool add up), from schedstat.
+pub fn cpu_by_thread(pid: u32) -> std::collections::BTreeMap<String, Duration> {
+    let mut by = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by;
+    };
+    for task in tasks.filter_map(Result::ok) {
+        let path = task.path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(path.join("comm")),
+            std::fs::read_to_string(path.join("schedstat")),
+        ) else {
+            continue;
+        };
+        let Some(ns) = stat.split_whitespace().next().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let name = comm
+            .trim()
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+        *by.entry(name.to_owned()).or_insert(Duration::ZERO) += Duration::from_nanos(ns);
+    }
+    by
+}

@@ -44,6 +44,7 @@ pub async fn run(options: &Options) -> Vec<Row> {
         )
     };
     let (broker0, agents0, own0) = cpu();
+    let threads0 = procfs::cpu_by_thread(b.pid);
     let run = closed_loop(
         &b,
         &ids,
@@ -53,6 +54,7 @@ pub async fn run(options: &Options) -> Vec<Row> {
     )
     .await;
     let (broker1, agents1, own1) = cpu();
+    let threads1 = procfs::cpu_by_thread(b.pid);
     let calls = b.sim.rest_calls().len() - calls_before;
     let n = run.messages as f64;
     let wall = run.wall.as_secs_f64();
@@ -73,6 +75,14 @@ pub async fn run(options: &Options) -> Vec<Row> {
         busy(agents1 - agents0),
         busy(own1 - own0)
     );
+    let split: Vec<String> = threads1
+        .iter()
+        .map(|(name, t1)| {
+            let t0 = threads0.get(name).copied().unwrap_or_default();
+            format!("{name} {:.3} ms", per_msg_ms(t1.saturating_sub(t0)))
+        })
+        .collect();
+    println!("  broker CPU per message by thread: {}", split.join(", "));
     let ms: Vec<f64> = run
         .latencies
         .iter()
