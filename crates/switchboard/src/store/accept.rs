@@ -1,22 +1,21 @@
-//! The two multi-table writes of a message's life, each one transaction
-//! (one commit, so one WAL write, instead of one per table):
+//! The two multi-table writes of a message's life:
 //!
 //! - [`Store::journal_accept`]: journal an accepted message and record its
 //!   id as seen, before the message is acted on;
 //! - [`Store::finish_turn`]: move a turn's messages to their final state
 //!   with the reply's message ids, and mark the thread active.
 //!
-//! Both are all-or-nothing. This file must never decide what is accepted
+//! Each is one round trip to the writer's thread, and all-or-nothing. This file must never decide what is accepted
 //! or how a turn ended: callers say so.
 
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::journal::{INSERT_SQL, bind_entry, replies_json, update_entries_in};
+use super::journal::{INSERT_SQL, bind_entry, no_such_entry, push_batch_filter, replies_json};
 use super::seen::SIGHTING_SQL;
-use super::threads::touch_query;
 use super::{JournalEntry, JournalState, Store, StoreError};
 
 /// Accepting a message, as one statement list: one round trip to the
@@ -78,7 +77,7 @@ impl Store {
         result.map_err(StoreError::query(OP))
     }
 
-    /// End a turn in one transaction: every message of the batch to `state`
+    /// End a turn in one round trip: every message of the batch to `state`
     /// with `reply_ids` recorded, and `thread_id`'s last activity moved to
     /// `now_ms` (if the thread is stored: a missing thread row must not keep
     /// the messages unfinished). Nothing changes if a message is not
@@ -93,27 +92,39 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         const OP: &str = "finish_turn";
-        let mut update = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
-        update.push_bind(state.as_str());
-        update.push(", reply_message_ids = ");
-        update.push_bind(replies_json(reply_ids));
-        let mut tx = self.writer.begin().await.map_err(StoreError::query(OP))?;
-        let result = async {
-            update_entries_in(&mut tx, OP, platform, message_ids, update, now_ms).await?;
-            touch_query(platform, thread_id, now_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(OP))
-                .map(drop)
+        let ids: BTreeSet<&str> = message_ids.iter().copied().collect();
+        if ids.is_empty() {
+            return Ok(());
         }
-        .await;
-        match result {
-            Ok(()) => tx.commit().await.map_err(StoreError::query(OP)),
-            Err(err) => {
-                tx.rollback().await.map_err(StoreError::query(OP))?;
-                Err(err)
-            }
+        // Two statements, each all or nothing by the batch filter; the
+        // journal update reports a row per entry it moved.
+        let mut sql = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
+        sql.push_bind(state.as_str());
+        sql.push(", reply_message_ids = ")
+            .push_bind(replies_json(reply_ids));
+        sql.push(", updated_at = ").push_bind(now_ms);
+        push_batch_filter(&mut sql, platform, &ids);
+        sql.push(" RETURNING 1; ");
+        sql.push("UPDATE threads SET last_active_at = CASE WHEN last_active_at < ")
+            .push_bind(now_ms)
+            .push(" THEN ")
+            .push_bind(now_ms)
+            .push(" ELSE last_active_at END WHERE platform = ")
+            .push_bind(platform)
+            .push(" AND thread_id = ")
+            .push_bind(thread_id)
+            .push(" AND EXISTS (SELECT 1 FROM journal");
+        push_batch_filter(&mut sql, platform, &ids);
+        sql.push(")");
+        let moved = sql
+            .build()
+            .fetch_all(&self.writer)
+            .await
+            .map_err(StoreError::query(OP))?;
+        if moved.len() != ids.len() {
+            return Err(no_such_entry(OP, platform, &ids));
         }
+        Ok(())
     }
 }
 

@@ -6,9 +6,11 @@
 //! the one upsert statement, so concurrent writers cannot undo each other.
 //! This file must never compare ids as plain text.
 
+use std::sync::LazyLock;
+
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::id_order::id_order_key;
 use super::{Store, StoreError};
@@ -22,6 +24,20 @@ pub struct Cursor {
     pub updated_at_ms: i64,
 }
 
+/// What an insert of a cursor that exists does: move it, only forward.
+const UPSERT_FORWARD: &str = " ON CONFLICT (platform, channel_id) DO UPDATE SET \
+                                  message_id = excluded.message_id, \
+                                  id_key = excluded.id_key, \
+                                  updated_at = excluded.updated_at \
+                              WHERE cursors.id_key < excluded.id_key";
+
+static ADVANCE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO cursors (platform, channel_id, message_id, id_key, updated_at) \
+         VALUES (?, ?, ?, ?, ?){UPSERT_FORWARD}"
+    )
+});
+
 /// Move one cursor forward (or create it); a no-op for an older id.
 fn advance_query<'a>(
     platform: &'a str,
@@ -29,20 +45,12 @@ fn advance_query<'a>(
     message_id: &'a str,
     now_ms: i64,
 ) -> Query<'a, Sqlite, SqliteArguments<'a>> {
-    sqlx::query(
-        "INSERT INTO cursors (platform, channel_id, message_id, id_key, updated_at) \
-         VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (platform, channel_id) DO UPDATE SET \
-             message_id = excluded.message_id, \
-             id_key = excluded.id_key, \
-             updated_at = excluded.updated_at \
-         WHERE cursors.id_key < excluded.id_key",
-    )
-    .bind(platform)
-    .bind(channel_id)
-    .bind(message_id)
-    .bind(id_order_key(message_id))
-    .bind(now_ms)
+    sqlx::query(&ADVANCE_SQL)
+        .bind(platform)
+        .bind(channel_id)
+        .bind(message_id)
+        .bind(id_order_key(message_id))
+        .bind(now_ms)
 }
 
 impl Store {
@@ -63,27 +71,35 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// [`Store::advance_cursor`] for each `(channel_id, message_id)`, all in
-    /// one transaction (one commit for a batch of messages); returns how
-    /// many cursors moved.
+    /// [`Store::advance_cursor`] for each `(channel_id, message_id)` (one
+    /// position per channel), in one statement: one round trip for a
+    /// batch. Returns how many cursors moved.
     pub async fn advance_cursors(
         &self,
         platform: &str,
         positions: &[(String, String)],
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        const OP: &str = "advance_cursors";
-        let mut tx = self.writer.begin().await.map_err(StoreError::query(OP))?;
-        let mut moved = 0;
-        for (channel_id, message_id) in positions {
-            moved += advance_query(platform, channel_id, message_id, now_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::query(OP))?
-                .rows_affected();
+        if positions.is_empty() {
+            return Ok(0);
         }
-        tx.commit().await.map_err(StoreError::query(OP))?;
-        Ok(moved)
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO cursors (platform, channel_id, message_id, id_key, updated_at) ",
+        );
+        sql.push_values(positions, |mut row, (channel_id, message_id)| {
+            row.push_bind(platform)
+                .push_bind(channel_id)
+                .push_bind(message_id)
+                .push_bind(id_order_key(message_id))
+                .push_bind(now_ms);
+        });
+        sql.push(UPSERT_FORWARD);
+        let done = sql
+            .build()
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("advance_cursors"))?;
+        Ok(done.rows_affected())
     }
 
     /// Every cursor of `platform`, by channel id.

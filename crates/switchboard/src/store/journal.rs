@@ -4,14 +4,15 @@
 //! on, then moved along its [`JournalState`]s, with the reply messages sent
 //! so far, so that after a crash every message is either finished, or found
 //! by [`Store::journal_unfinished`] and finished then. Batch updates are
-//! all-or-nothing. This file must never delete an unfinished entry, and
+//! all-or-nothing, each one statement. This file must never delete an
+//! unfinished entry, and
 //! never reorder entries other than by arrival (received_at, then id order).
 
 use std::collections::BTreeSet;
 
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::id_order::id_order_key;
 use super::{Backlog, JournalState, Store, StoreError};
@@ -165,23 +166,32 @@ impl Store {
             .await
     }
 
-    /// Apply `update` (see [`update_entries_in`]) in a transaction of its own.
+    /// Finish `update` (an `UPDATE journal SET ...` with its assignments)
+    /// with `updated_at` and the all-or-nothing batch filter
+    /// ([`push_batch_filter`]) and run it: one statement, one round trip.
     async fn update_entries<'a>(
         &self,
         op: &'static str,
         platform: &'a str,
         message_ids: &[&'a str],
-        update: QueryBuilder<'a, Sqlite>,
+        mut update: QueryBuilder<'a, Sqlite>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await.map_err(StoreError::query(op))?;
-        match update_entries_in(&mut tx, op, platform, message_ids, update, now_ms).await {
-            Ok(()) => tx.commit().await.map_err(StoreError::query(op)),
-            Err(err) => {
-                tx.rollback().await.map_err(StoreError::query(op))?;
-                Err(err)
-            }
+        let unique: BTreeSet<&'a str> = message_ids.iter().copied().collect();
+        if unique.is_empty() {
+            return Ok(());
         }
+        update.push(", updated_at = ").push_bind(now_ms);
+        push_batch_filter(&mut update, platform, &unique);
+        let done = update
+            .build()
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query(op))?;
+        if done.rows_affected() != unique.len() as u64 {
+            return Err(no_such_entry(op, platform, &unique));
+        }
+        Ok(())
     }
 
     /// One entry, if journaled.
@@ -258,42 +268,39 @@ impl Store {
     }
 }
 
-/// Finish `update` (an `UPDATE journal SET ...` with its assignments) with
-/// `updated_at` and the batch filter and run it on `tx`; `NoSuchEntry` (the
-/// caller must roll back) unless every id matched.
-pub(super) async fn update_entries_in<'a>(
-    tx: &mut SqliteConnection,
-    op: &'static str,
+/// ` WHERE` the entry is one of `ids` of `platform` `AND` every one of them
+/// is journaled: a single statement that changes all of the batch or none
+/// of it (the count is taken before any row changes), so a batch update
+/// needs no transaction of its own.
+pub(super) fn push_batch_filter<'a>(
+    query: &mut QueryBuilder<'a, Sqlite>,
     platform: &'a str,
-    message_ids: &[&'a str],
-    mut update: QueryBuilder<'a, Sqlite>,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    let unique: BTreeSet<&'a str> = message_ids.iter().copied().collect();
-    if unique.is_empty() {
-        return Ok(());
+    ids: &BTreeSet<&'a str>,
+) {
+    let push_ids = |query: &mut QueryBuilder<'a, Sqlite>| {
+        query.push(" AND message_id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(")");
+    };
+    query.push(" WHERE platform = ").push_bind(platform);
+    push_ids(query);
+    query
+        .push(" AND (SELECT COUNT(*) FROM journal WHERE platform = ")
+        .push_bind(platform);
+    push_ids(query);
+    query.push(") = ").push_bind(ids.len() as i64);
+}
+
+/// The error of a batch update that matched not every id.
+pub(super) fn no_such_entry(op: &'static str, platform: &str, ids: &BTreeSet<&str>) -> StoreError {
+    StoreError::NoSuchEntry {
+        op,
+        platform: platform.to_owned(),
+        message_ids: ids.iter().map(|id| (*id).to_owned()).collect(),
     }
-    update.push(", updated_at = ").push_bind(now_ms);
-    update.push(" WHERE platform = ").push_bind(platform);
-    update.push(" AND message_id IN (");
-    let mut ids = update.separated(", ");
-    for id in &unique {
-        ids.push_bind(*id);
-    }
-    update.push(")");
-    let done = update
-        .build()
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::query(op))?;
-    if done.rows_affected() != unique.len() as u64 {
-        return Err(StoreError::NoSuchEntry {
-            op,
-            platform: platform.to_owned(),
-            message_ids: unique.into_iter().map(str::to_owned).collect(),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -178,7 +178,7 @@ impl Store {
 }
 
 /// Move a thread's `last_active_at` to `now_ms`, never backwards.
-pub(super) fn touch_query<'a>(
+fn touch_query<'a>(
     platform: &'a str,
     thread_id: &'a str,
     now_ms: i64,
