@@ -18,10 +18,19 @@ struct Output {
 
 impl Output {
     async fn wait_for(&self, needle: &str) {
+        self.wait_count(needle, 1).await;
+    }
+
+    fn count(&self, needle: &str) -> usize {
+        self.text.lock().unwrap().matches(needle).count()
+    }
+
+    /// Wait until `needle` appears at least `n` times.
+    async fn wait_count(&self, needle: &str, n: usize) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let notified = self.changed.notified();
-            if self.text.lock().unwrap().contains(needle) {
+            if self.count(needle) >= n {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -114,32 +123,11 @@ async fn the_slack_demo_answers_in_the_thread_and_survives_dropped_connections()
         .await;
     output.wait_for("[bot] session").await;
     output.wait_for("prompt: hello from slack").await;
-    let live_before = output
-        .text
-        .lock()
-        .unwrap()
-        .matches("Socket Mode connection live")
-        .count();
+    let live = "Socket Mode connection live";
+    let live_before = output.count(live);
     stdin.write_all(b"/drop\n").await.unwrap();
     output.wait_for("Socket Mode connections dropped").await;
     // Both slots come back: two more "live" lines.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let notified = output.changed.notified();
-        let live = output
-            .text
-            .lock()
-            .unwrap()
-            .matches("Socket Mode connection live")
-            .count();
-        if live >= live_before + 2 {
-            break;
-        }
-        assert!(
-            tokio::time::timeout_at(deadline, notified).await.is_ok(),
-            "the Socket Mode connections did not come back:\n{}",
-            output.text.lock().unwrap()
-        );
-    }
+    output.wait_count(live, live_before + 2).await;
     quit(&mut child, &mut stdin, &output).await;
 }

@@ -13,7 +13,7 @@ use crate::chat::discord::{
 };
 use crate::config::DiscordConfig;
 use crate::health::ConnectionHealth;
-use crate::supervisor::{FatalError, fatal_error, summary::log_summaries, supervise};
+use crate::supervisor::{FatalError, fatal_error};
 
 /// How long the start-up token check over REST may take.
 const TOKEN_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -50,17 +50,7 @@ pub(super) async fn wire(
     };
     let wired = wire_conversations(w, side, platforms).await;
     platforms.spawn(verify_token(rest));
-    platforms.spawn(supervise(
-        gateway,
-        conn.clone(),
-        w.config.supervisor,
-        platform_stop.clone(),
-    ));
-    w.tracker.spawn(log_summaries(
-        conn,
-        w.config.supervisor.summary_interval,
-        platform_stop.clone(),
-    ));
+    w.supervise(gateway, conn, platform_stop, platforms);
     wired
 }
 

@@ -25,10 +25,11 @@ use crate::admin::{AdminBindError, AdminServer};
 use crate::broker::intake::run_intake;
 use crate::chat::{InboundSender, Platform, inbound_channel};
 use crate::config::{AgentConfig, Config};
-use crate::health::{ConnectionState, HealthRegistry};
+use crate::health::{ConnectionHealth, ConnectionState, HealthRegistry};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
-use crate::supervisor::FatalError;
+use crate::supervisor::summary::log_summaries;
+use crate::supervisor::{Connection, FatalError, supervise};
 
 /// How long the drain after shutdown may take, on top of the turns' own
 /// `shutdown_grace`, before tasks are abandoned (with no turn running the
@@ -57,6 +58,30 @@ struct Wiring<'a> {
     inbound: &'a InboundSender,
     tracker: &'a TaskTracker,
     stop: &'a CancellationToken,
+}
+
+impl Wiring<'_> {
+    /// Keep `connection` alive under `platform_stop` (a platform task), with
+    /// its periodic INFO summary line.
+    fn supervise<C: Connection + 'static>(
+        &self,
+        connection: C,
+        health: ConnectionHealth,
+        platform_stop: &CancellationToken,
+        platforms: &mut PlatformTasks,
+    ) {
+        platforms.spawn(supervise(
+            connection,
+            health.clone(),
+            self.config.supervisor,
+            platform_stop.clone(),
+        ));
+        self.tracker.spawn(log_summaries(
+            health,
+            self.config.supervisor.summary_interval,
+            platform_stop.clone(),
+        ));
+    }
 }
 
 /// A platform task: ends `Ok` on shutdown (or when its job is done), `Err`

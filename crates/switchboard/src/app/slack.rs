@@ -16,7 +16,7 @@ use crate::chat::slack::socket::{SlackSocket, SlotsShared, SocketSettings};
 use crate::chat::slack::web::{SharedIdentity, SlackWeb, TokenKind};
 use crate::config::SlackConfig;
 use crate::health::ConnectionHealth;
-use crate::supervisor::{fatal_error, summary::log_summaries, supervise};
+use crate::supervisor::fatal_error;
 
 /// Build and start everything Slack needs. Its connections stop with
 /// `platform_stop` (cancelled when one of its tasks ends fatally).
@@ -67,17 +67,7 @@ pub(super) async fn wire(
             w.inbound.clone(),
             settings,
         );
-        platforms.spawn(supervise(
-            socket,
-            health.clone(),
-            w.config.supervisor,
-            platform_stop.clone(),
-        ));
-        w.tracker.spawn(log_summaries(
-            health,
-            w.config.supervisor.summary_interval,
-            platform_stop.clone(),
-        ));
+        w.supervise(socket, health, platform_stop, platforms);
     }
     wired
 }
