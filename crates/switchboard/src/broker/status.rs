@@ -3,14 +3,16 @@
 //! shared with the answer itself.
 //!
 //! The reply shows quickly that the bot is working (its first text, or the
-//! placeholder, within `ReplyConfig::placeholder_after`), so a turn whose
-//! agent is done within [`THINKING_AFTER`] gets only its final reaction (done
-//! or error): one call per message. When the agent takes longer, its
-//! messages also show "thinking" from then until the turn ends (two more
-//! calls, over seconds). Time spent delivering a finished answer (e.g.
-//! waiting for the platform's rate limits) does not count: it would only
-//! add calls where calls are scarce. This module must never block the turn
-//! on the platform: every call runs in the background.
+//! placeholder, within `ReplyConfig::placeholder_after`), and a streaming
+//! answer shows its own progress. So a turn whose agent starts answering
+//! within [`THINKING_AFTER`] gets only its final reaction (done or error):
+//! one call per message. An agent that is silent for longer (thinking
+//! before it writes) has its messages show "thinking" from then until the
+//! turn ends: two more calls, for a turn that takes seconds anyway. Time
+//! spent delivering an answer (e.g. waiting for the platform's rate limits)
+//! does not count: it would only add calls where calls are scarce. This
+//! module must never block the turn on the platform: every call runs in the
+//! background.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,8 +71,9 @@ impl TurnStatus {
         }
     }
 
-    /// The agent is done: too late for "thinking" to start now.
-    pub fn agent_done(&self) {
+    /// The agent started answering (or is done): too late for "thinking"
+    /// to start now.
+    pub fn agent_answering(&self) {
         self.ended.cancel();
     }
 

@@ -92,7 +92,7 @@ impl ThreadActor {
                 }
             }
         };
-        let forwarding = forward_updates(updates_rx, reply_tx.clone(), &deps, batch);
+        let forwarding = forward_updates(updates_rx, reply_tx.clone(), &deps, batch, status);
         // Beside the prompt, not before it: the journal entry (written
         // before the message was acted on) already keeps the message safe,
         // and `prompted` is recovered the same as `received`. It is awaited
@@ -105,7 +105,7 @@ impl ThreadActor {
             ids.clone(),
         ));
         let (result, (), ()) = tokio::join!(prompting, forwarding, prompted);
-        status.agent_done();
+        status.agent_answering();
 
         let ok = match result {
             Ok(stop) => {
@@ -212,15 +212,23 @@ async fn record_reply_ids(
     }
 }
 
-/// Agent updates -> reply events, and the "running a tool" reaction.
+/// Agent updates -> reply events, and the "running a tool" reaction; the
+/// first text or tool call tells `status` the agent is answering.
 async fn forward_updates(
     mut updates: mpsc::UnboundedReceiver<AgentUpdate>,
     reply: mpsc::UnboundedSender<ReplyEvent>,
     deps: &super::thread::ThreadDeps,
     batch: &[Incoming],
+    status: &TurnStatus,
 ) {
     let mut tool_reacted = false;
     while let Some(update) = updates.recv().await {
+        if matches!(
+            update,
+            AgentUpdate::MessageChunk(_) | AgentUpdate::ToolCall { .. }
+        ) {
+            status.agent_answering();
+        }
         let event = match update {
             AgentUpdate::MessageChunk(text) => ReplyEvent::Text(text),
             AgentUpdate::ToolCall {
