@@ -52,8 +52,8 @@ pub struct DemoAgentOptions {
     pub echo: bool,
     /// Write one line of junk to stdout before anything else.
     pub emit_junk: bool,
-    /// Wait this long before the echo answer (a benchmark uses it so the
-    /// client's placeholder post is done before the first chunk).
+    /// Wait this long before the echo answer (a benchmark uses it to
+    /// measure a reply that starts after the turn has begun).
     pub echo_delay: Duration,
     /// Append prompt-read and first-chunk times here (see [`timestamps`]).
     pub timestamps_file: Option<PathBuf>,
