@@ -162,6 +162,24 @@ async fn refresh_requested_reconnects() {
     chat.h.stop().await;
 }
 
+/// Two connections opened after connection `last`, each within the ping
+/// interval + deadline (+ margin) of `since`, when the old ones died.
+async fn reconnected_within_ping_deadline(chat: &SlackChat, last: u64, since: Instant) {
+    let new = slack_wait(chat.sim(), 10 * SECOND, "two new connections", |_| {
+        let new = opened_after(chat, last);
+        (new.len() >= 2).then_some(new)
+    })
+    .await;
+    let bound = PING_INTERVAL + PING_DEADLINE + MARGIN;
+    for connection in &new {
+        assert!(
+            connection.opened_at - since <= bound,
+            "reconnected {:?} after the connections died (bound {bound:?})",
+            connection.opened_at - since
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connections_reconnect_within_the_ping_deadline() {
     let chat = SlackChat::start(slack::options()).await;
@@ -169,19 +187,7 @@ async fn dropped_connections_reconnect_within_the_ping_deadline() {
     let last = last_connection_id(&chat);
     let dropped = Instant::now();
     sim.drop_connections();
-    let new = slack_wait(sim, 10 * SECOND, "two new connections", |_| {
-        let new = opened_after(&chat, last);
-        (new.len() >= 2).then_some(new)
-    })
-    .await;
-    let bound = PING_INTERVAL + PING_DEADLINE + MARGIN;
-    for connection in &new {
-        assert!(
-            connection.opened_at - dropped <= bound,
-            "reconnected {:?} after the drop (bound {bound:?})",
-            connection.opened_at - dropped
-        );
-    }
+    reconnected_within_ping_deadline(&chat, last, dropped).await;
     wait_live(&chat.h, 4, 5 * SECOND).await;
     reconnect_logged(&chat, "").await;
     answered_once(&chat, "still there after the drop?").await;
@@ -207,19 +213,7 @@ async fn half_open_connections_are_zombies_and_an_unacked_redelivery_answers_onc
     let silenced = Instant::now();
     sim.silence_current_connections();
 
-    let new = slack_wait(sim, 10 * SECOND, "two new connections", |_| {
-        let new = opened_after(&chat, last);
-        (new.len() >= 2).then_some(new)
-    })
-    .await;
-    let bound = PING_INTERVAL + PING_DEADLINE + MARGIN;
-    for connection in &new {
-        assert!(
-            connection.opened_at - silenced <= bound,
-            "reconnected {:?} after the line went silent (bound {bound:?})",
-            connection.opened_at - silenced
-        );
-    }
+    reconnected_within_ping_deadline(&chat, last, silenced).await;
     reconnect_logged(&chat, "zombie").await;
     chat.done(&asked).await;
     // Slack never saw the acks: it redelivers on the new connections.
