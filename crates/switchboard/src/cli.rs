@@ -45,8 +45,9 @@ pub enum Command {
         /// e.g. --agent "npx @zed-industries/claude-code-acp".
         #[arg(long)]
         agent: Option<String>,
-        /// Admin API address.
-        #[arg(long, default_value = "127.0.0.1:9464")]
+        /// Admin API address (default: a free port on 127.0.0.1, printed at
+        /// start, so two demos never collide).
+        #[arg(long, default_value = "127.0.0.1:0")]
         admin: String,
         /// The simulated gateway's heartbeat interval in milliseconds.
         #[arg(long, default_value_t = 41_250, hide = true)]

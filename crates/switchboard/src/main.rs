@@ -9,7 +9,8 @@ use clap::Parser;
 use switchboard::RunError;
 use switchboard::cli::{Cli, Command};
 use switchboard::config::{self, Config, LogConfig};
-use switchboard::demo::{DemoAgent, DemoError};
+use switchboard::demo::{DemoAgent, DemoError, DemoFolder};
+use switchboard::logging::LogSink;
 use tokio_util::sync::CancellationToken;
 
 /// Exit status for a config that cannot be used.
@@ -36,13 +37,32 @@ fn main() -> ExitCode {
             heartbeat_ms,
         } => {
             let agent = agent.map_or(DemoAgent::BuiltIn, DemoAgent::Command);
+            let folder = match DemoFolder::create() {
+                Ok(folder) => folder,
+                Err(err) => {
+                    eprintln!("switchboard demo: cannot create a temporary folder: {err}");
+                    return ExitCode::from(EXIT_FATAL);
+                }
+            };
             let log = switchboard::config::LogConfig {
                 format: switchboard::config::LogFormat::Text,
                 level: "info".into(),
             };
-            run_async(&log, move |shutdown| async move {
+            // The terminal is the chat: every log line goes to the file.
+            let sink = LogSink::File(folder.log_path());
+            run_async(&log, &sink, move |shutdown| async move {
                 let heartbeat = Duration::from_millis(heartbeat_ms);
-                switchboard::demo::run_demo(platform, agent, heartbeat, &admin, shutdown).await
+                let result = switchboard::demo::run_demo(
+                    platform, agent, heartbeat, &admin, &folder, shutdown,
+                )
+                .await;
+                if let Err(err) = &result {
+                    eprintln!(
+                        "switchboard demo: {err} (the log has more: {})",
+                        folder.log_path().display()
+                    );
+                }
+                result
             })
         }
         Command::DemoAgent {
@@ -74,18 +94,20 @@ fn main() -> ExitCode {
 
 fn run(config: Config) -> ExitCode {
     let log = config.log.clone();
-    run_async(&log, move |shutdown| switchboard::run(config, shutdown))
+    run_async(&log, &LogSink::Stderr, move |shutdown| {
+        switchboard::run(config, shutdown)
+    })
 }
 
 /// Set up logging and the runtime, run `job` until it ends or a signal
 /// cancels it, and map the outcome to an exit status.
-fn run_async<F, Fut, E>(log: &LogConfig, job: F) -> ExitCode
+fn run_async<F, Fut, E>(log: &LogConfig, sink: &LogSink, job: F) -> ExitCode
 where
     F: FnOnce(CancellationToken) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: std::fmt::Display + IsFatal,
 {
-    switchboard::logging::init(log);
+    switchboard::logging::init(log, sink);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,7 +1,7 @@
 //! A real third-party ACP agent: the example agent shipped in the npm
 //! package `@agentclientprotocol/sdk` 1.9.0 (no API key; about 5 s a turn).
-//! Needs `npm ci --prefix crates/switchboard/tests/acp-agents` first; the
-//! tests fail (never skip) without it.
+//! The first test installs it with `npm ci` (agent_support/npm.rs); the
+//! tests fail (never skip) without node and npm.
 
 mod agent_support;
 
@@ -15,12 +15,6 @@ use switchboard::agent::{
 
 fn npm_agent() -> AgentCommand {
     let script = npm_example_agent();
-    assert!(
-        script.is_file(),
-        "the npm example agent is missing ({}): run `npm ci --prefix crates/switchboard/tests/acp-agents` \
-         from the repository root (needs node and npm)",
-        script.display()
-    );
     AgentCommand {
         command: "node".into(),
         args: vec![script.to_string_lossy().into_owned()],

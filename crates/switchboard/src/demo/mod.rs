@@ -4,16 +4,27 @@
 //!
 //! Each typed line is posted in the simulator's #general as a user message
 //! that @mentions the bot; `/drop` cuts the platform connection without a
-//! close frame (watch switchboard reconnect), `/quit` or end of input stops.
+//! close frame (watch switchboard reconnect), `/status` prints the admin
+//! API's view, `/help` the commands, `/quit` or end of input stops.
 //! Everything between the simulator and the terminal is the production path.
+//! The terminal is a clean chat: every log line goes to a file in the
+//! demo's folder (printed at start), never between the lines of a reply.
 //!
 //! - `discord`, `slack`: one simulated platform each ([`DemoWorld`])
 //! - `discord_view`, `slack_view`: the terminal view of the bot's replies
+//!   and of switchboard's connections as the platform sees them
+//! - `folder`: the demo's log file and store; `status_text`: `/status`;
+//!   `terminal`: the one writer of the chat
 
 mod discord;
 mod discord_view;
+mod folder;
 mod slack;
 mod slack_view;
+mod status_text;
+mod terminal;
+
+pub use folder::DemoFolder;
 
 use std::time::Duration;
 
@@ -133,23 +144,44 @@ fn toml_string(text: &str) -> String {
     quoted.replace("${", "$${")
 }
 
+/// What `/help` prints.
+const HELP: &str = "Type a message and press Enter to post it with an @mention of the bot.\n\
+/status  what switchboard reports (connections, agent sessions, store)\n\
+/drop    cut switchboard's platform connection without a close frame\n\
+/help    this list\n\
+/quit    stop (so does Ctrl-D)";
+
 /// Run the demo until end of input, `/quit` or `shutdown`. `heartbeat` is
-/// the simulated Discord gateway's interval.
+/// the simulated Discord gateway's interval; the store lives in `folder`.
 pub async fn run_demo(
     platform: DemoPlatform,
     agent: DemoAgent,
     heartbeat: Duration,
     admin_listen: &str,
+    folder: &DemoFolder,
     shutdown: CancellationToken,
 ) -> Result<(), DemoError> {
     let world: Box<dyn DemoWorld> = match platform {
         DemoPlatform::Discord => Box::new(discord::DiscordWorld::start(heartbeat).await?),
         DemoPlatform::Slack => Box::new(slack::SlackWorld::start().await?),
     };
-    // The demo keeps no state between runs: its store lives in a temporary
-    // directory removed at exit.
-    let data_dir = tempfile::tempdir().map_err(DemoError::Simulator)?;
-    let config = demo_config(world.as_ref(), admin_listen, &agent, data_dir.path())?;
+    // The demo keeps no state between runs: its store is removed at exit.
+    let result = chat(world.as_ref(), &agent, admin_listen, folder, shutdown).await;
+    world.shutdown();
+    folder.remove_data();
+    result
+}
+
+/// The demo after its simulator is up: start the broker, then the
+/// terminal chat until `/quit`, end of input or `shutdown`.
+async fn chat(
+    world: &dyn DemoWorld,
+    agent: &DemoAgent,
+    admin_listen: &str,
+    folder: &DemoFolder,
+    shutdown: CancellationToken,
+) -> Result<(), DemoError> {
+    let config = demo_config(world, admin_listen, agent, &folder.data_dir())?;
     let (addr_tx, addr_rx) = oneshot::channel();
     let broker = tokio::spawn(run_reporting(config, shutdown.clone(), Some(addr_tx)));
     let Ok(admin) = addr_rx.await else {
@@ -162,16 +194,23 @@ pub async fn run_demo(
     // Messages typed before switchboard is connected would only be found
     // by catch-up; wait until it is.
     if !world.wait_connected().await {
-        println!("(switchboard has not connected to the simulator yet; see the log)");
+        terminal::line(&format!(
+            "(switchboard has not connected to the simulator yet; see the log: {})",
+            folder.log_path().display()
+        ));
     }
     let mut banner = world.banner().into_iter();
     if let Some(first) = banner.next() {
-        println!("{first}");
+        terminal::line(&first);
     }
-    println!("admin: http://{admin}/status (also /readyz, /metrics)");
+    terminal::line(&format!(
+        "admin: http://{admin}/status (also /readyz, /metrics)"
+    ));
+    terminal::line(&format!("log: {}", folder.log_path().display()));
     for line in banner {
-        println!("{line}");
+        terminal::line(&line);
     }
+    terminal::line("/help lists the commands.");
     world.watch(ReplyConfig::default().placeholder, shutdown.clone());
 
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
@@ -186,14 +225,19 @@ pub async fn run_demo(
         match line.trim() {
             "" => {}
             "/quit" => break,
-            "/drop" => println!("{}", world.drop_connections()),
-            text => println!("{}", world.post(text)),
+            "/drop" => terminal::line(&world.drop_connections()),
+            "/status" => terminal::line(&status_text::fetch(admin).await),
+            "/help" => terminal::line(HELP),
+            text => terminal::line(&world.post(text)),
         }
     }
     shutdown.cancel();
     let result = broker
         .await
         .map_err(|e| RunError::Panicked(e.to_string()))?;
-    world.shutdown();
+    terminal::line(&format!(
+        "(stopped; the log is kept at {})",
+        folder.log_path().display()
+    ));
     result.map_err(Into::into)
 }

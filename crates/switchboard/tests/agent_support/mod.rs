@@ -3,6 +3,8 @@
 //! process liveness checks through /proc.
 #![allow(dead_code)]
 
+pub mod npm;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -147,10 +149,13 @@ pub async fn wait_gone(pid: u32, within: Duration) -> bool {
     }
 }
 
-/// Path of the npm example agent (tests/acp-agents).
+/// Path of the npm example agent (tests/acp-agents), installed with
+/// `npm ci` first if it is not there yet.
 pub fn npm_example_agent() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/acp-agents/node_modules/@agentclientprotocol/sdk/dist/examples/agent.js")
+    let script =
+        npm::acp_agents_dir().join("node_modules/@agentclientprotocol/sdk/dist/examples/agent.js");
+    npm::ensure_npm_agents(&script);
+    script
 }
 
 /// The agent's pid (panics when it is not running).
