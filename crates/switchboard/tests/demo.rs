@@ -1,76 +1,29 @@
 //! `switchboard demo`, driven through its stdin as a person would type.
+//! The terminal is a clean chat: log lines go to the demo's log file.
 
 mod support;
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use support::terminal::Transcript;
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
-use tokio::sync::Notify;
-
-#[derive(Clone, Default)]
-struct Output {
-    text: Arc<Mutex<String>>,
-    changed: Arc<Notify>,
-}
-
-impl Output {
-    async fn wait_for(&self, needle: &str) {
-        self.wait_count(needle, 1).await;
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.text.lock().unwrap().matches(needle).count()
-    }
-
-    /// Wait until `needle` appears at least `n` times.
-    async fn wait_count(&self, needle: &str, n: usize) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let notified = self.changed.notified();
-            if self.count(needle) >= n {
-                return;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!(
-                    "no `{needle}` in demo output:\n{}",
-                    self.text.lock().unwrap()
-                );
-            }
-        }
-    }
-}
 
 /// `switchboard demo <args>` with its stdout and stderr collected.
-fn spawn_demo(args: &[&str]) -> (tokio::process::Child, Output) {
+fn spawn_demo(args: &[&str]) -> (tokio::process::Child, Transcript) {
     let mut child = Command::new(support::binary())
         .arg("demo")
         .args(args)
         .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let output = Output::default();
-    for stream in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let output = output.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut text = output.text.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
-                output.changed.notify_waiters();
-            }
-        });
-    }
+    let output = Transcript::capture(&mut child);
     (child, output)
 }
 
@@ -78,56 +31,82 @@ fn spawn_demo(args: &[&str]) -> (tokio::process::Child, Output) {
 async fn quit(
     child: &mut tokio::process::Child,
     stdin: &mut tokio::process::ChildStdin,
-    output: &Output,
+    output: &Transcript,
 ) {
     stdin.write_all(b"/quit\n").await.unwrap();
     let status = tokio::time::timeout(Duration::from_secs(3), child.wait())
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        status.success(),
-        "{status:?}\n{}",
-        output.text.lock().unwrap()
-    );
+    assert!(status.success(), "{status:?}\n{}", output.text());
+}
+
+/// The log file the demo printed at start.
+fn log_path(output: &Transcript) -> std::path::PathBuf {
+    let text = output.text();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("log: "))
+        .unwrap_or_else(|| panic!("no `log: ` line:\n{text}"));
+    std::path::PathBuf::from(line.trim())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_gateway() {
-    let (mut child, output) = spawn_demo(&["--admin", "127.0.0.1:0", "--heartbeat-ms", "500"]);
+    let (mut child, output) = spawn_demo(&["--heartbeat-ms", "500"]);
     output.wait_for("admin: http://").await;
-    output.wait_for("gateway READY").await;
+    output.wait_for("opened a gateway session").await;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"hello from the terminal\n").await.unwrap();
-    output.wait_for("message received").await;
     output
         .wait_for("thread opened: \"hello from the terminal\"")
         .await;
     output.wait_for("[bot] session").await;
     output.wait_for("prompt: hello from the terminal").await;
+    // The whole streamed answer (tool lines and the permission included).
+    output
+        .wait_for("Permission for \"Editing README.md\": allow once")
+        .await;
+    stdin.write_all(b"/status\n").await.unwrap();
+    output.wait_for("status: ready").await;
+    output.wait_for("discord agent sessions: 1 live").await;
     stdin.write_all(b"/drop\n").await.unwrap();
-    output.wait_for("gateway RESUMED").await;
+    output.wait_for("resumed its gateway session").await;
+    stdin.write_all(b"/help\n").await.unwrap();
+    output.wait_for("/status  what switchboard reports").await;
     quit(&mut child, &mut stdin, &output).await;
+
+    output.assert_no_log_lines();
+    let log = std::fs::read_to_string(log_path(&output)).unwrap();
+    assert!(log.contains("message received"), "{log}");
+    assert!(log.contains("gateway RESUMED"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_slack_demo_answers_in_the_thread_and_survives_dropped_connections() {
-    let (mut child, output) = spawn_demo(&["--platform", "slack", "--admin", "127.0.0.1:0"]);
+    let (mut child, output) = spawn_demo(&["--platform", "slack"]);
     output.wait_for("a simulated Slack").await;
     output.wait_for("admin: http://").await;
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"hello from slack\n").await.unwrap();
-    output.wait_for("message received").await;
     output
         .wait_for("thread of \"<@U0BOT> hello from slack\"")
         .await;
     output.wait_for("[bot] session").await;
     output.wait_for("prompt: hello from slack").await;
-    let live = "Socket Mode connection live";
-    let live_before = output.count(live);
+    output
+        .wait_for("Permission for \"Editing README.md\": allow once")
+        .await;
+    let opened = "opened Socket Mode connection";
+    let opened_before = output.count(opened);
+    assert!(opened_before >= 2, "{}", output.text());
     stdin.write_all(b"/drop\n").await.unwrap();
     output.wait_for("Socket Mode connections dropped").await;
-    // Both slots come back: two more "live" lines.
-    output.wait_count(live, live_before + 2).await;
+    // Both slots come back: two more connections.
+    output.wait_count(opened, opened_before + 2).await;
     quit(&mut child, &mut stdin, &output).await;
+
+    output.assert_no_log_lines();
+    let log = std::fs::read_to_string(log_path(&output)).unwrap();
+    assert!(log.contains("Socket Mode connection live"), "{log}");
 }

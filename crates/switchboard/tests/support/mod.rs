@@ -8,6 +8,7 @@
 
 pub mod chat;
 pub mod slack;
+pub mod terminal;
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};

@@ -1,0 +1,110 @@
+//! A terminal program's output as a person would read it: stdout and
+//! stderr collected line by line, waits on text with a deadline, and the
+//! check that no log line was printed into the chat.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Child;
+use tokio::sync::Notify;
+
+#[derive(Clone, Default)]
+pub struct Transcript {
+    text: Arc<Mutex<String>>,
+    changed: Arc<Notify>,
+}
+
+impl Transcript {
+    /// Collect `child`'s stdout and stderr (both must be piped).
+    pub fn capture(child: &mut Child) -> Transcript {
+        let transcript = Transcript::default();
+        let streams: [Box<dyn AsyncRead + Unpin + Send>; 2] = [
+            Box::new(child.stdout.take().expect("stdout piped")),
+            Box::new(child.stderr.take().expect("stderr piped")),
+        ];
+        for stream in streams {
+            let transcript = transcript.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut text = transcript.text.lock().unwrap();
+                    text.push_str(&line);
+                    text.push('\n');
+                    transcript.changed.notify_waiters();
+                }
+            });
+        }
+        transcript
+    }
+
+    pub fn text(&self) -> String {
+        self.text.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, needle: &str) -> usize {
+        self.text.lock().unwrap().matches(needle).count()
+    }
+
+    /// Wait (10 s) until `needle` appears.
+    pub async fn wait_for(&self, needle: &str) {
+        self.wait_count_within(needle, 1, Duration::from_secs(10))
+            .await;
+    }
+
+    /// Wait (10 s) until `needle` appears at least `n` times.
+    pub async fn wait_count(&self, needle: &str, n: usize) {
+        self.wait_count_within(needle, n, Duration::from_secs(10))
+            .await;
+    }
+
+    pub async fn wait_count_within(&self, needle: &str, n: usize, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.changed.notified();
+            if self.count(needle) >= n {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("no `{needle}` (x{n}) in the output:\n{}", self.text());
+            }
+        }
+    }
+
+    /// Panic if any line looks like a tracing log line (timestamp or level
+    /// field): the chat must carry none.
+    pub fn assert_no_log_lines(&self) {
+        let text = self.text();
+        for line in text.lines() {
+            assert!(
+                !is_log_line(line),
+                "a log line was printed into the chat: {line:?}\n{text}"
+            );
+        }
+    }
+}
+
+/// A tracing-subscriber text line: `2026-12-03T11:30:37.123456Z  INFO ...`,
+/// or any line with a level field.
+pub fn is_log_line(line: &str) -> bool {
+    let bytes = line.trim_start().as_bytes();
+    let timestamp = bytes.len() > 20
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[10] == b'T';
+    let level = [" TRACE ", " DEBUG ", " INFO ", " WARN ", " ERROR "]
+        .iter()
+        .any(|level| line.contains(level));
+    timestamp || level
+}
+
+#[test]
+fn log_lines_are_recognised() {
+    assert!(is_log_line(
+        "2026-12-03T11:30:37.123456Z  INFO switchboard::app: store open"
+    ));
+    assert!(is_log_line("  WARN switchboard: reconnecting"));
+    assert!(!is_log_line("[bot] session demo-1 turn 1:"));
+    assert!(!is_log_line("prompt: hello INFO-less"));
+}
