@@ -42,7 +42,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DemoPlatform::Discord)]
         platform: DemoPlatform,
         /// Run this ACP agent command instead of the built-in demo agent,
-        /// e.g. --agent "npx @zed-industries/claude-code-acp".
+        /// e.g. --agent "npx @agentclientprotocol/claude-agent-acp".
         #[arg(long)]
         agent: Option<String>,
         /// Admin API address (default: a free port on 127.0.0.1, printed at
