@@ -245,7 +245,7 @@ pub(super) fn agent(raw: RawAgent, file: &str, base: &Path) -> Result<AgentConfi
     let err = |key: &str, reason: String| ConfigError::invalid(file, key, reason);
     let command = raw.command.trim().to_owned();
     if command.is_empty() {
-        return Err(err("agent.command", "is empty; name the ACP agent to run, e.g. \"npx\" with args [\"@zed-industries/claude-code-acp\"]".into()));
+        return Err(err("agent.command", "is empty; name the ACP agent to run, e.g. \"npx\" with args [\"@agentclientprotocol/claude-agent-acp\"]".into()));
     }
     let cwd = match raw.cwd.as_deref().map(str::trim) {
         None | Some("") => base.to_path_buf(),

@@ -53,7 +53,7 @@ pub enum DemoError {
 pub enum DemoAgent {
     /// The built-in demo agent (this binary's `demo-agent`).
     BuiltIn,
-    /// Any ACP agent command line, e.g. `npx @zed-industries/claude-code-acp`.
+    /// Any ACP agent command line, e.g. `npx @agentclientprotocol/claude-agent-acp`.
     Command(String),
 }
 
