@@ -20,6 +20,7 @@ use super::catch_up::{CatchUpScope, catch_up};
 use super::durable::CursorQueue;
 use super::router::{Route, route};
 use super::thread::{Incoming, Origin, PreviousSession, ThreadDeps, ThreadInput, spawn_thread};
+use crate::chat::receipt::Receipt;
 use crate::chat::recent_ids::RecentIds;
 use crate::chat::{ChatHistory, ChatMessage, Conversation, InboundSender, Platform};
 use crate::config::Gating;
@@ -105,8 +106,12 @@ impl Bridge {
         });
     }
 
-    /// Act on one message (live or caught up), at most once.
-    pub async fn handle(&mut self, message: ChatMessage) {
+    /// Act on one message (live or caught up), at most once. `receipt` is
+    /// settled as soon as the message is durable (journaled or recorded as
+    /// seen, duplicates included), before it is acted on; a store failure
+    /// settles it "not durable" (the platform redelivers) and the message
+    /// is still handled, deduped in memory.
+    pub async fn handle(&mut self, message: ChatMessage, receipt: Receipt) {
         let decision = route(&message, &self.gating, |id| {
             self.threads.get(id).map(|t| t.parent.clone())
         });
@@ -141,6 +146,7 @@ impl Bridge {
             }
             None => durable.first_sighting(&message.id).await,
         };
+        receipt.settle(first.is_some());
         let first = first.unwrap_or_else(|| self.fallback.first_sighting(&message.id));
         if !first {
             self.metrics.duplicate_event(platform);

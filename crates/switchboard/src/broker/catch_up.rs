@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::durable::Durable;
+use crate::chat::receipt::Receipt;
 use crate::chat::{ChatEvent, ChatHistory, InboundSender};
 use crate::store::now_ms;
 
@@ -56,7 +57,10 @@ pub async fn catch_up(
             Ok(messages) => {
                 fetched += messages.len();
                 for message in messages {
-                    if inbound.send(ChatEvent::Message(Box::new(message))).is_err() {
+                    if inbound
+                        .send(ChatEvent::Message(Box::new(message), Receipt::none()))
+                        .is_err()
+                    {
                         return fetched;
                     }
                 }

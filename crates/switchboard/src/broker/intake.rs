@@ -26,7 +26,7 @@ pub async fn run_intake(
             },
         };
         let platform = match &event {
-            ChatEvent::Message(message) => message.platform,
+            ChatEvent::Message(message, _) => message.platform,
             ChatEvent::SessionStarted { platform } => *platform,
         };
         let Some(bridge) = bridges.get_mut(&platform) else {
@@ -34,10 +34,14 @@ pub async fn run_intake(
                 platform = platform.as_str(),
                 "no bridge for this platform; event dropped"
             );
+            // Nothing will ever act on it: a redelivery would change nothing.
+            if let ChatEvent::Message(_, receipt) = event {
+                receipt.settle(true);
+            }
             continue;
         };
         match event {
-            ChatEvent::Message(message) => bridge.handle(*message).await,
+            ChatEvent::Message(message, receipt) => bridge.handle(*message, receipt).await,
             ChatEvent::SessionStarted { .. } => bridge.start_catch_up(),
         }
     }

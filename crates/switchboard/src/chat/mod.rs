@@ -6,6 +6,7 @@
 pub mod discord;
 pub mod history;
 pub mod outbound;
+pub mod receipt;
 pub mod recent_ids;
 pub mod slack;
 
@@ -72,14 +73,14 @@ pub struct ChatMessage {
 }
 
 /// Something that happened on a platform that the broker may act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ChatEvent {
-    Message(Box<ChatMessage>),
+    /// A message, with the receipt the broker settles once it is durable
+    /// (Slack acks its envelope then; Discord passes `Receipt::none()`).
+    Message(Box<ChatMessage>, receipt::Receipt),
     /// A new platform session began (not a resume): events may have been
     /// missed since the last one, so catch-up should run.
-    SessionStarted {
-        platform: Platform,
-    },
+    SessionStarted { platform: Platform },
 }
 
 /// Where platforms deliver events. Unbounded on purpose: a platform loop

@@ -38,6 +38,13 @@ impl RecentIds {
         true
     }
 
+    /// Forget `id` (a rare path: O(len)), so its next sighting is a first.
+    pub fn forget(&mut self, id: &str) {
+        if self.seen.remove(id) {
+            self.order.retain(|kept| kept != id);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.order.len()
     }
@@ -61,5 +68,17 @@ mod tests {
         assert_eq!(ids.len(), 2);
         assert!(!ids.first_sighting("b"));
         assert!(ids.first_sighting("a"), "a was forgotten");
+    }
+
+    #[test]
+    fn a_forgotten_id_is_a_first_sighting_again() {
+        let mut ids = RecentIds::new(3);
+        assert!(ids.first_sighting("a"));
+        assert!(ids.first_sighting("b"));
+        ids.forget("a");
+        ids.forget("never-seen");
+        assert_eq!(ids.len(), 1);
+        assert!(ids.first_sighting("a"));
+        assert!(!ids.first_sighting("b"));
     }
 }

@@ -30,6 +30,7 @@ use super::events;
 use super::history::BotUserId;
 use super::shard_reader::{Polled, ShardReader};
 use super::watchdog::{Action, Watchdog, WatchdogConfig, Zombie};
+use crate::chat::receipt::Receipt;
 use crate::chat::{ChatEvent, InboundSender, Platform};
 use crate::config::{DiscordConfig, Secret, SupervisorConfig};
 use crate::health::{ConnectionHealth, ConnectionState};
@@ -206,8 +207,11 @@ impl DiscordGateway {
                 Ok(frame) => {
                     let parent = self.directory.parent_of(frame.d.channel_id.get());
                     let event = events::message_create(&frame.d, self.bot_user_id, parent);
-                    // The receiver only goes away on shutdown.
-                    let _ = self.inbound.send(ChatEvent::Message(Box::new(event)));
+                    // The receiver only goes away on shutdown. Discord has
+                    // no ack: what is lost here is found by catch-up.
+                    let _ = self
+                        .inbound
+                        .send(ChatEvent::Message(Box::new(event), Receipt::none()));
                 }
                 Err(err) => tracing::warn!(%err, "malformed MESSAGE_CREATE; skipped"),
             },

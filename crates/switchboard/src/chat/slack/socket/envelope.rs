@@ -4,24 +4,28 @@
 //! mapped with [`events::chat_message`] and handed to the inbound channel
 //! (unbounded: handing over is recording, nothing waits on an agent). A
 //! redelivery, on this connection or another, is recognised by its
-//! `payload.event_id` and dropped. The caller acks every envelope after
-//! this returns, whatever it returns: an envelope left un-acked would only
-//! come back. Deduplication by message id (one mention arrives both as
+//! `payload.event_id` and dropped. A delivered message is acked only once
+//! the broker has journaled it (the [`ReceiptWait`] returned with
+//! `Delivered`): a crash before that leaves it un-acked, and Slack
+//! redelivers it. Every other envelope is acked at once: un-acked, it would
+//! only come back. Deduplication by message id (one mention arrives both as
 //! `app_mention` and as `message`) is the broker's journal's job.
 
 use serde_json::Value;
 
 use super::frames::Envelope;
 use super::slots::SlotsShared;
+use crate::chat::receipt::{Receipt, ReceiptWait};
 use crate::chat::slack::events;
 use crate::chat::slack::web::BotIdentity;
 use crate::chat::{ChatEvent, InboundSender};
 
 /// What became of one envelope.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Handled {
-    /// A `ChatEvent::Message` went to the broker.
-    Delivered,
+    /// A `ChatEvent::Message` went to the broker: ack once this resolves
+    /// `true` (the message is journaled).
+    Delivered(ReceiptWait),
     /// Its event_id was seen before (a redelivery).
     Duplicate,
     /// Nothing for the broker: `why` says what it was.
@@ -64,9 +68,11 @@ pub fn handle(
     };
     match events::chat_message(channel, event, identity, false) {
         Some(message) => {
-            // The receiver only goes away on shutdown.
-            let _ = inbound.send(ChatEvent::Message(Box::new(message)));
-            Handled::Delivered
+            let (receipt, wait) = Receipt::pair();
+            // The receiver only goes away on shutdown (the receipt then
+            // drops: not acked, Slack redelivers to the next connection).
+            let _ = inbound.send(ChatEvent::Message(Box::new(message), receipt));
+            Handled::Delivered(wait)
         }
         None => Handled::Ignored {
             why: format!(
@@ -110,13 +116,19 @@ mod tests {
         let (tx, mut rx) = inbound_channel();
         let slots = SlotsShared::default();
         let env = envelope("events_api", "Ev1", message("1.000001"));
-        assert_eq!(handle(&env, &identity(), &slots, &tx), Handled::Delivered);
-        let Ok(ChatEvent::Message(m)) = rx.try_recv() else {
+        assert!(matches!(
+            handle(&env, &identity(), &slots, &tx),
+            Handled::Delivered(_)
+        ));
+        let Ok(ChatEvent::Message(m, _)) = rx.try_recv() else {
             panic!("a message event")
         };
         assert_eq!(m.id, "C1:1.000001");
         assert!(m.mentions_bot);
-        assert_eq!(handle(&env, &identity(), &slots, &tx), Handled::Duplicate);
+        assert!(matches!(
+            handle(&env, &identity(), &slots, &tx),
+            Handled::Duplicate
+        ));
         assert!(rx.try_recv().is_err());
     }
 
@@ -131,11 +143,14 @@ mod tests {
             envelope("events_api", "Ev3", message("1.000002")),
         ];
         for env in &pair {
-            assert_eq!(handle(env, &identity(), &slots, &tx), Handled::Delivered);
+            assert!(matches!(
+                handle(env, &identity(), &slots, &tx),
+                Handled::Delivered(_)
+            ));
         }
         let ids: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
             .map(|e| match e {
-                ChatEvent::Message(m) => m.id,
+                ChatEvent::Message(m, _) => m.id,
                 other => panic!("{other:?}"),
             })
             .collect();

@@ -2,7 +2,8 @@
 //! `apps.connections.open` URL, then served by its own task until it ends.
 //!
 //! The task reads every frame, hands envelopes to the broker and acks them
-//! at once, answers Slack's pings (the WebSocket layer does), sends its own
+//! (a message once the broker has journaled it: `pending_acks`; anything
+//! else at once), answers Slack's pings (the WebSocket layer does), sends its own
 //! pings and applies the liveness rules. It reports to the slot only what
 //! the slot decides on: `hello`, `disconnect` and its end. Because each
 //! link has its own task, an old link keeps being read (and acked) while
@@ -27,6 +28,7 @@ use super::SocketSettings;
 use super::envelope;
 use super::frames::{self, DisconnectReason, Frame};
 use super::liveness::{self, Action, Liveness};
+use super::pending_acks::{PendingAcks, Settled};
 use super::slots::SlotsShared;
 use crate::chat::InboundSender;
 use crate::chat::slack::cause::SlackCause;
@@ -205,11 +207,15 @@ async fn read_loop(
     let write_deadline = liveness::write_deadline(&ctx.settings);
     let mut live = Liveness::new(ctx.settings, Instant::now());
     let mut pings: u64 = 0;
+    // Dropped with the link: what was not acked yet is redelivered by Slack.
+    let mut pending = PendingAcks::default();
     loop {
         let next_check = live.next_check();
         tokio::select! {
             // Priority: shutdown; then the liveness rules, so that a busy
-            // stream of frames can never starve them; then frames.
+            // stream of frames can never starve them; then the acks of
+            // journaled messages (each within Slack's 3 s); then frames,
+            // unless too many envelopes already wait for their receipt.
             biased;
             () = ctx.shutdown.cancelled() => return None,
             () = sleep_until(next_check) => match live.check(Instant::now()) {
@@ -224,13 +230,19 @@ async fn read_loop(
                 }
                 Action::Zombie(cause) => return Some(cause),
             },
-            item = socket.next() => {
+            settled = pending.next(), if !pending.is_empty() => {
+                if let Err(cause) = on_settled(socket, settled, ctx, write_deadline).await {
+                    return Some(cause);
+                }
+            }
+            item = socket.next(), if !pending.is_full() => {
                 let message = match item {
                     None => return Some(SlackCause::Dropped("the stream ended".to_owned())),
                     Some(Err(err)) => return Some(SlackCause::Dropped(err.to_string())),
                     Some(Ok(message)) => message,
                 };
-                let ended = on_message(socket, &message, ctx, &mut live, reports).await;
+                let ended =
+                    on_message(socket, &message, ctx, &mut live, reports, &mut pending).await;
                 if ended.is_some() {
                     return ended;
                 }
@@ -247,6 +259,7 @@ async fn on_message(
     ctx: &LinkContext,
     live: &mut Liveness,
     reports: &mpsc::UnboundedSender<Report>,
+    pending: &mut PendingAcks,
 ) -> Option<SlackCause> {
     let now = Instant::now();
     ctx.health.record_event(now);
@@ -260,7 +273,7 @@ async fn on_message(
             reason: reason.to_owned(),
         });
     } else if let Some(text) = message.as_text() {
-        return on_text(socket, text, ctx, live, reports).await;
+        return on_text(socket, text, ctx, live, reports, pending).await;
     }
     None
 }
@@ -272,6 +285,7 @@ async fn on_text(
     ctx: &LinkContext,
     live: &mut Liveness,
     reports: &mpsc::UnboundedSender<Report>,
+    pending: &mut PendingAcks,
 ) -> Option<SlackCause> {
     let write_deadline = liveness::write_deadline(&ctx.settings);
     let frame = match frames::parse(text) {
@@ -309,6 +323,15 @@ async fn on_text(
         }
         Frame::Envelope(env) => {
             let handled = envelope::handle(&env, &ctx.identity, &ctx.slots, &ctx.inbound);
+            let outcome = match handled {
+                envelope::Handled::Delivered(receipt) => {
+                    let event_id = env.event_id().map(str::to_owned);
+                    pending.push(env.envelope_id.clone(), event_id, receipt);
+                    return None;
+                }
+                envelope::Handled::Duplicate => "a redelivery".to_owned(),
+                envelope::Handled::Ignored { why } => format!("ignored: {why}"),
+            };
             if let Err(cause) = send(
                 socket,
                 Message::text(frames::ack(&env.envelope_id)),
@@ -323,7 +346,7 @@ async fn on_text(
                 connection = %ctx.name,
                 envelope_id = %env.envelope_id,
                 retry_attempt = env.retry_attempt,
-                outcome = ?handled,
+                %outcome,
                 "envelope acked"
             );
         }
@@ -337,6 +360,44 @@ async fn on_text(
         }
     }
     None
+}
+
+/// A delivered message's receipt came: ack it if it is journaled; else
+/// leave it un-acked (Slack redelivers) and forget its event id, so the
+/// redelivery is taken rather than dropped as a duplicate.
+async fn on_settled(
+    socket: &mut Socket,
+    settled: Settled,
+    ctx: &LinkContext,
+    write_deadline: Duration,
+) -> Result<(), SlackCause> {
+    if !settled.durable {
+        if let Some(event_id) = &settled.event_id {
+            ctx.slots.forget(event_id);
+        }
+        tracing::warn!(
+            platform = "slack",
+            connection = %ctx.name,
+            envelope_id = %settled.envelope_id,
+            waited_ms = settled.waited.as_millis() as u64,
+            "message not journaled; envelope left un-acked for Slack to redeliver"
+        );
+        return Ok(());
+    }
+    send(
+        socket,
+        Message::text(frames::ack(&settled.envelope_id)),
+        write_deadline,
+    )
+    .await?;
+    tracing::debug!(
+        platform = "slack",
+        connection = %ctx.name,
+        envelope_id = %settled.envelope_id,
+        journaled_in_us = settled.waited.as_micros() as u64,
+        "envelope acked after its message was journaled"
+    );
+    Ok(())
 }
 
 /// Write one frame within `deadline`.

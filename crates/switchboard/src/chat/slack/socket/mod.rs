@@ -40,6 +40,7 @@ mod envelope;
 mod frames;
 mod link;
 mod liveness;
+mod pending_acks;
 mod slot;
 mod slots;
 

@@ -54,6 +54,16 @@ impl SlotsShared {
             .first_sighting(event_id)
     }
 
+    /// Forget `event_id`: its envelope was not acked, and the redelivery
+    /// must be taken, not dropped as a duplicate.
+    pub fn forget(&self, event_id: &str) {
+        self.inner
+            .seen
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .forget(event_id);
+    }
+
     /// Mark one slot live until the returned guard drops; `first` says
     /// whether no slot was live just before (so events may have been missed).
     pub fn go_live(&self) -> LiveSlot {

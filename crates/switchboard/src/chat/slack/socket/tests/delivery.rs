@@ -144,3 +144,76 @@ async fn shutdown_closes_with_1000_at_once() {
     assert_eq!(record.client_close_code, Some(1000));
     assert_eq!(rig.shared.live_slots(), 0);
 }
+
+#[tokio::test]
+async fn a_message_is_acked_only_once_the_broker_has_journaled_it() {
+    let mut rig = Rig::start(SlackSimConfig::default()).await;
+    let (_run, _health) = rig.run_once(0);
+    rig.session_started().await;
+    let envelope = rig.deliver_message("1700000000.000300", "keep me");
+    let (message, receipt) = rig.next_message_unsettled().await;
+    assert_eq!(message.content, "keep me");
+    // Not journaled yet: no ack, and the link stays up meanwhile.
+    let links_before = rig.sim.connections().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rig.acks(), 0, "acked before the journal write");
+    assert_eq!(rig.sim.unacked(), vec![envelope.clone()]);
+    assert_eq!(rig.sim.connections().len(), links_before);
+
+    receipt.settle(true);
+    let acks = rig
+        .wait_sim("the ack after the journal", |s| {
+            (!s.acks().is_empty()).then(|| s.acks())
+        })
+        .await;
+    assert_eq!(acks[0].envelope_id, envelope);
+    assert!(rig.sim.unacked().is_empty());
+}
+
+#[tokio::test]
+async fn a_message_that_could_not_be_journaled_is_left_for_slack_to_redeliver_and_taken_again() {
+    let config = SlackSimConfig {
+        // Slack redelivers an envelope not acked in time.
+        ack_timeout: Duration::from_millis(400),
+        ..SlackSimConfig::default()
+    };
+    let mut rig = Rig::start(config).await;
+    let (_run, _health) = rig.run_once(0);
+    rig.session_started().await;
+    let envelope = rig.deliver_message("1700000000.000400", "store is down");
+    let (_, receipt) = rig.next_message_unsettled().await;
+    receipt.settle(false);
+
+    // The redelivery is not dropped as a duplicate event id: the broker
+    // gets the message again, and this time it is journaled and acked.
+    let (again, receipt) = rig.next_message_unsettled().await;
+    assert_eq!(again.content, "store is down");
+    receipt.settle(true);
+    let acks = rig
+        .wait_sim("the redelivery acked", |s| {
+            (!s.acks().is_empty()).then(|| s.acks())
+        })
+        .await;
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].envelope_id, envelope);
+    let attempts: Vec<u32> = rig
+        .sim
+        .deliveries()
+        .iter()
+        .map(|d| d.retry_attempt)
+        .collect();
+    assert_eq!(attempts, [0, 1], "delivered, then redelivered once");
+}
+
+#[tokio::test]
+async fn a_receipt_dropped_without_a_word_leaves_the_envelope_unacked() {
+    let mut rig = Rig::start(SlackSimConfig::default()).await;
+    let (_run, _health) = rig.run_once(0);
+    rig.session_started().await;
+    let envelope = rig.deliver_message("1700000000.000500", "dropped");
+    let (_, receipt) = rig.next_message_unsettled().await;
+    drop(receipt);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rig.acks(), 0);
+    assert_eq!(rig.sim.unacked(), vec![envelope]);
+}

@@ -18,6 +18,7 @@ use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
+use crate::chat::receipt::Receipt;
 use crate::chat::slack::cause::SlackCause;
 use crate::chat::slack::ids;
 use crate::chat::slack::web::TokenKind;
@@ -118,23 +119,36 @@ impl Rig {
     }
 
     async fn session_started(&mut self) {
-        assert_eq!(
-            self.next_event().await,
-            ChatEvent::SessionStarted {
-                platform: Platform::Slack
-            }
+        let event = self.next_event().await;
+        assert!(
+            matches!(
+                event,
+                ChatEvent::SessionStarted {
+                    platform: Platform::Slack
+                }
+            ),
+            "{event:?}"
         );
     }
 
+    /// The next message, settled as journaled (as the broker does).
     async fn next_message(&mut self) -> ChatMessage {
+        let (message, receipt) = self.next_message_unsettled().await;
+        receipt.settle(true);
+        message
+    }
+
+    /// The next message and its receipt, for the test to settle.
+    async fn next_message_unsettled(&mut self) -> (ChatMessage, Receipt) {
         match self.next_event().await {
-            ChatEvent::Message(message) => *message,
+            ChatEvent::Message(message, receipt) => (*message, receipt),
             other => panic!("expected a message, got {other:?}"),
         }
     }
 
     fn no_more_events(&mut self) {
-        assert_eq!(self.events.try_recv(), Err(TryRecvError::Empty));
+        let next = self.events.try_recv();
+        assert!(matches!(next, Err(TryRecvError::Empty)), "{next:?}");
     }
 
     async fn wait_sim<T>(&self, what: &str, f: impl FnMut(&SlackSim) -> Option<T>) -> T {

@@ -125,9 +125,10 @@ async fn a_half_open_connection_is_dropped_within_the_ping_deadline_and_nothing_
     let message = timeout(Duration::from_secs(8), rig.events.recv())
         .await
         .expect("redelivered in time");
-    let Some(ChatEvent::Message(message)) = message else {
+    let Some(ChatEvent::Message(message, receipt)) = message else {
         panic!("{message:?}")
     };
+    receipt.settle(true);
     assert_eq!(message.content, "into the void");
     let deliveries: Vec<(u32, bool)> = rig
         .sim
