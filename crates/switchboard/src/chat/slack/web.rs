@@ -84,6 +84,8 @@ pub struct SlackWeb {
     api_url: Arc<str>,
     bot_token: Secret,
     app_token: Secret,
+    /// The longest one call keeps waiting out 429s before it gives up.
+    rate_limit_budget: Duration,
 }
 
 impl std::fmt::Debug for SlackWeb {
@@ -113,7 +115,14 @@ impl SlackWeb {
             api_url: api_url.trim_end_matches('/').into(),
             bot_token,
             app_token,
+            rate_limit_budget: call::RATE_LIMIT_BUDGET,
         }
+    }
+
+    /// The same client with another 429 budget per call (tests).
+    pub fn with_rate_limit_budget(mut self, budget: Duration) -> Self {
+        self.rate_limit_budget = budget;
+        self
     }
 
     /// `auth.test` with the bot token.

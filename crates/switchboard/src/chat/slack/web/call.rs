@@ -16,6 +16,12 @@ use super::{SlackWeb, TokenKind, WebError};
 /// The longest a single 429 makes a call wait, whatever Retry-After says.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// How long one call keeps waiting out 429s (the waits added up) before
+/// it gives up with `Unavailable`: a reply write then fails like any
+/// transient failure, and its message stays journaled. Slack's tier limits
+/// reset within a minute, so two minutes of 429s means something is wrong.
+pub(super) const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(120);
+
 /// The wait when a 429 carries no (readable) Retry-After.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -79,7 +85,8 @@ fn retry_after(response: &reqwest::Response) -> Duration {
 
 impl SlackWeb {
     /// Call `method` with `token` until Slack answers something other than
-    /// 429; returns the body of an `ok: true` answer.
+    /// 429 (each 429 waited out as Retry-After says, for at most the rate
+    /// limit budget in all); returns the body of an `ok: true` answer.
     pub(super) async fn call(
         &self,
         method: &'static str,
@@ -92,6 +99,7 @@ impl SlackWeb {
             TokenKind::App => &self.app_token,
         };
         let mut attempt: u32 = 0;
+        let mut waited = Duration::ZERO;
         loop {
             let builder = self
                 .http
@@ -108,6 +116,23 @@ impl SlackWeb {
             if response.status() == StatusCode::TOO_MANY_REQUESTS {
                 attempt += 1;
                 let wait = retry_after(&response);
+                if waited + wait > self.rate_limit_budget {
+                    tracing::warn!(
+                        platform = "slack",
+                        method,
+                        attempt,
+                        waited_ms = waited.as_millis() as u64,
+                        "Slack rate limit (429) outlasted the budget; giving up on this call"
+                    );
+                    return Err(WebError::Unavailable {
+                        method,
+                        detail: format!(
+                            "rate limited (429) {attempt} times over {} s; gave up",
+                            waited.as_secs()
+                        ),
+                    });
+                }
+                waited += wait;
                 tracing::warn!(
                     platform = "slack",
                     method,

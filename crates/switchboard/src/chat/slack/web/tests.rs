@@ -230,6 +230,31 @@ async fn a_429_on_chat_update_waits_retry_after_and_loses_nothing() {
 }
 
 #[tokio::test]
+async fn a_429_that_outlasts_the_budget_gives_up_as_unavailable() {
+    let (sim, web) = sim().await;
+    let web = web.with_rate_limit_budget(Duration::from_millis(1_500));
+    sim.fail_web(
+        "chat.postMessage",
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+        10,
+    );
+    let started = Instant::now();
+    let err = web.post_message(CHANNEL, None, "x").await.unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(&err, WebError::Unavailable { method: "chat.postMessage", detail } if detail.contains("429")),
+        "{err:?}"
+    );
+    // One Retry-After waited out (1 s); the second would pass the budget.
+    assert_eq!(calls(&sim, "chat.postMessage"), 2);
+    assert!(took >= Duration::from_millis(950), "{took:?}");
+    assert!(took < Duration::from_millis(1_900), "{took:?}");
+    assert!(sim.messages(CHANNEL).is_empty(), "nothing posted");
+}
+
+#[tokio::test]
 async fn server_errors_are_unavailable() {
     let (sim, web) = sim().await;
     sim.fail_web("chat.postMessage", Fault::ServerError(503), 1);
