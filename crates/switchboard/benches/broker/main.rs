@@ -1,12 +1,13 @@
 //! The broker benchmark: the real `switchboard` binary between an in-process
 //! discord-sim and real echo-agent child processes, all on loopback.
 //! Measures the broker's own latency in and out, throughput and CPU per
-//! message, memory, recovery of the gateway connection and REST economy,
+//! message, memory, recovery of the gateway connection, REST economy and
+//! Slack's envelope ack latency,
 //! and prints one table (min / median / p99 / max, budget, verdict).
 //!
 //! Run: `cargo bench -p switchboard --bench broker` (about 5 minutes);
 //! `-- --smoke` runs every scenario tiny (seconds); `-- --only a,b` runs
-//! some of: latency, throughput, memory, recovery, economy;
+//! some of: latency, throughput, memory, recovery, economy, slack_acks;
 //! `-- --messages N` sets the messages per thread of the throughput run.
 //! `tests/bench_smoke.rs` runs the smoke mode under `cargo test`.
 //!
@@ -26,6 +27,7 @@ mod latency;
 mod memory;
 mod procfs;
 mod recovery;
+mod slack_acks;
 mod stats;
 mod throughput;
 
@@ -118,6 +120,9 @@ pub async fn run(options: &Options) -> Vec<Row> {
     }
     if options.wants("economy") {
         done("economy", economy::run(options).await);
+    }
+    if options.wants("slack_acks") {
+        done("slack_acks", slack_acks::run(options).await);
     }
     rows
 }
