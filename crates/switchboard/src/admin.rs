@@ -104,8 +104,16 @@ impl AdminServer {
     }
 }
 
-async fn livez() -> &'static str {
-    "ok\n"
+/// 200 while the runtime still schedules the intake's heartbeat.
+async fn livez(State(state): State<AdminState>) -> Response {
+    match state.health.pipeline.not_live_reason() {
+        None => "ok\n".into_response(),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "live": false, "reason": reason })),
+        )
+            .into_response(),
+    }
 }
 
 async fn readyz(State(state): State<AdminState>) -> Response {
@@ -133,6 +141,7 @@ async fn status(State(state): State<AdminState>) -> Json<serde_json::Value> {
         "ready": state.health.readiness().is_ok(),
         "connections": connections,
         "store": state.health.store.figures(),
+        "pipeline": state.health.pipeline.figures(),
         "sessions": state.health.pools().into_iter().map(|(name, f)| json!({
             "platform": name, "max": f.max, "busy": f.busy, "idle": f.idle, "live": f.busy + f.idle,
         })).collect::<Vec<_>>(),

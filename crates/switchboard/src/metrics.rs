@@ -247,6 +247,36 @@ impl Collector for HealthCollector {
                 }
             }
         }
+        let pipeline = self.health.pipeline.figures();
+        for (name, help, value) in [
+            (
+                "switchboard_intake_queued",
+                "Platform events handed to the intake and not yet handled",
+                pipeline.intake_queued as i64,
+            ),
+            (
+                "switchboard_intake_stalled",
+                "1 when the intake has work queued and made no progress for a few seconds",
+                i64::from(pipeline.intake_stalled),
+            ),
+            (
+                "switchboard_store_failing",
+                "1 from a failed store operation until one succeeds",
+                i64::from(pipeline.store_failing),
+            ),
+        ] {
+            let metric =
+                encoder.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+            ConstGauge::new(value).encode(metric)?;
+        }
+        let metric = encoder.encode_descriptor(
+            "switchboard_intake_heartbeat_age_seconds",
+            "Time since the intake's last heartbeat (0 before the first)",
+            None,
+            ConstGauge::new(0.0f64).metric_type(),
+        )?;
+        ConstGauge::new(pipeline.intake_last_beat_age_ms.unwrap_or(0) as f64 / 1000.0)
+            .encode(metric)?;
         let mut family = encoder.encode_descriptor(
             "switchboard_gateway_state",
             "1 for the connection's current state, 0 for the others",

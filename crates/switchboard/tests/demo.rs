@@ -110,3 +110,17 @@ async fn the_slack_demo_answers_in_the_thread_and_survives_dropped_connections()
     let log = std::fs::read_to_string(log_path(&output)).unwrap();
     assert!(log.contains("Socket Mode connection live"), "{log}");
 }
+
+#[test]
+fn log_lines_are_recognised() {
+    assert!(support::terminal::is_log_line(
+        "2026-12-03T11:30:37.123456Z  INFO switchboard::app: store open"
+    ));
+    assert!(support::terminal::is_log_line(
+        "  WARN switchboard: reconnecting"
+    ));
+    assert!(!support::terminal::is_log_line(
+        "[bot] session demo-1 turn 1:"
+    ));
+    assert!(!support::terminal::is_log_line("prompt: hello INFO-less"));
+}

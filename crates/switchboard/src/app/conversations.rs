@@ -51,7 +51,8 @@ pub(super) async fn wire_conversations(
     w.tracker
         .spawn(pool.clone().run_reaper(REAP_EVERY, w.stop.clone()));
     w.health.register_pool(name, pool.clone());
-    let durable = Durable::new(w.store.clone(), w.health.store.clone(), name);
+    let durable = Durable::new(w.store.clone(), w.health.store.clone(), name)
+        .reporting(w.health.pipeline.clone(), w.faults.clone());
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
     let unauthorized = side.unauthorized;
     platforms.spawn(async move {

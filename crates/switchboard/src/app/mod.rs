@@ -22,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admin::{AdminBindError, AdminServer};
-use crate::broker::intake::run_intake;
-use crate::chat::{InboundSender, Platform, inbound_channel};
+use crate::broker::intake::{beat, run_intake};
+use crate::broker::test_faults::TestFaults;
+use crate::chat::{InboundSender, Platform, inbound_channel_counted};
 use crate::config::{AgentConfig, Config};
 use crate::health::{ConnectionHealth, ConnectionState, HealthRegistry};
 use crate::metrics::Metrics;
@@ -44,6 +45,11 @@ pub enum RunError {
     Fatal(#[from] FatalError),
     #[error("a platform task panicked: {0}")]
     Panicked(String),
+    /// The intake (every platform's broker side) ended before shutdown.
+    #[error(
+        "the intake stopped ({0}): no message would be handled; exiting so that a supervisor restarts switchboard"
+    )]
+    IntakeEnded(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -58,6 +64,7 @@ struct Wiring<'a> {
     inbound: &'a InboundSender,
     tracker: &'a TaskTracker,
     stop: &'a CancellationToken,
+    faults: &'a TestFaults,
 }
 
 impl Wiring<'_> {
@@ -121,11 +128,12 @@ pub async fn run_reporting(
 
     let stop = shutdown.child_token();
     let tracker = TaskTracker::new();
-    let (inbound, inbound_rx) = inbound_channel();
+    let (inbound, inbound_rx) = inbound_channel_counted(health.pipeline.clone());
     let mut bridges = HashMap::new();
     let mut pools = Vec::new();
     let mut platforms = PlatformTasks::new();
     let mut live = LivePlatforms::new();
+    let faults = TestFaults::from_env();
     if let Some(agent) = &config.agent {
         let wiring = Wiring {
             config: &config,
@@ -136,6 +144,7 @@ pub async fn run_reporting(
             inbound: &inbound,
             tracker: &tracker,
             stop: &stop,
+            faults: &faults,
         };
         if let Some(discord) = &config.discord {
             let platform_stop = stop.child_token();
@@ -160,9 +169,18 @@ pub async fn run_reporting(
         health.store.clone(),
         stop.clone(),
     ));
-    tracker.spawn(run_intake(inbound_rx, bridges, stop.clone()));
+    tracker.spawn(beat(health.pipeline.clone(), stop.clone()));
+    // Watched, not just tracked: an intake that ends before shutdown (a
+    // panic) ends the run non-zero, never a half-alive process.
+    let mut intake = tracker.spawn(run_intake(
+        inbound_rx,
+        bridges,
+        health.pipeline.clone(),
+        faults,
+        stop.clone(),
+    ));
 
-    let outcome = wait_for_end(&mut platforms, &mut live, &health, &shutdown).await;
+    let outcome = wait_for_end(&mut platforms, &mut live, &health, &shutdown, &mut intake).await;
     stop.cancel();
     tracker.close();
     let drained = tokio::time::timeout(config.broker.shutdown_grace + DRAIN_DEADLINE, async {
@@ -195,11 +213,19 @@ async fn wait_for_end(
     live: &mut LivePlatforms,
     health: &HealthRegistry,
     shutdown: &CancellationToken,
+    intake: &mut tokio::task::JoinHandle<()>,
 ) -> Result<(), RunError> {
     loop {
         tokio::select! {
             biased;
             () = shutdown.cancelled() => return Ok(()),
+            ended = &mut *intake => {
+                let why = match ended {
+                    Ok(()) => "it returned".to_owned(),
+                    Err(join) => join.to_string(),
+                };
+                return Err(RunError::IntakeEnded(why));
+            }
             joined = platforms.join_next(), if !platforms.is_empty() => match joined {
                 Some(Ok(Ok(()))) | None => {}
                 Some(Ok(Err(fatal))) => {

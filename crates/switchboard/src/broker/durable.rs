@@ -1,6 +1,8 @@
 //! The broker's use of the store: every write it makes, each failure logged
 //! at WARN and counted in the store's health (never a silent drop, never a
-//! stop). Callers go on without the write when it fails.
+//! stop), and each outcome reported to the pipeline's health (a failing
+//! store makes the process unready until an operation succeeds again).
+//! Callers go on without the write when it fails.
 //!
 //! Catch-up cursors are written in the background ([`CursorQueue`]), off the
 //! path of the message that moves them: a cursor only ever moves forward
@@ -14,13 +16,16 @@ use std::collections::hash_map::Entry;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
-use crate::health::StoreHealth;
+use super::test_faults::TestFaults;
+use crate::health::{PipelineHealth, StoreHealth};
 use crate::store::{JournalEntry, JournalState, Store, StoreError, ThreadRecord, id_cmp, now_ms};
 
 #[derive(Clone)]
 pub struct Durable {
     store: Store,
     health: StoreHealth,
+    pipeline: PipelineHealth,
+    faults: TestFaults,
     platform: &'static str,
 }
 
@@ -29,8 +34,17 @@ impl Durable {
         Self {
             store,
             health,
+            pipeline: PipelineHealth::default(),
+            faults: TestFaults::default(),
             platform,
         }
+    }
+
+    /// Report every outcome to `pipeline`; obey an armed test fault.
+    pub fn reporting(mut self, pipeline: PipelineHealth, faults: TestFaults) -> Self {
+        self.pipeline = pipeline;
+        self.faults = faults;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -43,11 +57,21 @@ impl Durable {
 
     /// Log and count a failed store operation; `None` on failure.
     pub fn check<T>(&self, what: &str, result: Result<T, StoreError>) -> Option<T> {
+        let result = result.map_err(|err| err.to_string());
+        let result = match result {
+            Ok(_) if self.faults.store_failing() => Err("injected test fault".to_owned()),
+            other => other,
+        };
         match result {
-            Ok(value) => Some(value),
+            Ok(value) => {
+                self.pipeline.store_outcome(None);
+                Some(value)
+            }
             Err(err) => {
                 tracing::warn!(platform = self.platform, operation = what, %err, "store operation failed; continuing without it");
-                self.health.record_error(&format!("{what}: {err}"));
+                let error = format!("{what}: {err}");
+                self.health.record_error(&error);
+                self.pipeline.store_outcome(Some(&error));
                 None
             }
         }

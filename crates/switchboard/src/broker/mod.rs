@@ -11,5 +11,6 @@ pub mod recovery;
 pub mod reply;
 pub mod router;
 pub mod status;
+pub mod test_faults;
 pub mod thread;
 pub mod turn;

@@ -15,6 +15,8 @@ pub use outbound::{ChatOutbound, Conversation, OutboundError};
 
 use tokio::sync::mpsc;
 
+use crate::health::PipelineHealth;
+
 /// A chat platform switchboard connects to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Platform {
@@ -85,10 +87,34 @@ pub enum ChatEvent {
 
 /// Where platforms deliver events. Unbounded on purpose: a platform loop
 /// must never stop reading its socket (and so miss heartbeats) because the
-/// broker is busy; the broker's intake only dedupes and hands off.
-pub type InboundSender = mpsc::UnboundedSender<ChatEvent>;
+/// broker is busy; the broker's intake only dedupes and hands off. What it
+/// holds is counted ([`PipelineHealth`]): work queued while the intake
+/// makes no progress makes the process unready, so a growing queue is
+/// reported long before it matters for memory.
+#[derive(Clone, Debug)]
+pub struct InboundSender {
+    tx: mpsc::UnboundedSender<ChatEvent>,
+    pipeline: PipelineHealth,
+}
+
+impl InboundSender {
+    /// Hand `event` to the intake; `Err` only once the intake has stopped.
+    pub fn send(&self, event: ChatEvent) -> Result<(), mpsc::error::SendError<ChatEvent>> {
+        self.tx.send(event)?;
+        self.pipeline.enqueued();
+        Ok(())
+    }
+}
+
 pub type InboundReceiver = mpsc::UnboundedReceiver<ChatEvent>;
 
+/// A channel whose queue is counted in a pipeline of its own (tests).
 pub fn inbound_channel() -> (InboundSender, InboundReceiver) {
-    mpsc::unbounded_channel()
+    inbound_channel_counted(PipelineHealth::default())
+}
+
+/// A channel whose queue is counted in `pipeline`.
+pub fn inbound_channel_counted(pipeline: PipelineHealth) -> (InboundSender, InboundReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (InboundSender { tx, pipeline }, rx)
 }

@@ -5,9 +5,11 @@
 //! a [`ConnectionSnapshot`] and never hold the lock across an `.await`.
 //! This module knows nothing of any platform's protocol.
 
+mod pipeline;
 mod pools;
 mod store;
 
+pub use pipeline::{INTAKE_BEAT, PipelineFigures, PipelineHealth};
 pub use pools::{PoolFigures, PoolView};
 pub use store::{StoreFigures, StoreHealth};
 
@@ -327,6 +329,8 @@ pub struct HealthRegistry {
     connections: Arc<Mutex<Vec<ConnectionHealth>>>,
     pools: Arc<Mutex<Vec<NamedPool>>>,
     pub store: StoreHealth,
+    /// The intake and the store behind the connections.
+    pub pipeline: PipelineHealth,
 }
 
 impl std::fmt::Debug for HealthRegistry {
@@ -393,13 +397,14 @@ impl HealthRegistry {
         if snapshots.is_empty() {
             return Err(vec!["no platform connection is configured".to_owned()]);
         }
-        let reasons: Vec<String> = snapshots
+        let mut reasons: Vec<String> = snapshots
             .iter()
             .filter_map(|s| {
                 let reason = s.unhealthy_reason.as_ref()?;
                 Some(format!("{}/{}: {reason}", s.platform, s.name))
             })
             .collect();
+        reasons.extend(self.pipeline.unready_reasons());
         if reasons.is_empty() {
             Ok(())
         } else {

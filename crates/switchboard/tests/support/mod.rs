@@ -69,6 +69,8 @@ pub struct Options {
     pub slack: &'static str,
     /// The slack-sim's configuration (default: `SlackSimConfig::default()`).
     pub slack_sim: Option<SlackSimConfig>,
+    /// Extra environment variables for the switchboard process.
+    pub env: &'static [(&'static str, &'static str)],
 }
 
 impl Default for Options {
@@ -85,6 +87,7 @@ impl Default for Options {
             platforms: Platforms::Discord,
             slack: "allow_all_users = true",
             slack_sim: None,
+            env: &[],
         }
     }
 }
@@ -176,6 +179,7 @@ pub struct Harness {
     seen_bodies: Arc<Mutex<Vec<String>>>,
     /// Log lines of processes that were restarted.
     earlier_logs: Vec<String>,
+    extra_env: &'static [(&'static str, &'static str)],
 }
 
 /// Spawn `switchboard run` on a config; wait until its admin API listens.
@@ -291,7 +295,8 @@ impl Harness {
             options.agent,
         );
         std::fs::write(&config_path, config).unwrap();
-        let harness_secrets = secrets(&sim, slack.as_ref());
+        let mut harness_secrets = secrets(&sim, slack.as_ref());
+        harness_secrets.extend(options.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let (child, logs, admin, started) = spawn_switchboard(&config_path, &harness_secrets).await;
         Harness {
             sim,
@@ -304,6 +309,7 @@ impl Harness {
             config_path,
             seen_bodies: Arc::default(),
             earlier_logs: Vec::new(),
+            extra_env: options.env,
         }
     }
 
@@ -317,7 +323,8 @@ impl Harness {
     /// after the previous process has exited. Earlier log lines are kept
     /// apart: `logs` holds only the new process's.
     pub async fn restart(&mut self) {
-        let secrets = secrets(&self.sim, self.slack.as_ref());
+        let mut secrets = secrets(&self.sim, self.slack.as_ref());
+        secrets.extend(self.extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let (child, logs, admin, started) = spawn_switchboard(&self.config_path, &secrets).await;
         self.earlier_logs.extend(self.logs.all());
         self.child = child;
