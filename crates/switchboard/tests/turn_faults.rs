@@ -112,10 +112,10 @@ async fn cancel_while_the_agent_starts_then_the_thread_answers_again() {
     let asked = chat.ask("first");
     wait_starting(&chat, 1).await;
     chat.say(asked, "!cancel");
-    wait_post(&chat, asked, "Turn cancelled.").await;
     wait_reaction(&chat.h.sim, chat.channel, asked, "❌", TURN).await;
     wait_agents(chat.h.pid(), 0).await;
     assert_eq!(pool_figures(&chat).await, (0.0, 0.0), "the slot was freed");
+    wait_post(&chat, asked, "Turn cancelled.").await;
 
     let again = chat.say(asked, "second");
     chat.done(asked, again).await;
