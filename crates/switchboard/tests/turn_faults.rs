@@ -6,6 +6,7 @@
 //! one) is answered, the pool shows no busy slot, and no agent is left.
 
 mod support;
+mod turn_world;
 
 use std::time::Duration;
 
@@ -218,12 +219,21 @@ async fn sigterm_while_the_agent_starts_exits_within_grace_leaving_no_agent() {
     assert_eq!(agents.len(), 1, "{agents:?}");
     let sent = tokio::time::Instant::now();
     chat.h.signal(libc::SIGTERM);
-    let status = chat.h.wait_exit(3 * SECOND).await;
+    let status = chat.h.wait_exit(5 * SECOND).await;
     let took = sent.elapsed();
     assert!(status.success(), "exit status {status:?}");
+    // The run's own bound is the grace + its 1.5 s drain deadline; a
+    // second more for a loaded machine.
     assert!(
-        took < 2 * SECOND,
+        took < 3 * SECOND,
         "exited {took:?} after SIGTERM (grace 500 ms)"
+    );
+    assert_eq!(
+        chat.h
+            .logs
+            .count_message("shutdown drain deadline passed; exiting anyway"),
+        0,
+        "the drain ended by itself, the starting turn cut at the grace"
     );
     chat.h
         .logs
@@ -249,4 +259,46 @@ async fn sigterm_while_the_agent_starts_exits_within_grace_leaving_no_agent() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     chat.h.assert_token_never_shown().await;
+}
+
+/// The seam under the turn: an agent start whose future is dropped part way
+/// (what `!cancel` and shutdown do to a starting turn) leaves no process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_dropped_during_the_handshake_kills_the_agent() {
+    use switchboard::agent::{AgentCommand, AgentSession, SessionOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let command = AgentCommand {
+        command: env!("CARGO_BIN_EXE_switchboard").into(),
+        args: ["demo-agent", "--start-delay-ms", "60000"]
+            .map(String::from)
+            .to_vec(),
+        cwd: dir.path().to_owned(),
+        env: Default::default(),
+    };
+    // Boxed, so that dropping it drops the future itself.
+    let mut start = Box::pin(AgentSession::start(
+        &command,
+        SessionOptions::default(),
+        None,
+    ));
+    let deadline = tokio::time::Instant::now() + 5 * SECOND;
+    let agent = loop {
+        tokio::select! {
+            started = &mut start => panic!("the agent cannot have started: {started:?}"),
+            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        if let [pid] = turn_world::live_agents(dir.path())[..] {
+            break pid;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no agent spawned");
+    };
+    drop(start);
+    let deadline = tokio::time::Instant::now() + 2 * SECOND;
+    while !turn_world::live_agents(dir.path()).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "agent {agent} outlived its dropped start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

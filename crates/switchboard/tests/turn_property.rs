@@ -11,7 +11,7 @@
 //! every settle point (no new input; each wait must end by itself within a
 //! deadline, or a thread waits without a reason that will end): every
 //! journaled message is answered or failed, no slot is busy (0 running
-//! turns), and the live agent processes are exactly the pool's idle
+//! turns), and the live agent processes are exactly the pool's live idle
 //! sessions. After a shutdown: the drain ended within the grace, no slot is
 //! held, no agent process is left, and no message is left `prompted` (it
 //! is interrupted, or still received, and the restart takes it up).

@@ -4,7 +4,10 @@
 //! and the journal (`prompted` beside the prompt, then the final state, the
 //! reply ids and the thread's activity in one write).
 //! Never fails: every problem ends as a notice in the thread, an error
-//! reaction and a `failed` journal state.
+//! reaction and a `failed` journal state. The pool slot is held as a
+//! [`SlotLease`] from checkout to check-in: a turn cut short anywhere
+//! (`!cancel` while the agent starts, a shutdown dropping it) frees the
+//! slot, and a session dropped with it kills its agent.
 
 use std::time::Duration;
 

@@ -103,14 +103,18 @@ impl<S: PooledSession> SessionPool<S> {
                 }
                 None if slots.len() <= self.max => (None, None),
                 None => {
+                    // A dead idle session (its agent crashed while idle)
+                    // goes first, then the least recently used.
                     let oldest = slots
                         .iter()
                         .filter_map(|(k, slot)| match slot {
-                            Slot::Idle { since, .. } => Some((k.clone(), *since)),
+                            Slot::Idle { session, since } => {
+                                Some((k.clone(), session.is_alive(), *since))
+                            }
                             Slot::Busy { .. } => None,
                         })
-                        .min_by_key(|(_, since)| *since)
-                        .map(|(k, _)| k);
+                        .min_by_key(|(_, alive, since)| (*alive, *since))
+                        .map(|(k, _, _)| k);
                     match oldest.and_then(|k| slots.remove(&k)) {
                         Some(Slot::Idle { session, .. }) => (None, Some(session)),
                         _ => {
@@ -246,16 +250,23 @@ impl<S: PooledSession> SessionPool<S> {
         }
     }
 
+    /// Busy slots, and idle sessions whose agent still runs (a dead one
+    /// is only a free slot not yet cleared: the next checkout of its thread,
+    /// or the first eviction, takes it out).
     pub fn stats(&self) -> PoolStats {
         let slots = self.lock();
         let busy = slots
             .values()
             .filter(|s| matches!(s, Slot::Busy { .. }))
             .count();
+        let idle = slots
+            .values()
+            .filter(|s| matches!(s, Slot::Idle { session, .. } if session.is_alive()))
+            .count();
         PoolStats {
             max: self.max,
             busy,
-            idle: slots.len() - busy,
+            idle,
         }
     }
 

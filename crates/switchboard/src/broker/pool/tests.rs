@@ -259,3 +259,21 @@ async fn a_stale_release_never_frees_a_newer_lease() {
     second.checkin(Fake::new("s"));
     assert_eq!(pool.stats(), figures(1, 0, 1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_idle_session_is_evicted_before_a_live_one_and_not_counted() {
+    let pool = SessionPool::new(2, Duration::from_secs(3600));
+    let mut held = Vec::new();
+    let (older, crashed) = (Fake::new("older"), Fake::new("crashed"));
+    take(&pool, "t1", &mut held);
+    checkin(&mut held, "t1", older.clone());
+    tokio::time::advance(Duration::from_secs(1)).await;
+    take(&pool, "t2", &mut held);
+    checkin(&mut held, "t2", crashed.clone());
+    crashed.closed.store(true, Ordering::SeqCst);
+    assert_eq!(pool.stats(), figures(2, 0, 1), "only the live one is idle");
+    assert_eq!(take(&pool, "t3", &mut held).0, "vacant");
+    tokio::task::yield_now().await;
+    assert!(older.is_alive(), "the dead session made room, not the LRU");
+    assert_eq!(take(&pool, "t1", &mut held).0, "older");
+}
