@@ -191,22 +191,29 @@ impl Case {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let idle = self.world.pool().stats().idle;
-        self.wait_agents(idle, "the pool's idle sessions").await;
+        let idle = self
+            .wait_agents(None, "the pool's live idle sessions")
+            .await;
         let _ = writeln!(self.trace, "  settled: {idle} idle sessions");
     }
 
-    /// Wait (briefly: a killed agent is reaped in milliseconds) until the
-    /// live agent processes number `n`.
-    async fn wait_agents(&self, n: usize, what: &str) {
+    /// Wait (briefly: a killed agent is reaped, and its session seen dead,
+    /// in milliseconds) until the live agent processes number `n`, or with
+    /// `None` the pool's live idle sessions (read anew each time: an agent
+    /// killed just before is still counted until its exit is seen).
+    async fn wait_agents(&self, n: Option<usize>, what: &str) -> usize {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let agents = live_agents(&self.world.agent_dir());
+            let n = n.unwrap_or_else(|| self.world.pool().stats().idle);
             if agents.len() == n {
-                return;
+                return n;
             }
             if Instant::now() > deadline {
-                self.fail(&format!("live agents {agents:?}, expected {n} ({what})"));
+                self.fail(&format!(
+                    "live agents {agents:?}, expected {n} ({what}); children: {:#?}",
+                    turn_world::children()
+                ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -217,7 +224,7 @@ impl Case {
         if took > SHUTDOWN_GRACE + Duration::from_secs(1) {
             self.fail(&format!("shutdown took {took:?}"));
         }
-        self.wait_agents(0, "after shutdown").await;
+        self.wait_agents(Some(0), "after shutdown").await;
         let left: Vec<String> = self
             .world
             .unfinished()
@@ -265,6 +272,14 @@ async fn no_sequence_of_turn_faults_leaks_a_slot_or_wedges_a_thread() {
     let cases = env_or("SWITCHBOARD_PROPTEST_CASES", DEFAULT_CASES);
     let steps = env_or("SWITCHBOARD_PROPTEST_STEPS", DEFAULT_STEPS);
     let seed = env_or("SWITCHBOARD_PROPTEST_SEED", DEFAULT_SEED);
+    if let Ok(path) = std::env::var("SWITCHBOARD_PROPTEST_LOG") {
+        let file = std::fs::File::create(path).unwrap();
+        tracing_subscriber::fmt()
+            .with_env_filter("switchboard=debug")
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .init();
+    }
     for case in 0..cases {
         let took = run_case(seed.wrapping_add(case), steps).await;
         eprintln!("case {case} (seed {}): {took:?}", seed.wrapping_add(case));

@@ -79,11 +79,11 @@ impl World {
 
     /// The next agents to start answer `initialize` after `delay`.
     pub fn set_start_delay(&self, delay: Duration) {
-        std::fs::write(
-            self.dir.path().join("start-delay-ms"),
-            delay.as_millis().to_string(),
-        )
-        .unwrap();
+        // Written aside and renamed: an agent starting meanwhile reads the
+        // old value or the new one, never an empty file.
+        let next = self.dir.path().join("start-delay-ms.next");
+        std::fs::write(&next, delay.as_millis().to_string()).unwrap();
+        std::fs::rename(&next, self.dir.path().join("start-delay-ms")).unwrap();
     }
 
     fn agent(&self) -> AgentCommand {
@@ -282,5 +282,34 @@ pub fn live_agents(dir: &Path) -> Vec<i32> {
         }
     }
     found.sort_unstable();
+    found
+}
+
+/// Every child process of this test process: pid, state, cwd, command (for
+/// failure messages).
+pub fn children() -> Vec<String> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{name}/stat")) else {
+            continue;
+        };
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if fields.get(1).is_some_and(|ppid| *ppid == me) {
+            let cwd = std::fs::read_link(format!("/proc/{name}/cwd"));
+            let cmd = std::fs::read_to_string(format!("/proc/{name}/cmdline")).unwrap_or_default();
+            found.push(format!(
+                "{name} {} {cwd:?} {}",
+                fields[0],
+                cmd.replace('\0', " ")
+            ));
+        }
+    }
     found
 }
