@@ -20,6 +20,7 @@ use switchboard::broker::durable::Durable;
 use switchboard::broker::pool::SessionPool;
 use switchboard::broker::reply::ReplyConfig;
 use switchboard::broker::thread::ThreadDeps;
+use switchboard::chat::receipt::Receipt;
 use switchboard::chat::{Author, ChatMessage, Platform, inbound_channel};
 use switchboard::config::{BotMessages, Gating, Reactions};
 use switchboard::health::{HealthRegistry, StoreHealth};
@@ -201,14 +202,14 @@ impl World {
     pub async fn mention(&mut self, text: &str) -> String {
         let message = self.message(CHANNEL, None, format!("{BOT} {text}"));
         let id = message.id.clone();
-        self.running().bridge.handle(message).await;
+        self.running().bridge.handle(message, Receipt::none()).await;
         id
     }
 
     /// Post in a thread (a follow-up, or a `!command`).
     pub async fn say(&mut self, thread: &str, text: &str) {
         let message = self.message(thread, Some(CHANNEL), text.into());
-        self.running().bridge.handle(message).await;
+        self.running().bridge.handle(message, Receipt::none()).await;
     }
 
     /// SIGTERM's path: stop every thread actor (a running turn gets the
