@@ -77,6 +77,10 @@ pub enum Command {
         /// Append prompt-read and first-chunk times (CLOCK_MONOTONIC ns) here.
         #[arg(long)]
         timestamps_file: Option<PathBuf>,
+        /// Wait this many milliseconds before answering `initialize` (a
+        /// slow agent start).
+        #[arg(long, default_value_t = 0)]
+        start_delay_ms: u64,
     },
 }
 

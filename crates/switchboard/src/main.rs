@@ -73,6 +73,7 @@ fn main() -> ExitCode {
             emit_junk,
             echo_delay_ms,
             timestamps_file,
+            start_delay_ms,
         } => switchboard::demo_agent::run_stdio(switchboard::demo_agent::DemoAgentOptions {
             load_session,
             state_file,
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
             emit_junk,
             echo_delay: Duration::from_millis(echo_delay_ms),
             timestamps_file,
+            start_delay: Duration::from_millis(start_delay_ms),
         }),
         Command::Run { config } => match Config::load(&config) {
             Ok(config) => run(config),

@@ -4,14 +4,17 @@
 //! and the journal (`prompted` beside the prompt, then the final state, the
 //! reply ids and the thread's activity in one write).
 //! Never fails: every problem ends as a notice in the thread, an error
-//! reaction and a `failed` journal state.
+//! reaction and a `failed` journal state. The pool slot is held as a
+//! [`SlotLease`] from checkout to check-in: a turn cut short anywhere
+//! (`!cancel` while the agent starts, a shutdown dropping it) frees the
+//! slot, and a session dropped with it kills its agent.
 
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::pool::Checkout;
+use super::pool::{Checkout, SlotLease};
 use super::reply::{ReplyEvent, spawn_reply_observed};
 use super::status::{THINKING_AFTER, TurnStatus};
 use super::thread::{Incoming, ThreadActor, react, report};
@@ -59,12 +62,18 @@ impl ThreadActor {
                 return (false, Vec::new());
             }
         };
-        let session = tokio::select! {
+        // Cancelling here drops the checkout or the agent's start part way:
+        // the lease frees the slot and the half-started agent is killed.
+        let started = tokio::select! {
             biased;
-            () = cancel.cancelled() => return (false, Vec::new()),
-            session = self.session(&conversation) => session,
+            () = cancel.cancelled() => {
+                tracing::info!(thread = %self.key, "turn cancelled by the user before the agent was ready");
+                report(&deps, deps.outbound.post(&conversation, "Turn cancelled.").await.err());
+                return (false, Vec::new());
+            }
+            started = self.session(&conversation) => started,
         };
-        let Some(session) = session else {
+        let Some((session, lease)) = started else {
             return (false, Vec::new());
         };
 
@@ -116,7 +125,7 @@ impl ThreadActor {
                         "The agent stopped early ({stop})."
                     )));
                 }
-                deps.pool.checkin(&self.key, session);
+                lease.checkin(session);
                 true
             }
             Err(err) => {
@@ -128,9 +137,9 @@ impl ThreadActor {
                 ) || !session.is_alive()
                 {
                     session.shutdown().await;
-                    deps.pool.release(&self.key);
+                    lease.release();
                 } else {
-                    deps.pool.checkin(&self.key, session);
+                    lease.checkin(session);
                 }
                 false
             }
@@ -144,11 +153,16 @@ impl ThreadActor {
         (ok, outcome.message_ids)
     }
 
-    /// The thread's session: its live one, the restored pre-restart one, or
-    /// a new one; `None` after telling the user why there is none.
-    async fn session(&mut self, conversation: &Conversation) -> Option<AgentSession> {
+    /// The thread's session (its live one, the restored pre-restart one, or
+    /// a new one) with the lease on its pool slot; `None` after telling the
+    /// user why there is none. Dropped part way, it holds nothing: the
+    /// lease frees the slot and a session being started is killed.
+    async fn session(
+        &mut self,
+        conversation: &Conversation,
+    ) -> Option<(AgentSession, SlotLease<AgentSession>)> {
         let deps = self.deps.clone();
-        let checkout = deps
+        let Checkout { lease, session } = deps
             .pool
             .checkout(&self.key, || {
                 let text = format!(
@@ -159,8 +173,8 @@ impl ThreadActor {
                 tokio::spawn(async move { outbound.post(&conversation, &text).await });
             })
             .await;
-        if let Checkout::Existing(session) = checkout {
-            return Some(session);
+        if let Some(session) = session {
+            return Some((session, lease));
         }
         let previous = self.previous.take();
         let mut options = deps.session.clone();
@@ -184,10 +198,10 @@ impl ThreadActor {
                 deps.durable
                     .set_session(&self.key, &info.session_id, &cwd, info.load_session)
                     .await;
-                Some(session)
+                Some((session, lease))
             }
             Err(err) => {
-                deps.pool.release(&self.key);
+                lease.release();
                 self.previous = previous;
                 tracing::warn!(thread = %self.key, %err, "could not start the agent");
                 let note = format!("⚠️ Could not start the agent: {err}");

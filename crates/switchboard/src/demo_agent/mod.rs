@@ -57,6 +57,8 @@ pub struct DemoAgentOptions {
     pub echo_delay: Duration,
     /// Append prompt-read and first-chunk times here (see [`timestamps`]).
     pub timestamps_file: Option<PathBuf>,
+    /// Wait this long before answering `initialize` (a slow start).
+    pub start_delay: Duration,
 }
 
 /// Run the agent on this process's stdin/stdout until stdin closes.
@@ -137,6 +139,13 @@ impl Agent {
     async fn on_request(&self, id: RequestId, method: &str, params: Value, read_at: u64) {
         match method {
             "initialize" => {
+                if !self.options.start_delay.is_zero() {
+                    eprintln!(
+                        "demo-agent: starting slowly ({} ms)",
+                        self.options.start_delay.as_millis()
+                    );
+                    tokio::time::sleep(self.options.start_delay).await;
+                }
                 let capabilities = AgentCapabilities::new()
                     .load_session(self.options.load_session)
                     .prompt_capabilities(PromptCapabilities::new().image(true));
