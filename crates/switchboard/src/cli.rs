@@ -93,6 +93,10 @@ pub enum Command {
         /// Append prompt-read and first-chunk times (CLOCK_MONOTONIC ns) here.
         #[arg(long)]
         timestamps_file: Option<PathBuf>,
+        /// Announce these session modes on session/new (comma-separated
+        /// ids; the first is the current one).
+        #[arg(long, value_delimiter = ',')]
+        modes: Vec<String>,
     },
 }
 

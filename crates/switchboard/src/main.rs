@@ -61,6 +61,7 @@ fn main() -> ExitCode {
             emit_junk,
             echo_delay_ms,
             timestamps_file,
+            modes,
         } => switchboard::demo_agent::run_stdio(switchboard::demo_agent::DemoAgentOptions {
             load_session,
             state_file,
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
             emit_junk,
             echo_delay: Duration::from_millis(echo_delay_ms),
             timestamps_file,
+            modes,
         }),
         Command::Run { config } => match Config::load(&config) {
             Ok(config) => run(config),

@@ -159,6 +159,25 @@ async fn check_agent_starts_the_demo_agent_reports_it_and_leaves_no_process_behi
 }
 
 #[tokio::test]
+async fn check_agent_reports_the_modes_of_the_session_it_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[agent]\ncommand = {:?}\nargs = [\"demo-agent\", \"--modes\", \"ask,code,architect\"]\n",
+            support::binary()
+        ),
+    );
+    let out = check(&config, &["--agent"], &[]).await;
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("; loadSession no, images yes, modes: ask (current), code, architect; "),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
 async fn check_agent_says_why_an_agent_that_exits_at_once_did_not_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
