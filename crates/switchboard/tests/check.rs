@@ -178,6 +178,59 @@ async fn check_agent_reports_the_modes_of_the_session_it_created() {
 }
 
 #[tokio::test]
+async fn an_interrupted_check_agent_kills_the_agent_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    // An "agent" that never answers initialize: check waits on it, and the
+    // terminal's SIGINT reaches only check (the agent has its own group).
+    let marker = format!("{}", 800_000 + std::process::id() % 100_000);
+    let config = write_config(
+        dir.path(),
+        &format!("[agent]\ncommand = \"sh\"\nargs = [\"-c\", \"exec sleep {marker}\"]\n"),
+    );
+    let child = tokio::process::Command::new(support::binary())
+        .args(["check", "--agent", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap() as i32;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while processes_running(&["sleep", &marker]).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the agent never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // SAFETY: kill(2) on the pid of our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("check ends soon after SIGINT")
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("check: FAILED: interrupted by SIGINT; any agent started was killed"),
+        "{stderr}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = processes_running(&["sleep", &marker]);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the agent outlived the interrupted check: pids {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn check_agent_says_why_an_agent_that_exits_at_once_did_not_start() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(

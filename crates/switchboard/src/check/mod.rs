@@ -139,14 +139,35 @@ pub fn run(options: &CheckOptions) -> Report {
             .enable_all()
             .build()
         {
-            Ok(runtime) => runtime.block_on(async {
-                if let (true, true, Some(agent)) = (options.agent, command_found, &config.agent) {
-                    lines.push(agent::start_once(agent).await);
-                }
-                if options.online {
-                    lines.extend(online::verify(&config).await);
-                }
-            }),
+            Ok(runtime) => {
+                let work = async {
+                    let mut lines = Vec::new();
+                    if let (true, true, Some(agent)) = (options.agent, command_found, &config.agent)
+                    {
+                        lines.push(agent::start_once(agent).await);
+                    }
+                    if options.online {
+                        lines.extend(online::verify(&config).await);
+                    }
+                    lines
+                };
+                lines.extend(runtime.block_on(async {
+                    // Dropping `work` at a signal drops a starting agent's
+                    // session, whose Drop kills the agent's process group
+                    // (in a group of its own, the terminal's Ctrl-C does
+                    // not reach it).
+                    tokio::select! {
+                        // First: the handlers are in place before an agent
+                        // is spawned.
+                        biased;
+                        signal = interrupted() => vec![CheckLine::failed(
+                            "check",
+                            format!("interrupted by {signal}; any agent started was killed"),
+                        )],
+                        lines = work => lines,
+                    }
+                }));
+            }
             Err(err) => lines.push(CheckLine::failed(
                 "check",
                 format!("cannot start the async runtime: {err}"),
@@ -156,6 +177,22 @@ pub fn run(options: &CheckOptions) -> Report {
     Report {
         config: Ok(config.summary()),
         lines,
+    }
+}
+
+/// The name of the first SIGINT or SIGTERM; pending forever when the
+/// handlers cannot be installed (the default action then applies).
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
     }
 }
 
