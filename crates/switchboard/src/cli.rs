@@ -190,6 +190,18 @@ mod tests {
     }
 
     #[test]
+    fn check_help_states_the_probe_deadline() {
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("check")
+            .expect("check subcommand")
+            .render_long_help()
+            .to_string();
+        let deadline = crate::agent::probe::PROBE_DEADLINE.as_secs();
+        assert!(help.contains(&format!("within {deadline} s")), "{help}");
+    }
+
+    #[test]
     fn unknown_subcommand_is_an_error() {
         let err = parse(&["switchboard", "serve"]).unwrap_err();
         assert!(
