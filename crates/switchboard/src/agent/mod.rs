@@ -23,6 +23,7 @@ pub mod probe;
 pub mod process;
 pub(crate) mod rpc;
 mod session;
+mod session_features;
 pub mod stderr_tail;
 pub(crate) mod updates;
 

@@ -15,7 +15,7 @@ use agent_client_protocol_schema::ProtocolVersion;
 use agent_client_protocol_schema::v1::{
     ClientCapabilities, FileSystemCapabilities, Implementation, InitializeRequest,
     InitializeResponse, LoadSessionRequest, McpServer, NewSessionRequest, NewSessionResponse,
-    PromptRequest, SessionConfigOption, SessionModeState,
+    PromptRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -397,31 +397,5 @@ impl Drop for CancelOnDrop<'_> {
             tracing::debug!("prompt abandoned mid-turn; cancelling the turn");
             let _ = self.commands.send(Command::Cancel);
         }
-    }
-}
-
-impl AgentInfo {
-    /// Read the modes and config options a `session/new` or `session/load`
-    /// result announced; a malformed field counts as not announced.
-    fn session_features(&mut self, result: &serde_json::Value) {
-        let modes = result
-            .get("modes")
-            .and_then(|m| serde_json::from_value::<SessionModeState>(m.clone()).ok());
-        if let Some(modes) = modes {
-            self.current_mode = Some(modes.current_mode_id.0.to_string());
-            self.modes = modes
-                .available_modes
-                .iter()
-                .map(|mode| mode.id.0.to_string())
-                .collect();
-        }
-        let options = result
-            .get("configOptions")
-            .and_then(|o| serde_json::from_value::<Vec<SessionConfigOption>>(o.clone()).ok());
-        self.config_options = options
-            .unwrap_or_default()
-            .iter()
-            .map(|option| option.id.0.to_string())
-            .collect();
     }
 }
