@@ -1,4 +1,5 @@
-//! The command line: `switchboard [run|check] [--config FILE]`.
+//! The command line: `switchboard [run|check|demo] [--config FILE]`, and
+//! `switchboard check [--config FILE] [--agent] [--online]`.
 //!
 //! Owns argument parsing only (clap derive). It never loads the config or
 //! prints: `main` does that with what this returns.
@@ -29,11 +30,27 @@ pub enum Command {
         #[arg(long, short, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
-    /// Validate the config file without connecting; exit 1 if it is wrong.
+    /// Validate the config file and that the agent command resolves (on the
+    /// agent's PATH or as a path) and its cwd exists; exit 1 if anything
+    /// asked for fails.
     Check {
         /// The config file.
         #[arg(long, short, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
+        /// Also start the agent once as `run` would (same command, cleared
+        /// environment, own process group): it must complete ACP
+        /// `initialize` and `session/new` within 30 s. Prints its name,
+        /// version, loadSession, images, and the modes and config options
+        /// of that one session (modes are per session in ACP, so one is
+        /// created; no prompt is sent), then kills and reaps it.
+        #[arg(long)]
+        agent: bool,
+        /// Also verify the tokens with the platforms, without connecting a
+        /// gateway: Discord GET /users/@me (discord.token), Slack auth.test
+        /// (slack.bot_token) and apps.connections.open (slack.app_token;
+        /// the returned WebSocket URL is not opened).
+        #[arg(long)]
+        online: bool,
     },
     /// Run against a built-in simulated Discord (or Slack) with a terminal
     /// chat; no account or config needed.
@@ -81,6 +98,10 @@ pub enum Command {
         /// slow agent start).
         #[arg(long, default_value_t = 0)]
         start_delay_ms: u64,
+        /// Announce these session modes on session/new (comma-separated
+        /// ids; the first is the current one).
+        #[arg(long, value_delimiter = ',')]
+        modes: Vec<String>,
     },
 }
 
@@ -121,7 +142,9 @@ mod tests {
         assert_eq!(
             parse(&["switchboard", "check", "--config", "a.toml"]).unwrap(),
             Command::Check {
-                config: PathBuf::from("a.toml")
+                config: PathBuf::from("a.toml"),
+                agent: false,
+                online: false,
             }
         );
         assert_eq!(
@@ -130,6 +153,57 @@ mod tests {
                 config: PathBuf::from("b.toml")
             }
         );
+    }
+
+    #[test]
+    fn check_takes_agent_and_online_in_any_order() {
+        let check = |agent, online| Command::Check {
+            config: PathBuf::from("switchboard.toml"),
+            agent,
+            online,
+        };
+        assert_eq!(
+            parse(&["switchboard", "check"]).unwrap(),
+            check(false, false)
+        );
+        assert_eq!(
+            parse(&["switchboard", "check", "--agent"]).unwrap(),
+            check(true, false)
+        );
+        assert_eq!(
+            parse(&["switchboard", "check", "--online"]).unwrap(),
+            check(false, true)
+        );
+        assert_eq!(
+            parse(&[
+                "switchboard",
+                "check",
+                "--online",
+                "-c",
+                "x.toml",
+                "--agent"
+            ])
+            .unwrap(),
+            Command::Check {
+                config: PathBuf::from("x.toml"),
+                agent: true,
+                online: true,
+            }
+        );
+        let err = parse(&["switchboard", "run", "--agent"]).unwrap_err();
+        assert!(err.to_string().contains("--agent"), "{err}");
+    }
+
+    #[test]
+    fn check_help_states_the_probe_deadline() {
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("check")
+            .expect("check subcommand")
+            .render_long_help()
+            .to_string();
+        let deadline = crate::agent::probe::PROBE_DEADLINE.as_secs();
+        assert!(help.contains(&format!("within {deadline} s")), "{help}");
     }
 
     #[test]

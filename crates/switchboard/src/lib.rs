@@ -5,6 +5,8 @@
 //! `broker`; `supervisor` and `health` know nothing of any platform):
 //! - [`config`]: the TOML file, `${VAR}` expansion, validation, secrets.
 //! - [`cli`]: command-line parsing.
+//! - [`check`]: `switchboard check [--agent] [--online]`: the agent command
+//!   resolves, the agent completes `initialize`, the platforms take the tokens.
 //! - [`app`]: `run(config, shutdown)`, wiring everything together.
 //! - [`supervisor`]: the keep-a-connection-alive loop (backoff, fatal vs
 //!   transient, shutdown) and the periodic summary line.
@@ -23,6 +25,7 @@ pub mod agent;
 pub mod app;
 pub mod broker;
 pub mod chat;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;

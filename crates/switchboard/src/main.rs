@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use switchboard::RunError;
+use switchboard::check::CheckOptions;
 use switchboard::cli::{Cli, Command};
-use switchboard::config::{self, Config, LogConfig};
+use switchboard::config::{Config, LogConfig};
 use switchboard::demo::{DemoAgent, DemoError, DemoFolder};
 use switchboard::logging::LogSink;
 use tokio_util::sync::CancellationToken;
@@ -20,16 +21,23 @@ const EXIT_FATAL: u8 = 1;
 
 fn main() -> ExitCode {
     match Cli::parse().command_or_default() {
-        Command::Check { config } => match config::check(&config) {
-            Ok(summary) => {
-                println!("{summary}");
+        Command::Check {
+            config,
+            agent,
+            online,
+        } => {
+            let report = switchboard::check::run(&CheckOptions {
+                config,
+                agent,
+                online,
+            });
+            let written = report.write(&mut std::io::stdout(), &mut std::io::stderr());
+            if report.passed() && written.is_ok() {
                 ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("switchboard: {err}");
+            } else {
                 ExitCode::from(1)
             }
-        },
+        }
         Command::Demo {
             platform,
             agent,
@@ -74,6 +82,7 @@ fn main() -> ExitCode {
             echo_delay_ms,
             timestamps_file,
             start_delay_ms,
+            modes,
         } => switchboard::demo_agent::run_stdio(switchboard::demo_agent::DemoAgentOptions {
             load_session,
             state_file,
@@ -83,6 +92,7 @@ fn main() -> ExitCode {
             echo_delay: Duration::from_millis(echo_delay_ms),
             timestamps_file,
             start_delay: Duration::from_millis(start_delay_ms),
+            modes,
         }),
         Command::Run { config } => match Config::load(&config) {
             Ok(config) => run(config),

@@ -18,7 +18,7 @@ fn check_accepts_a_valid_file_without_connecting() {
     let path = write(
         &dir,
         "[discord]\ntoken = \"${TEST_TOKEN}\"\nallowed_channels = [\"123\"]\nallow_all_users = true\n\
-         api_url = \"http://127.0.0.1:9\"\n\n[agent]\ncommand = \"some-acp-agent\"\n",
+         api_url = \"http://127.0.0.1:9\"\n\n[agent]\ncommand = \"sh\"\n",
     );
     let out = Command::new(support::binary())
         .args(["check", "--config"])

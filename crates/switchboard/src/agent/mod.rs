@@ -6,7 +6,9 @@
 //! and under it the process handling ([`process`]), the JSON-RPC framing
 //! (`rpc`), the per-process actor (`actor`), the permission policy
 //! (`permission`), the payloads it sends (`prepare`), the update mapping
-//! (`updates`) and the session handle ([`AgentSession`], in `session`).
+//! (`updates`), the session handle ([`AgentSession`], in `session`), the
+//! last stderr lines ([`stderr_tail`]) and a one-off start for
+//! `switchboard check --agent` ([`probe`]).
 //!
 //! Must never: import `broker` or `chat` (arrows point one way), hold a std
 //! lock across `.await`, wait on the agent without a deadline or a
@@ -14,11 +16,15 @@
 //! session is shut down or dropped.
 
 mod actor;
+mod from_config;
 mod permission;
 mod prepare;
+pub mod probe;
 pub mod process;
 pub(crate) mod rpc;
 mod session;
+mod session_features;
+pub mod stderr_tail;
 pub(crate) mod updates;
 
 use std::collections::BTreeMap;
@@ -142,6 +148,16 @@ pub struct AgentInfo {
     pub image_prompts: bool,
     /// `agentInfo.title`, else `agentInfo.name`, when the agent sent it.
     pub agent_name: Option<String>,
+    /// `agentInfo.version`, when the agent sent `agentInfo`.
+    pub agent_version: Option<String>,
+    /// Ids of the session modes the agent announced for this session
+    /// (`modes.availableModes` of `session/new` or `session/load`).
+    pub modes: Vec<String>,
+    /// `modes.currentModeId`, when the agent announced modes.
+    pub current_mode: Option<String>,
+    /// Ids of the session config options the agent announced
+    /// (`configOptions`, e.g. a model choice).
+    pub config_options: Vec<String>,
     /// Ids of the authentication methods the agent advertised.
     pub auth_methods: Vec<String>,
 }

@@ -16,6 +16,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tracing::Instrument;
 
+use super::stderr_tail::StderrTail;
 use super::{AgentCommand, AgentError};
 
 /// The variables switchboard passes from its own environment, when set.
@@ -134,9 +135,14 @@ impl GroupKiller {
     }
 }
 
-/// Log the agent's stderr line by line at DEBUG until it closes. Runs in
-/// its own task, inside the agent's span (which carries the log tag).
-pub fn log_stderr(stderr: ChildStderr, span: tracing::Span) -> tokio::task::JoinHandle<()> {
+/// Log the agent's stderr line by line at DEBUG until it closes, keeping
+/// the last lines in `tail` when given. Runs in its own task, inside the
+/// agent's span (which carries the log tag).
+pub fn log_stderr(
+    stderr: ChildStderr,
+    span: tracing::Span,
+    tail: Option<StderrTail>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(
         async move {
             let mut lines = BufReader::new(stderr).split(b'\n');
@@ -147,6 +153,9 @@ pub fn log_stderr(stderr: ChildStderr, span: tracing::Span) -> tokio::task::Join
                         let line = line.trim_end();
                         if !line.is_empty() {
                             tracing::debug!(stderr = %truncate(line, STDERR_LINE_MAX), "agent stderr");
+                            if let Some(tail) = &tail {
+                                tail.push(line);
+                            }
                         }
                     }
                     Ok(None) => break,
@@ -155,6 +164,9 @@ pub fn log_stderr(stderr: ChildStderr, span: tracing::Span) -> tokio::task::Join
                         break;
                     }
                 }
+            }
+            if let Some(tail) = &tail {
+                tail.close();
             }
         }
         .instrument(span),

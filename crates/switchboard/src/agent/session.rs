@@ -25,6 +25,7 @@ use tracing::Instrument;
 use super::actor::{Actor, ActorConfig, Command, write_lines};
 use super::prepare::{check_options, prompt_blocks};
 use super::process::{self, GroupKiller, ProcessState};
+use super::stderr_tail::StderrTail;
 use super::{
     AgentCommand, AgentError, AgentInfo, AgentUpdate, PROTOCOL_VERSION, PromptPart, SessionOptions,
     StopReason,
@@ -88,6 +89,17 @@ impl AgentSession {
         options: SessionOptions,
         resume_session_id: Option<&str>,
     ) -> Result<AgentSession, AgentError> {
+        Self::start_observed(command, options, resume_session_id, None).await
+    }
+
+    /// [`AgentSession::start`], keeping the agent's last stderr lines in
+    /// `tail` (for a start failure's report).
+    pub(crate) async fn start_observed(
+        command: &AgentCommand,
+        options: SessionOptions,
+        resume_session_id: Option<&str>,
+        tail: Option<StderrTail>,
+    ) -> Result<AgentSession, AgentError> {
         let mcp_servers = check_options(command, &options)?;
         let span = tracing::info_span!("agent", tag = %options.log_tag);
         let mut child = process::spawn(command)?;
@@ -101,7 +113,7 @@ impl AgentSession {
             return Err(AgentError::Protocol("agent stdio was not piped".into()));
         };
         let killer = GroupKiller::new(&child);
-        process::log_stderr(stderr, span.clone());
+        process::log_stderr(stderr, span.clone(), tail);
         let (line_tx, line_rx) = mpsc::unbounded_channel();
         tokio::spawn(write_lines(stdin, line_rx).instrument(span.clone()));
         let (state_tx, state_rx) = watch::channel(ProcessState::Running { pid });
@@ -128,6 +140,10 @@ impl AgentSession {
                 load_session: false,
                 image_prompts: false,
                 agent_name: None,
+                agent_version: None,
+                modes: Vec::new(),
+                current_mode: None,
+                config_options: Vec::new(),
                 auth_methods: Vec::new(),
             },
             commands: command_tx,
@@ -201,6 +217,10 @@ impl AgentSession {
                 .agent_info
                 .as_ref()
                 .map(|i| i.title.clone().unwrap_or_else(|| i.name.clone())),
+            agent_version: init.agent_info.as_ref().map(|i| i.version.clone()),
+            modes: Vec::new(),
+            current_mode: None,
+            config_options: Vec::new(),
             auth_methods: init
                 .auth_methods
                 .iter()
@@ -215,7 +235,8 @@ impl AgentSession {
                     .request::<serde_json::Value>("session/load", &load)
                     .await
                 {
-                    Ok(_) => {
+                    Ok(loaded) => {
+                        info.session_features(&loaded);
                         info.session_id = previous.to_owned();
                         info.resumed = true;
                         return Ok(info);
@@ -234,7 +255,7 @@ impl AgentSession {
             }
         }
         let new = NewSessionRequest::new(cwd.to_path_buf()).mcp_servers(mcp_servers);
-        let created: NewSessionResponse =
+        let created: serde_json::Value =
             self.request("session/new", &new)
                 .await
                 .map_err(|err| match err {
@@ -247,6 +268,9 @@ impl AgentSession {
                     }
                     other => other,
                 })?;
+        info.session_features(&created);
+        let created: NewSessionResponse = serde_json::from_value(created)
+            .map_err(|err| AgentError::Protocol(format!("unreadable session/new result: {err}")))?;
         info.session_id = created.session_id.0.to_string();
         Ok(info)
     }
@@ -335,6 +359,11 @@ impl AgentSession {
     /// The process state (running with its pid, or how it ended).
     pub fn process_state(&self) -> ProcessState {
         self.state.borrow().clone()
+    }
+
+    /// The process state as it changes, readable after the handle is gone.
+    pub(crate) fn state_watch(&self) -> watch::Receiver<ProcessState> {
+        self.state.clone()
     }
 
     /// Kill the agent's whole process group and reap the child. Idempotent

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::{PlatformTasks, Wiring};
-use crate::agent::{AgentCommand, AgentSession, PermissionPolicy, SessionOptions};
+use crate::agent::{AgentCommand, AgentSession, SessionOptions};
 use crate::broker::bridge::{Bridge, CatchUpSource};
 use crate::broker::durable::Durable;
 use crate::broker::pool::SessionPool;
@@ -100,22 +100,8 @@ fn thread_deps(
     Arc::new(ThreadDeps {
         outbound,
         pool,
-        agent: AgentCommand {
-            command: agent.command.clone(),
-            args: agent.args.clone(),
-            cwd: agent.cwd.clone(),
-            env: agent.env.clone(),
-        },
-        session: SessionOptions {
-            permission_policy: agent
-                .permission_policy
-                .parse::<PermissionPolicy>()
-                .expect("validated policy name"),
-            mcp_servers: agent.mcp_servers.clone(),
-            turn_idle_timeout: agent.turn_idle_timeout,
-            cancel_grace: agent.cancel_grace,
-            ..SessionOptions::default()
-        },
+        agent: AgentCommand::from_config(agent),
+        session: SessionOptions::from_config(agent),
         reply: ReplyConfig {
             edit_interval: broker.edit_interval,
             tool_display: broker

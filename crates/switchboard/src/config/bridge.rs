@@ -129,6 +129,9 @@ pub struct StoreConfig {
 /// `[agent]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentConfig {
+    /// The program: a bare name (looked up on the agent's PATH) or a path
+    /// (with a slash; absolute once loaded, a relative one is taken from
+    /// the config file's folder).
     pub command: String,
     pub args: Vec<String>,
     /// Absolute working directory of the agent.

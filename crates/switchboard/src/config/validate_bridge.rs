@@ -239,14 +239,26 @@ fn one_of(
     }
 }
 
-/// `[agent]`; relative `cwd` is resolved against `base` (the config file's
-/// directory).
+/// `[agent]`; a relative `cwd`, and a relative `command` path (one with a
+/// slash), are resolved against `base` (the config file's directory).
 pub(super) fn agent(raw: RawAgent, file: &str, base: &Path) -> Result<AgentConfig, ConfigError> {
     let err = |key: &str, reason: String| ConfigError::invalid(file, key, reason);
     let command = raw.command.trim().to_owned();
     if command.is_empty() {
         return Err(err("agent.command", "is empty; name the ACP agent to run, e.g. \"npx\" with args [\"@agentclientprotocol/claude-agent-acp\"]".into()));
     }
+    // A command with a slash is a path: a relative one is resolved against
+    // the config file's folder, like every other path in the file. A bare
+    // name is looked up on the agent's PATH when it is started.
+    let command = if command.contains('/') && !Path::new(&command).is_absolute() {
+        let relative: PathBuf = Path::new(&command)
+            .components()
+            .filter(|part| !matches!(part, std::path::Component::CurDir))
+            .collect();
+        base.join(relative).to_string_lossy().into_owned()
+    } else {
+        command
+    };
     let cwd = match raw.cwd.as_deref().map(str::trim) {
         None | Some("") => base.to_path_buf(),
         Some(dir) if Path::new(dir).is_absolute() => PathBuf::from(dir),

@@ -26,8 +26,8 @@ use agent_client_protocol_schema::ProtocolVersion;
 use agent_client_protocol_schema::v1::{
     AgentCapabilities, CancelNotification, ContentBlock, ContentChunk, Error as RpcError,
     Implementation, InitializeResponse, LoadSessionRequest, LoadSessionResponse,
-    NewSessionResponse, PromptCapabilities, PromptRequest, PromptResponse, RequestId,
-    SessionUpdate,
+    NewSessionResponse, PromptCapabilities, PromptRequest, PromptResponse, RequestId, SessionMode,
+    SessionModeState, SessionUpdate,
 };
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -59,6 +59,9 @@ pub struct DemoAgentOptions {
     pub timestamps_file: Option<PathBuf>,
     /// Wait this long before answering `initialize` (a slow start).
     pub start_delay: Duration,
+    /// Session modes announced by `session/new` (ids; the first is the
+    /// current one); none when empty.
+    pub modes: Vec<String>,
 }
 
 /// Run the agent on this process's stdin/stdout until stdin closes.
@@ -161,9 +164,14 @@ impl Agent {
             "session/new" => {
                 let session_id = self.store().create();
                 eprintln!("demo-agent: new session {session_id}");
-                self.peer
-                    .respond(id, &NewSessionResponse::new(session_id))
-                    .await;
+                let mut response = NewSessionResponse::new(session_id);
+                if let Some(current) = self.options.modes.first() {
+                    let modes = self.options.modes.iter();
+                    let modes = modes.map(|mode| SessionMode::new(mode.clone(), mode.clone()));
+                    response =
+                        response.modes(SessionModeState::new(current.clone(), modes.collect()));
+                }
+                self.peer.respond(id, &response).await;
             }
             "session/load" if self.options.load_session => self.load(id, params).await,
             "session/prompt" => self.prompt(id, params, read_at).await,

@@ -59,9 +59,25 @@ impl From<twilight_http::Error> for RestError {
                 status: status.get(),
                 body: String::from_utf8_lossy(body).chars().take(300).collect(),
             },
-            _ => Self::Transport(err.to_string()),
+            _ => Self::Transport(with_causes(&err)),
         }
     }
+}
+
+/// `err` and its sources, "a: b: c" (twilight's own text alone, e.g.
+/// "parsing or receiving the response failed", hides the cause).
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The bot's own identity, from GET /users/@me.

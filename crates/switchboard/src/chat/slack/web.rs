@@ -53,6 +53,17 @@ pub struct BotIdentity {
     pub team_id: String,
 }
 
+/// What `auth.test` says: the identity, and the workspace's and the bot
+/// user's names when Slack gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthTest {
+    pub identity: BotIdentity,
+    /// The workspace name (`team`).
+    pub team: Option<String>,
+    /// The bot user's name (`user`).
+    pub user: Option<String>,
+}
+
 /// The bot's identity, learnt once (by whichever module calls `auth.test`
 /// first) and shared by the modules that map messages.
 pub type SharedIdentity = Arc<OnceLock<BotIdentity>>;
@@ -127,15 +138,29 @@ impl SlackWeb {
 
     /// `auth.test` with the bot token.
     pub async fn auth_test(&self) -> Result<BotIdentity, WebError> {
+        self.auth_test_named().await.map(|auth| auth.identity)
+    }
+
+    /// `auth.test` with the bot token, with the names Slack gives too.
+    pub async fn auth_test_named(&self) -> Result<AuthTest, WebError> {
         const METHOD: &str = "auth.test";
         let body = self.call(METHOD, TokenKind::Bot, Request::form([])).await?;
         let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
         let user_id = field("user_id").ok_or_else(|| call::malformed(METHOD, "no user_id"))?;
-        Ok(BotIdentity {
-            user_id,
-            bot_id: field("bot_id").filter(|id| !id.is_empty()),
-            team_id: field("team_id").unwrap_or_default(),
+        Ok(AuthTest {
+            identity: BotIdentity {
+                user_id,
+                bot_id: field("bot_id").filter(|id| !id.is_empty()),
+                team_id: field("team_id").unwrap_or_default(),
+            },
+            team: field("team").filter(|name| !name.is_empty()),
+            user: field("user").filter(|name| !name.is_empty()),
         })
+    }
+
+    /// The Web API base this client calls, e.g. `https://slack.com/api`.
+    pub fn api_url(&self) -> &str {
+        &self.api_url
     }
 
     /// `apps.connections.open` with the app token: a fresh Socket Mode URL

@@ -227,3 +227,20 @@ fn agent_cwd_is_resolved_against_the_config_file() {
         std::path::PathBuf::from("/etc/switchboard/work")
     );
 }
+
+#[test]
+fn a_relative_agent_command_path_is_resolved_against_the_config_file() {
+    let command = |value: &str| {
+        let text = format!("[agent]\ncommand = {value:?}\ncwd = \"/srv/work\"\n");
+        super::Config::from_toml_str(&text, "/etc/switchboard/switchboard.toml", &|_| None)
+            .unwrap()
+            .agent
+            .unwrap()
+            .command
+    };
+    assert_eq!(command("./bin/agent"), "/etc/switchboard/bin/agent");
+    assert_eq!(command("bin/agent"), "/etc/switchboard/bin/agent");
+    assert_eq!(command("/opt/agent"), "/opt/agent");
+    // A bare name is for PATH, looked up when the agent starts.
+    assert_eq!(command("npx"), "npx");
+}
