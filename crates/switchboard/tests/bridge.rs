@@ -312,7 +312,7 @@ async fn when_every_slot_is_busy_the_user_is_told_and_answered_later() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_to_bot_loops_stop_at_the_cap_and_a_human_resets_it() {
     let options = Options {
-        discord: "allow_all_users = true\nallow_bot_messages = \"all\"",
+        discord: "allow_all_users = true\nallow_bot_messages = \"all\"\ntrusted_bot_ids = [\"6\"]",
         broker: "edit_interval = \"300ms\"\nmax_bot_turns = 2",
         ..Options::default()
     };

@@ -12,10 +12,10 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tracing::Instrument;
 
+use super::line_reader::{LineReader, Overlong, ReadLineError};
 use super::{AgentCommand, AgentError};
 
 /// The variables switchboard passes from its own environment, when set.
@@ -23,6 +23,12 @@ pub const PASSED_ENV: [&str; 4] = ["HOME", "PATH", "USER", "LANG"];
 
 /// Longest stderr line logged as is; longer ones are cut.
 const STDERR_LINE_MAX: usize = 2000;
+/// The longest stderr line read whole (its size is then logged); the rest
+/// of a longer line is dropped unread into any buffer. stderr is
+/// diagnostics, not protocol: an over-long line never stops the agent.
+pub const STDERR_LINE_LIMIT: usize = 64 * 1024;
+/// How much of the agent's stderr one read takes.
+const STDERR_CHUNK: usize = 8 * 1024;
 
 /// Where the agent process is in its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,23 +140,43 @@ impl GroupKiller {
     }
 }
 
-/// Log the agent's stderr line by line at DEBUG until it closes. Runs in
-/// its own task, inside the agent's span (which carries the log tag).
+/// Log the agent's stderr line by line at DEBUG until it closes, holding
+/// at most [`STDERR_LINE_LIMIT`] (+ one read) of it; a longer line is cut
+/// there and noted once at WARN. Runs in its own task, inside the agent's
+/// span (which carries the log tag).
 pub fn log_stderr(stderr: ChildStderr, span: tracing::Span) -> tokio::task::JoinHandle<()> {
     tokio::spawn(
         async move {
-            let mut lines = BufReader::new(stderr).split(b'\n');
+            let mut lines = LineReader::new(stderr, STDERR_LINE_LIMIT, STDERR_CHUNK, Overlong::Cut);
+            let mut warned = false;
             loop {
-                match lines.next_segment().await {
+                match lines.next_line().await {
                     Ok(Some(line)) => {
-                        let line = String::from_utf8_lossy(&line);
-                        let line = line.trim_end();
-                        if !line.is_empty() {
-                            tracing::debug!(stderr = %truncate(line, STDERR_LINE_MAX), "agent stderr");
+                        if line.cut && !warned {
+                            warned = true;
+                            tracing::warn!(
+                                limit = STDERR_LINE_LIMIT,
+                                "agent wrote a stderr line longer than the limit; \
+                                 such lines are cut there (the agent keeps running)"
+                            );
+                        }
+                        let text = String::from_utf8_lossy(&line.bytes);
+                        let text = text.trim_end();
+                        if !text.is_empty() {
+                            tracing::debug!(
+                                stderr = %truncate(text, STDERR_LINE_MAX),
+                                cut = line.cut,
+                                "agent stderr"
+                            );
                         }
                     }
                     Ok(None) => break,
-                    Err(err) => {
+                    Err(ReadLineError::Io(err)) => {
+                        tracing::debug!(%err, "agent stderr unreadable");
+                        break;
+                    }
+                    // A Cut reader never reports a long line as an error.
+                    Err(err @ ReadLineError::MessageTooLarge { .. }) => {
                         tracing::debug!(%err, "agent stderr unreadable");
                         break;
                     }

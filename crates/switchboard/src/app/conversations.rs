@@ -103,7 +103,11 @@ fn thread_deps(
             command: agent.command.clone(),
             args: agent.args.clone(),
             cwd: agent.cwd.clone(),
-            env: agent.env.clone(),
+            env: agent
+                .env
+                .iter()
+                .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+                .collect(),
         },
         session: SessionOptions {
             permission_policy: agent
@@ -113,6 +117,7 @@ fn thread_deps(
             mcp_servers: agent.mcp_servers.clone(),
             turn_idle_timeout: agent.turn_idle_timeout,
             cancel_grace: agent.cancel_grace,
+            max_message_size: agent.max_message_size.bytes(),
             ..SessionOptions::default()
         },
         reply: ReplyConfig {

@@ -282,7 +282,8 @@ impl Harness {
             .unwrap_or_default();
         let config = format!(
             "{discord_section}{slack_section}[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n\
-             [supervisor]\n{}\n\n[broker]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n{}\n",
+             [supervisor]\n{}\n\n[broker]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n\
+             cwd = \"agent-work\"\n{}\n",
             options.supervisor,
             options.broker,
             binary(),
@@ -290,6 +291,7 @@ impl Harness {
             options.agent,
         );
         std::fs::write(&config_path, config).unwrap();
+        std::fs::create_dir_all(dir.path().join("agent-work")).unwrap();
         let harness_secrets = secrets(&sim, slack.as_ref());
         let (child, logs, admin, started) = spawn_switchboard(&config_path, &harness_secrets).await;
         Harness {
