@@ -96,7 +96,8 @@ async fn messages_that_are_not_for_the_bot_never_reach_an_agent() {
     };
     let options = Options {
         sim: Some(sim),
-        discord: "allowed_users = [\"7\"]\nallow_bot_messages = \"mentions\"\ntrusted_bot_ids = [\"5\"]",
+        // Bot 6 is listed as a user, but a bot is heard only when trusted.
+        discord: "allowed_users = [\"7\", \"6\"]\nallow_bot_messages = \"mentions\"\ntrusted_bot_ids = [\"5\"]",
         ..Options::default()
     };
     let chat = Chat::start(options).await;

@@ -9,10 +9,11 @@
 //! (`permission`), the payloads it sends (`prepare`), the update mapping
 //! (`updates`) and the session handle ([`AgentSession`], in `session`).
 //!
-//! Must never: import `broker` or `chat` (arrows point one way), hold a std
-//! lock across `.await`, wait on the agent without a deadline or a
-//! cancellation path, or leave a process of the agent's group alive after the
-//! session is shut down or dropped.
+//! Must never: import `broker` or `chat` (arrows point one way; of
+//! `config` it uses only [`ByteSize`](crate::config::ByteSize) to print
+//! sizes), hold a std lock across `.await`, wait on the agent without a
+//! deadline or a cancellation path, or leave a process of the agent's group
+//! alive after the session is shut down or dropped.
 
 mod actor;
 pub(crate) mod line_reader;
@@ -324,7 +325,8 @@ pub enum AgentError {
     /// `max_message_size`; it is treated as broken and its process group
     /// was killed.
     #[error(
-        "agent sent a message larger than {limit} bytes (agent.max_message_size); it was stopped"
+        "agent sent a message larger than {} (agent.max_message_size); it was stopped",
+        crate::config::ByteSize(*limit as u64)
     )]
     MessageTooLarge {
         /// The limit in bytes.
