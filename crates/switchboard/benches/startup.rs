@@ -19,7 +19,7 @@ fn config(dir: &Path, sim: &DiscordSim) -> String {
     format!(
         "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [\"{}\"]\nallow_all_users = true\n\
          api_url = \"{}\"\ngateway_url = \"{}\"\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\n\n\
-         [agent]\ncommand = \"true\"\n\n[store]\ndata_dir = {:?}\n",
+         [agent]\ncommand = \"true\"\n\n[store]\ndata_dir = {:?}\nallow_inside_agent_cwd = true\n",
         sim.channel_ids()[0],
         sim.http_url(),
         sim.gateway_url(),

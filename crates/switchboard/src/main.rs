@@ -168,8 +168,9 @@ impl IsFatal for DemoError {
     }
 }
 
-/// Cancel `shutdown` on the first SIGINT or SIGTERM; a second one exits at
-/// once.
+/// Cancel `shutdown` on the first SIGINT or SIGTERM; a second one kills
+/// every live agent's process group (synchronously: no destructor runs
+/// after `exit`) and exits at once.
 async fn cancel_on_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
@@ -188,7 +189,12 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
             tracing::info!(signal = name, "shutting down");
             shutdown.cancel();
         } else {
-            tracing::warn!(signal = name, "second signal: exiting now");
+            let killed = switchboard::agent::process::kill_all_groups();
+            tracing::warn!(
+                signal = name,
+                agents_killed = killed,
+                "second signal: killed the agents' process groups; exiting now"
+            );
             std::process::exit(i32::from(EXIT_FATAL));
         }
     }

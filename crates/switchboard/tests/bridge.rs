@@ -96,7 +96,8 @@ async fn messages_that_are_not_for_the_bot_never_reach_an_agent() {
     };
     let options = Options {
         sim: Some(sim),
-        discord: "allowed_users = [\"7\"]\nallow_bot_messages = \"mentions\"\ntrusted_bot_ids = [\"5\"]",
+        // Bot 6 is listed as a user, but a bot is heard only when trusted.
+        discord: "allowed_users = [\"7\", \"6\"]\nallow_bot_messages = \"mentions\"\ntrusted_bot_ids = [\"5\"]",
         ..Options::default()
     };
     let chat = Chat::start(options).await;
@@ -312,7 +313,7 @@ async fn when_every_slot_is_busy_the_user_is_told_and_answered_later() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_to_bot_loops_stop_at_the_cap_and_a_human_resets_it() {
     let options = Options {
-        discord: "allow_all_users = true\nallow_bot_messages = \"all\"",
+        discord: "allow_all_users = true\nallow_bot_messages = \"all\"\ntrusted_bot_ids = [\"6\"]",
         broker: "edit_interval = \"300ms\"\nmax_bot_turns = 2",
         ..Options::default()
     };

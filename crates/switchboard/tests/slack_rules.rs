@@ -255,7 +255,7 @@ async fn another_bots_messages_are_ignored_by_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_bot_messages_allowed_a_bot_is_answered_up_to_the_turn_cap() {
     let options = Options {
-        slack: "allow_all_users = true\nallow_bot_messages = \"all\"",
+        slack: "allow_all_users = true\nallow_bot_messages = \"all\"\ntrusted_bot_ids = [\"U0OTHERBOT\"]",
         broker: "edit_interval = \"300ms\"\nmax_bot_turns = 1",
         ..slack::options()
     };

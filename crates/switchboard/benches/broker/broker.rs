@@ -86,7 +86,7 @@ impl Broker {
              [admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\n\n\
              [supervisor]\n{}\n\n[broker]\n{}\n\n\
              [agent]\ncommand = {:?}\nargs = [{}]\nmax_sessions = {}\n\n\
-             [store]\ndata_dir = {:?}\n",
+             [store]\ndata_dir = {:?}\nallow_inside_agent_cwd = true\n",
             sim.http_url(),
             sim.gateway_url(),
             setup.supervisor,

@@ -17,7 +17,12 @@ impl AgentCommand {
             command: agent.command.clone(),
             args: agent.args.clone(),
             cwd: agent.cwd.clone(),
-            env: agent.env.clone(),
+            // The values are secrets in the config; the agent gets them.
+            env: agent
+                .env
+                .iter()
+                .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+                .collect(),
         }
     }
 }
@@ -34,6 +39,7 @@ impl SessionOptions {
             mcp_servers: agent.mcp_servers.clone(),
             turn_idle_timeout: agent.turn_idle_timeout,
             cancel_grace: agent.cancel_grace,
+            max_message_size: agent.max_message_size.bytes(),
             ..Self::default()
         }
     }

@@ -4,19 +4,22 @@
 //!
 //! Owns: the public vocabulary the broker uses to talk to agents (this file),
 //! and under it the process handling ([`process`]), the JSON-RPC framing
-//! (`rpc`), the per-process actor (`actor`), the permission policy
+//! (`rpc`), bounded line reading (`line_reader`), the per-process actor
+//! (`actor`), the permission policy
 //! (`permission`), the payloads it sends (`prepare`), the update mapping
 //! (`updates`), the session handle ([`AgentSession`], in `session`), the
 //! last stderr lines ([`stderr_tail`]) and a one-off start for
 //! `switchboard check --agent` ([`probe`]).
 //!
-//! Must never: import `broker` or `chat` (arrows point one way), hold a std
-//! lock across `.await`, wait on the agent without a deadline or a
-//! cancellation path, or leave a process of the agent's group alive after the
-//! session is shut down or dropped.
+//! Must never: import `broker` or `chat` (arrows point one way; of
+//! `config` it uses only [`ByteSize`](crate::config::ByteSize) to print
+//! sizes), hold a std lock across `.await`, wait on the agent without a
+//! deadline or a cancellation path, or leave a process of the agent's group
+//! alive after the session is shut down or dropped.
 
 mod actor;
 mod from_config;
+pub(crate) mod line_reader;
 mod permission;
 mod prepare;
 pub mod probe;
@@ -39,8 +42,9 @@ pub use session::{AgentSession, Canceller};
 pub const PROTOCOL_VERSION: u16 = 1;
 
 /// How to start an agent: the program, its arguments, its working directory
-/// and the extra environment it gets on top of the cleaned one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// and the extra environment it gets on top of the cleaned one. Debug shows
+/// the env's names only (its values are API keys).
+#[derive(Clone, PartialEq, Eq)]
 pub struct AgentCommand {
     /// The program; looked up on `PATH` when it has no slash.
     pub command: String,
@@ -50,6 +54,24 @@ pub struct AgentCommand {
     pub cwd: PathBuf,
     /// Variables added to the cleaned environment (HOME, PATH, USER, LANG).
     pub env: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for AgentCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentCommand")
+            .field("command", &self.command)
+            .field("args", &self.args)
+            .field("cwd", &self.cwd)
+            .field(
+                "env",
+                &self
+                    .env
+                    .keys()
+                    .map(|name| (name, "<redacted>"))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+            .finish()
+    }
 }
 
 /// How `session/request_permission` is answered. The option is chosen by its
@@ -120,7 +142,23 @@ pub struct SessionOptions {
     pub start_timeout: Duration,
     /// Carried by every log line of this agent (e.g. the chat thread id).
     pub log_tag: String,
+    /// The largest JSON-RPC message (one stdout line, without its newline)
+    /// accepted from the agent, in bytes; a longer one means the agent is
+    /// broken: its process group is killed ([`AgentError::MessageTooLarge`]).
+    /// Default [`DEFAULT_MAX_MESSAGE_SIZE`].
+    pub max_message_size: usize,
 }
+
+/// The default `max_message_size`: 16 MiB. The largest legitimate ACP
+/// messages an agent sends are single `session/update`s carrying a tool
+/// call's content: a diff holds the whole old and new text of a file
+/// (a 4 MiB source file edited = 8 MiB before JSON escaping), an image is
+/// base64 (a 5 MB screenshot, the common model limit, is 6.7 MB). History
+/// replayed by `session/load` comes one update per message, and
+/// `fs/write_text_file` is never sent to switchboard (it does not advertise
+/// the fs capability). 16 MiB keeps those with room to spare, while a
+/// runaway agent costs at most that much buffer (plus one 64 KiB read).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 
 impl Default for SessionOptions {
     fn default() -> Self {
@@ -131,6 +169,7 @@ impl Default for SessionOptions {
             cancel_grace: Duration::from_secs(5),
             start_timeout: Duration::from_secs(120),
             log_tag: String::new(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
 }
@@ -297,6 +336,17 @@ pub enum AgentError {
     StartTimeout {
         /// The start timeout.
         after: Duration,
+    },
+    /// The agent wrote a JSON-RPC message (one stdout line) longer than
+    /// `max_message_size`; it is treated as broken and its process group
+    /// was killed.
+    #[error(
+        "agent sent a message larger than {} (agent.max_message_size); it was stopped",
+        crate::config::ByteSize(*limit as u64)
+    )]
+    MessageTooLarge {
+        /// The limit in bytes.
+        limit: usize,
     },
     /// A prompt was sent while another turn of this session was running.
     #[error("a turn is already running in this agent session")]

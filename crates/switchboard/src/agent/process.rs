@@ -2,21 +2,24 @@
 //! process group, log its stderr, and kill the whole group.
 //!
 //! Owns: the environment an agent sees, its process group, the description
-//! of how it ended, and its state enum ([`ProcessState`]).
+//! of how it ended, its state enum ([`ProcessState`]), and the process-wide
+//! registry of live agent groups that a second SIGINT/SIGTERM kills
+//! ([`kill_all_groups`]) before the process exits.
 //!
 //! Must never: pass switchboard's own environment through (tokens live
 //! there), signal anything but the agent's own group, or read its stdout
 //! (that is the JSON-RPC channel, the actor's).
 
+use std::collections::BTreeSet;
 use std::process::{ExitStatus, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tracing::Instrument;
 
 use super::stderr_tail::StderrTail;
+use super::line_reader::{LineReader, Overlong, ReadLineError};
 use super::{AgentCommand, AgentError};
 
 /// The variables switchboard passes from its own environment, when set.
@@ -24,6 +27,12 @@ pub const PASSED_ENV: [&str; 4] = ["HOME", "PATH", "USER", "LANG"];
 
 /// Longest stderr line logged as is; longer ones are cut.
 const STDERR_LINE_MAX: usize = 2000;
+/// The longest stderr line read whole (its size is then logged); the rest
+/// of a longer line is dropped unread into any buffer. stderr is
+/// diagnostics, not protocol: an over-long line never stops the agent.
+pub const STDERR_LINE_LIMIT: usize = 64 * 1024;
+/// How much of the agent's stderr one read takes.
+const STDERR_CHUNK: usize = 8 * 1024;
 
 /// Where the agent process is in its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +100,36 @@ pub fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
+/// Process groups of live agents: added when a [`GroupKiller`] is made,
+/// removed when it kills. Bounded by the number of agents alive at once
+/// (`agent.max_sessions` per platform, plus those starting). A std lock,
+/// never held across an `.await` (nothing here is async).
+static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn live_groups() -> MutexGuard<'static, BTreeSet<i32>> {
+    LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// SIGKILL every live agent's process group, synchronously; for the
+/// second-signal path, which exits the process right after (no destructor
+/// or actor runs then). Returns how many groups were signalled.
+pub fn kill_all_groups() -> usize {
+    let groups = std::mem::take(&mut *live_groups());
+    for pgid in &groups {
+        // SAFETY: kill(2) on a process group this module created for an
+        // agent and has not killed yet; it has no memory effects.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+    groups.len()
+}
+
+/// The process groups of live agents (for tests and diagnostics).
+pub fn live_group_ids() -> Vec<i32> {
+    live_groups().iter().copied().collect()
+}
+
 /// A handle that SIGKILLs the agent's whole process group, once.
 ///
 /// The group id is the child's pid (`process_group(0)`); the kernel does not
@@ -104,10 +143,17 @@ pub struct GroupKiller {
 }
 
 impl GroupKiller {
-    /// For the group led by `child`.
+    /// For the group led by `child`; the group joins the live registry.
     pub fn new(child: &Child) -> Self {
+        let pgid = child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .filter(|pgid| *pgid > 1);
+        if let Some(pgid) = pgid {
+            live_groups().insert(pgid);
+        }
         Self {
-            pgid: child.id().and_then(|pid| i32::try_from(pid).ok()),
+            pgid,
             done: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -120,6 +166,7 @@ impl GroupKiller {
         if self.done.swap(true, Ordering::SeqCst) {
             return;
         }
+        live_groups().remove(&pgid);
         // SAFETY: kill(2) with a negative pid signals the process group
         // `pgid`, which we created for this agent; it has no memory effects.
         let rc = unsafe { libc::kill(-pgid, libc::SIGKILL) };
@@ -135,9 +182,11 @@ impl GroupKiller {
     }
 }
 
-/// Log the agent's stderr line by line at DEBUG until it closes, keeping
-/// the last lines in `tail` when given. Runs in its own task, inside the
-/// agent's span (which carries the log tag).
+/// Log the agent's stderr line by line at DEBUG until it closes, holding
+/// at most [`STDERR_LINE_LIMIT`] (+ one read) of it (a longer line is cut
+/// there and noted once at WARN), and keeping the last lines in `tail`
+/// when given. Runs in its own task, inside the agent's span (which carries
+/// the log tag).
 pub fn log_stderr(
     stderr: ChildStderr,
     span: tracing::Span,
@@ -145,21 +194,39 @@ pub fn log_stderr(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(
         async move {
-            let mut lines = BufReader::new(stderr).split(b'\n');
+            let mut lines = LineReader::new(stderr, STDERR_LINE_LIMIT, STDERR_CHUNK, Overlong::Cut);
+            let mut warned = false;
             loop {
-                match lines.next_segment().await {
+                match lines.next_line().await {
                     Ok(Some(line)) => {
-                        let line = String::from_utf8_lossy(&line);
-                        let line = line.trim_end();
-                        if !line.is_empty() {
-                            tracing::debug!(stderr = %truncate(line, STDERR_LINE_MAX), "agent stderr");
+                        if line.cut && !warned {
+                            warned = true;
+                            tracing::warn!(
+                                limit = STDERR_LINE_LIMIT,
+                                "agent wrote a stderr line longer than the limit; \
+                                 such lines are cut there (the agent keeps running)"
+                            );
+                        }
+                        let text = String::from_utf8_lossy(&line.bytes);
+                        let text = text.trim_end();
+                        if !text.is_empty() {
+                            tracing::debug!(
+                                stderr = %truncate(text, STDERR_LINE_MAX),
+                                cut = line.cut,
+                                "agent stderr"
+                            );
                             if let Some(tail) = &tail {
-                                tail.push(line);
+                                tail.push(text);
                             }
                         }
                     }
                     Ok(None) => break,
-                    Err(err) => {
+                    Err(ReadLineError::Io(err)) => {
+                        tracing::debug!(%err, "agent stderr unreadable");
+                        break;
+                    }
+                    // A Cut reader never reports a long line as an error.
+                    Err(err @ ReadLineError::MessageTooLarge { .. }) => {
                         tracing::debug!(%err, "agent stderr unreadable");
                         break;
                     }
@@ -223,9 +290,40 @@ mod tests {
     }
 
     #[test]
+    fn debug_of_a_command_names_env_variables_but_never_their_values() {
+        let printed = format!("{:?}", command(&[("API_KEY", "sk-live-0123456789")]));
+        assert!(printed.contains("API_KEY"), "{printed}");
+        assert!(!printed.contains("sk-live"), "{printed}");
+    }
+
+    #[test]
     fn exit_descriptions() {
         assert_eq!(describe_exit(ExitStatus::from_raw(3 << 8)), "exit status 3");
         assert_eq!(describe_exit(ExitStatus::from_raw(9)), "killed by signal 9");
+    }
+
+    #[tokio::test]
+    async fn a_group_is_registered_while_live_and_leaves_when_killed() {
+        let command = AgentCommand {
+            command: "sleep".into(),
+            args: vec!["30".into()],
+            cwd: "/".into(),
+            env: BTreeMap::new(),
+        };
+        let mut child = spawn(&command).unwrap();
+        let pgid = child.id().unwrap() as i32;
+        let killer = GroupKiller::new(&child);
+        assert!(live_group_ids().contains(&pgid));
+        killer.clone().kill();
+        assert!(!live_group_ids().contains(&pgid));
+        let status = tokio::time::timeout(std::time::Duration::from_secs(5), child.wait())
+            .await
+            .expect("killed")
+            .unwrap();
+        assert_eq!(describe_exit(status), "killed by signal 9");
+        // A second kill neither signals nor registers anything.
+        killer.kill();
+        assert!(!live_group_ids().contains(&pgid));
     }
 
     #[test]

@@ -122,6 +122,7 @@ impl AgentSession {
             policy: options.permission_policy,
             idle_timeout: options.turn_idle_timeout,
             cancel_grace: options.cancel_grace,
+            max_message_size: options.max_message_size,
         };
         let actor = Actor::new(
             config,

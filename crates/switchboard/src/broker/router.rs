@@ -61,9 +61,9 @@ pub fn route(
             }
             _ => {}
         }
-        if !gating.trusted_bot_ids.is_empty()
-            && !gating.trusted_bot_ids.contains(&message.author.id)
-        {
+        // Bots are heard only from the trusted list, whatever the user
+        // allowlist says (an empty list hears no bot).
+        if !gating.trusted_bot_ids.contains(&message.author.id) {
             return Route::Ignore("message from an untrusted bot");
         }
     }
@@ -78,9 +78,14 @@ pub fn route(
     if !owned && !mentioned {
         return Route::Ignore("no mention outside a thread switchboard owns");
     }
-    let user_allowed = message.author.is_bot
-        || gating.allow_all_users
-        || gating.allowed_users.contains(&message.author.id);
+    // The user allowlist is for people: a bot passes it only by being in
+    // `trusted_bot_ids` (checked above), never through `allowed_users` or
+    // `allow_all_users`.
+    let user_allowed = if message.author.is_bot {
+        gating.trusted_bot_ids.contains(&message.author.id)
+    } else {
+        gating.allow_all_users || gating.allowed_users.contains(&message.author.id)
+    };
     if !user_allowed {
         return Route::Deny;
     }
@@ -279,9 +284,15 @@ mod tests {
         );
         let mut g = gating();
         g.allow_bot_messages = BotMessages::Mentions;
+        assert_eq!(
+            route(&m, &g, none),
+            Route::Ignore("message from an untrusted bot"),
+            "an empty trusted list hears no bot"
+        );
+        g.trusted_bot_ids = vec!["77".into()];
         assert!(
             matches!(route(&m, &g, none), Route::Start { .. }),
-            "bots skip the user list"
+            "a trusted bot needs no place in the user list"
         );
         g.trusted_bot_ids = vec!["78".into()];
         assert_eq!(
@@ -301,6 +312,46 @@ mod tests {
             matches!(route(&quiet, &g, none), Route::Ignore(_)),
             "not in a thread"
         );
+    }
+
+    #[test]
+    fn the_user_allowlist_never_admits_an_untrusted_bot() {
+        let mut m = msg("100", None, "77", "<@42> beep");
+        m.author.is_bot = true;
+        for bots in [BotMessages::Mentions, BotMessages::All] {
+            // Listed as a user, or every user allowed: still not trusted.
+            let mut listed = gating();
+            listed.allow_bot_messages = bots;
+            listed.allowed_users = vec!["7".into(), "77".into()];
+            listed.trusted_bot_ids = vec!["5".into()];
+            assert_eq!(
+                route(&m, &listed, none),
+                Route::Ignore("message from an untrusted bot")
+            );
+            let mut everyone = listed.clone();
+            everyone.allowed_users.clear();
+            everyone.allow_all_users = true;
+            assert_eq!(
+                route(&m, &everyone, none),
+                Route::Ignore("message from an untrusted bot")
+            );
+            everyone.trusted_bot_ids.clear();
+            assert_eq!(
+                route(&m, &everyone, none),
+                Route::Ignore("message from an untrusted bot")
+            );
+            // Trusted: heard, even with a user list that does not name it.
+            let mut trusted = gating();
+            trusted.allow_bot_messages = bots;
+            trusted.trusted_bot_ids = vec!["77".into()];
+            assert!(matches!(route(&m, &trusted, none), Route::Start { .. }));
+        }
+        // People are unaffected by the bot list.
+        let mut g = gating();
+        g.allow_bot_messages = BotMessages::All;
+        g.trusted_bot_ids = vec!["7".into()];
+        let person = msg("100", None, "8", "<@42> hi");
+        assert_eq!(route(&person, &g, none), Route::Deny);
     }
 
     #[test]

@@ -133,7 +133,9 @@ impl ThreadActor {
                 tracing::warn!(thread = %self.key, %err, "turn failed");
                 if matches!(
                     err,
-                    AgentError::Exited { .. } | AgentError::IdleTimeout { .. }
+                    AgentError::Exited { .. }
+                        | AgentError::IdleTimeout { .. }
+                        | AgentError::MessageTooLarge { .. }
                 ) || !session.is_alive()
                 {
                     session.shutdown().await;
@@ -305,6 +307,10 @@ fn failure_notice(err: &AgentError) -> String {
             "⚠️ The agent sent nothing for {} and was stopped. Your next message starts a new session.",
             humantime::format_duration(Duration::from_secs(after.as_secs()))
         ),
+        AgentError::MessageTooLarge { limit } => format!(
+            "⚠️ The agent sent a message larger than {} (agent.max_message_size) and was stopped. Your next message starts a new session.",
+            crate::config::ByteSize(*limit as u64)
+        ),
         other => format!("⚠️ The agent failed: {other}"),
     }
 }
@@ -349,5 +355,9 @@ mod tests {
             after: Duration::from_secs(600),
         });
         assert!(idle.contains("10m") && idle.contains("stopped"), "{idle}");
+        assert_eq!(
+            failure_notice(&AgentError::MessageTooLarge { limit: 16 << 20 }),
+            "⚠️ The agent sent a message larger than 16 MiB (agent.max_message_size) and was stopped. Your next message starts a new session."
+        );
     }
 }

@@ -23,7 +23,7 @@ const DEFAULT_PATH: &str = "/bin:/usr/bin";
 /// The PATH the agent gets, and where it comes from (for messages).
 fn agent_path(agent: &AgentConfig, own: Option<OsString>) -> (OsString, &'static str) {
     match (agent.env.get("PATH"), own) {
-        (Some(path), _) => (path.into(), "agent.env.PATH"),
+        (Some(path), _) => (path.expose().into(), "agent.env.PATH"),
         (None, Some(path)) => (path, "switchboard's PATH"),
         (None, None) => (DEFAULT_PATH.into(), "no PATH set; the default"),
     }
@@ -119,6 +119,7 @@ fn usable(path: &Path) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
     use std::os::unix::fs::PermissionsExt;
 
     fn agent(command: &str, cwd: &Path) -> AgentConfig {
@@ -170,7 +171,7 @@ mod tests {
         assert!(!line.passed(), "{line:?}");
         config
             .env
-            .insert("PATH".into(), dir.path().display().to_string());
+            .insert("PATH".into(), Secret::new(dir.path().display().to_string()));
         let line = agent_command(&config, Some("/nonexistent".into()));
         assert_eq!(
             line.text,

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::Secret;
+use super::size::ByteSize;
+
 /// Whether messages from other bots are acted on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum BotMessages {
@@ -47,7 +50,9 @@ pub struct Gating {
     /// Role ids whose @mention counts as a mention of the bot.
     pub mention_roles: Vec<String>,
     pub allow_bot_messages: BotMessages,
-    /// When non-empty, only these bots are heard (with `allow_bot_messages`).
+    /// The only bots heard (with `allow_bot_messages` = mentions or all);
+    /// a bot never passes through `allowed_users` or `allow_all_users`.
+    /// Not empty when `allow_bot_messages` is mentions or all.
     pub trusted_bot_ids: Vec<String>,
 }
 
@@ -124,6 +129,11 @@ pub struct StoreConfig {
     pub data_dir: PathBuf,
     /// Processed message ids older than this are forgotten.
     pub prune_after: Duration,
+    /// `store.allow_inside_agent_cwd`: the operator accepts a `data_dir`
+    /// inside the agent's working directory (the journal holds every
+    /// user's prompts; an agent that can read files could read them).
+    /// Default false: such a config is refused.
+    pub allow_inside_agent_cwd: bool,
 }
 
 /// `[agent]`.
@@ -137,8 +147,9 @@ pub struct AgentConfig {
     /// Absolute working directory of the agent.
     pub cwd: PathBuf,
     /// Extra environment for the agent (its environment is otherwise
-    /// cleared to HOME, PATH, USER, LANG).
-    pub env: BTreeMap<String, String>,
+    /// cleared to HOME, PATH, USER, LANG). Values are secrets (API keys):
+    /// Debug and errors never show them.
+    pub env: BTreeMap<String, Secret>,
     /// ACP McpServer objects, passed through.
     pub mcp_servers: Vec<serde_json::Value>,
     /// "allow" | "deny" | "allow_reads".
@@ -147,4 +158,24 @@ pub struct AgentConfig {
     pub cancel_grace: Duration,
     pub max_sessions: usize,
     pub idle_ttl: Duration,
+    /// `agent.max_message_size`: the largest JSON-RPC message (one stdout
+    /// line) accepted from the agent; a longer one stops the agent as
+    /// broken. Default [`DEFAULT_MAX_MESSAGE_SIZE`].
+    pub max_message_size: ByteSize,
 }
+
+/// `agent.max_message_size` when not set: 16 MiB. The largest legitimate
+/// ACP messages from an agent are single `session/update`s with a tool
+/// call's content: a diff carries a file's whole old and new text (a 4 MiB
+/// file edited is 8 MiB before JSON escaping), an image is base64 (a 5 MB
+/// screenshot, the usual model limit, is 6.7 MB). `session/load` replays
+/// history one update per message; `fs/write_text_file` never reaches
+/// switchboard (it does not offer the fs capability). A runaway agent then
+/// costs at most this much buffer (plus one 64 KiB read) before it is
+/// stopped.
+pub const DEFAULT_MAX_MESSAGE_SIZE: ByteSize = ByteSize(16 << 20);
+/// The smallest `agent.max_message_size` accepted: an `initialize` or
+/// `session/new` answer with modes, models and commands is several KiB.
+pub const MIN_MAX_MESSAGE_SIZE: ByteSize = ByteSize(64 << 10);
+/// The largest `agent.max_message_size` accepted.
+pub const MAX_MAX_MESSAGE_SIZE: ByteSize = ByteSize(1 << 30);

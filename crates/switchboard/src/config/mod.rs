@@ -14,8 +14,10 @@ mod duration;
 mod endpoint;
 mod error;
 mod expand;
+mod isolation;
 mod raw;
 mod secret;
+mod size;
 mod validate;
 mod validate_bridge;
 mod validate_slack;
@@ -29,9 +31,13 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions, StoreConfig};
+pub use bridge::{
+    AgentConfig, BotMessages, BrokerConfig, DEFAULT_MAX_MESSAGE_SIZE, Gating, Reactions,
+    StoreConfig,
+};
 pub use error::ConfigError;
 pub use secret::Secret;
+pub use size::ByteSize;
 pub use validate::{DEFAULT_ADMIN_LISTEN, DEFAULT_DISCORD_API_URL, DEFAULT_LOG_LEVEL};
 pub use validate_slack::DEFAULT_SLACK_API_URL;
 
@@ -219,11 +225,21 @@ impl Config {
                 .and_then(|table| table.get(key))
                 .and_then(toml::Value::as_str)
         };
-        let tokens = [
+        // The agent's env values are secrets too (API keys).
+        let agent_env = tree
+            .get("agent")
+            .and_then(|agent| agent.get("env"))
+            .and_then(toml::Value::as_table)
+            .into_iter()
+            .flat_map(|env| env.values().filter_map(toml::Value::as_str));
+        let tokens: Vec<Option<&str>> = [
             secret("discord", "token"),
             secret("slack", "bot_token"),
             secret("slack", "app_token"),
-        ];
+        ]
+        .into_iter()
+        .chain(agent_env.map(Some))
+        .collect();
         let redactor = error::Redactor::new(&tokens, &substitutions);
 
         let raw: raw::RawConfig = serde_path_to_error::deserialize(toml::Value::Table(tree))

@@ -36,6 +36,8 @@ pub(super) struct RawConfig {
 pub(super) struct RawStore {
     pub data_dir: Option<String>,
     pub prune_after: Option<String>,
+    #[serde(default)]
+    pub allow_inside_agent_cwd: bool,
 }
 
 /// `[discord]`.
@@ -129,6 +131,7 @@ pub(super) struct RawAgent {
     pub cancel_grace: Option<String>,
     pub max_sessions: Option<i64>,
     pub idle_ttl: Option<String>,
+    pub max_message_size: Option<RawSize>,
 }
 
 /// `[admin]`.
@@ -157,6 +160,44 @@ pub(super) struct RawSupervisor {
     pub ack_deadline: Option<String>,
     pub summary_interval: Option<String>,
     pub handshake_timeout: Option<String>,
+}
+
+/// A size as written: a string with a unit (`"16MiB"`) or a TOML integer
+/// (bytes). Whether it is a valid size is decided in `validate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum RawSize {
+    Text(String),
+    Integer(i64),
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+
+        impl Visitor<'_> for SizeVisitor {
+            type Value = RawSize;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size (a string such as \"16MiB\", or an integer of bytes)")
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<RawSize, E> {
+                Ok(RawSize::Text(value.to_owned()))
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawSize, E> {
+                Ok(RawSize::Integer(value))
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawSize, E> {
+                i64::try_from(value)
+                    .map(RawSize::Integer)
+                    .map_err(|_| E::custom(format!("size {value} is too large")))
+            }
+        }
+
+        deserializer.deserialize_any(SizeVisitor)
+    }
 }
 
 /// A platform id as written: a string (`"1234"`, the form Discord shows) or a

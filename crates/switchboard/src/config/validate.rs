@@ -46,15 +46,20 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
             "missing section: a chat platform is configured but no agent to answer; add              [agent] with command = \"...\" (any ACP agent, e.g. the output of `switchboard demo`              uses `switchboard demo-agent`)",
         ));
     }
+    let broker = super::validate_bridge::broker(raw.broker, file)?;
+    let store = super::validate_bridge::store(raw.store, file, &base)?;
+    if let Some(agent) = &agent {
+        super::isolation::store_outside_agent(&store, agent, file)?;
+    }
     Ok(Config {
         discord,
         slack,
         admin,
         log,
         supervisor,
-        broker: super::validate_bridge::broker(raw.broker, file)?,
+        broker,
         agent,
-        store: super::validate_bridge::store(raw.store, file, &base)?,
+        store,
         source: file.to_owned(),
     })
 }

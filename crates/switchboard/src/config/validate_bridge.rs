@@ -4,10 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::ConfigError;
-use super::bridge::{AgentConfig, BotMessages, BrokerConfig, Gating, Reactions, StoreConfig};
+use super::bridge::{
+    AgentConfig, BotMessages, BrokerConfig, DEFAULT_MAX_MESSAGE_SIZE, Gating, MAX_MAX_MESSAGE_SIZE,
+    MIN_MAX_MESSAGE_SIZE, Reactions, StoreConfig,
+};
 use super::duration::parse_duration;
-use super::raw::{RawAgent, RawBroker, RawId, RawReactions, RawStore};
+use super::raw::{RawAgent, RawBroker, RawId, RawReactions, RawSize, RawStore};
+use super::size::{ByteSize, parse_size};
+use super::{ConfigError, Secret};
 
 /// Permission policies the agent module understands.
 const POLICIES: [&str; 3] = ["allow", "deny", "allow_reads"];
@@ -133,6 +137,21 @@ pub(super) fn gating(
             ConfigError::invalid(file, &keys.key("allow_bot_messages"), reason)
         })?,
     };
+    let trusted_bot_ids = keys.ids(file, "trusted_bot_ids", keys.trusted_bot_ids)?;
+    if allow_bot_messages != BotMessages::None && trusted_bot_ids.is_empty() {
+        let setting = keys.allow_bot_messages.unwrap_or_default();
+        return Err(ConfigError::invalid(
+            file,
+            &keys.key("trusted_bot_ids"),
+            format!(
+                "is empty, but {} = {setting:?} hears bots only from this list (a bot never \
+                 passes through allowed_users or allow_all_users); list the bot user ids to \
+                 hear, or set {} = \"none\"",
+                keys.key("allow_bot_messages"),
+                keys.key("allow_bot_messages"),
+            ),
+        ));
+    }
     Ok(Gating {
         allowed_channels,
         allow_all_channels: keys.allow_all_channels,
@@ -140,7 +159,7 @@ pub(super) fn gating(
         allow_all_users: keys.allow_all_users,
         mention_roles: keys.ids(file, "mention_roles", keys.mention_roles)?,
         allow_bot_messages,
-        trusted_bot_ids: keys.ids(file, "trusted_bot_ids", keys.trusted_bot_ids)?,
+        trusted_bot_ids,
     })
 }
 
@@ -293,11 +312,17 @@ pub(super) fn agent(raw: RawAgent, file: &str, base: &Path) -> Result<AgentConfi
         Some(n) if (1..=10_000).contains(&n) => n as usize,
         Some(n) => return Err(err("agent.max_sessions", format!("is {n}; use 1 or more"))),
     };
+    let max_message_size = message_size(file, raw.max_message_size.as_ref())?;
     Ok(AgentConfig {
         command,
         args: raw.args,
         cwd,
-        env: raw.env,
+        env: raw
+            .env
+            .into_iter()
+            .map(|(name, value)| (name, Secret::new(value)))
+            .collect(),
+        max_message_size,
         mcp_servers,
         permission_policy,
         turn_idle_timeout: duration(
@@ -322,6 +347,33 @@ pub(super) fn agent(raw: RawAgent, file: &str, base: &Path) -> Result<AgentConfi
     })
 }
 
+/// `agent.max_message_size`, within [`MIN_MAX_MESSAGE_SIZE`] and
+/// [`MAX_MAX_MESSAGE_SIZE`].
+fn message_size(file: &str, raw: Option<&RawSize>) -> Result<ByteSize, ConfigError> {
+    const KEY: &str = "agent.max_message_size";
+    let size = match raw {
+        None => return Ok(DEFAULT_MAX_MESSAGE_SIZE),
+        Some(RawSize::Integer(n)) => u64::try_from(*n).map(ByteSize).map_err(|_| {
+            ConfigError::invalid(file, KEY, format!("is {n}; a size cannot be negative"))
+        })?,
+        Some(RawSize::Text(text)) => {
+            parse_size(text).map_err(|reason| ConfigError::invalid(file, KEY, reason))?
+        }
+    };
+    if !(MIN_MAX_MESSAGE_SIZE..=MAX_MAX_MESSAGE_SIZE).contains(&size) {
+        return Err(ConfigError::invalid(
+            file,
+            KEY,
+            format!(
+                "is {size}; use between {MIN_MAX_MESSAGE_SIZE} (an agent's first answers are \
+                 several KiB) and {MAX_MAX_MESSAGE_SIZE} (each agent may buffer this much); the \
+                 default {DEFAULT_MAX_MESSAGE_SIZE} fits large diffs and images"
+            ),
+        ));
+    }
+    Ok(size)
+}
+
 /// `[store]`; a relative `data_dir` is resolved against `base`.
 pub(super) fn store(raw: RawStore, file: &str, base: &Path) -> Result<StoreConfig, ConfigError> {
     let data_dir = match raw.data_dir.as_deref().map(str::trim) {
@@ -344,5 +396,6 @@ pub(super) fn store(raw: RawStore, file: &str, base: &Path) -> Result<StoreConfi
             raw.prune_after.as_deref(),
             Duration::from_secs(7 * 24 * 3600),
         )?,
+        allow_inside_agent_cwd: raw.allow_inside_agent_cwd,
     })
 }

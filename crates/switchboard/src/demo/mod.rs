@@ -128,6 +128,9 @@ listen = "{admin_listen}"
 
 [store]
 data_dir = {data_dir}
+# The demo's store holds only this terminal's own prompts and is removed at
+# exit, so it may sit inside the agent's folder (e.g. a demo run from /tmp).
+allow_inside_agent_cwd = true
 "#,
         platform = world.config_section(),
         command = toml_string(&command),

@@ -8,7 +8,8 @@
 //! Owns: the agent side of the protocol, for this fake agent only.
 //!
 //! Must never: write anything but JSON-RPC lines to stdout (logs go to
-//! stderr), or need the network or an API key.
+//! stderr) unless a test asks for it (`[[flood:N]]`), or need the network
+//! or an API key.
 
 mod peer;
 pub mod script;

@@ -4,7 +4,8 @@
 //! Owns: stdout (one line per message, flushed), the outbound request map.
 //!
 //! Must never: hold the std lock across an `.await`, or write anything to
-//! stdout that is not one JSON-RPC message per line (stdout is the channel).
+//! stdout that is not one JSON-RPC message per line (stdout is the channel),
+//! except the `[[flood:N]]` directive's deliberate breakage.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,6 +22,26 @@ use tokio::sync::oneshot;
 use crate::agent::rpc;
 
 type Waiters = HashMap<i64, oneshot::Sender<Result<Value, RpcError>>>;
+
+/// Write `n` bytes of `x` to `out` (then a newline if `newline`), flushed.
+async fn flood(
+    out: &mut (impl tokio::io::AsyncWrite + Unpin),
+    n: u64,
+    newline: bool,
+) -> std::io::Result<()> {
+    const BLOCK: usize = 1 << 20;
+    let block = vec![b'x'; BLOCK];
+    let mut left = n;
+    while left > 0 {
+        let size = usize::try_from(left.min(BLOCK as u64)).unwrap_or(BLOCK);
+        out.write_all(&block[..size]).await?;
+        left -= size as u64;
+    }
+    if newline {
+        out.write_all(b"\n").await?;
+    }
+    out.flush().await
+}
 
 /// Our connection to the client.
 pub struct Peer {
@@ -52,6 +73,21 @@ impl Peer {
             eprintln!("demo-agent: stdout closed ({err}); exiting");
             std::process::exit(0);
         }
+    }
+
+    /// `[[flood:N]]`: N bytes of `x` on stdout and no newline, as a broken
+    /// agent would write (in 1 MiB writes; the reader's limit stops us).
+    pub async fn flood_stdout(&self, n: u64) {
+        let mut out = self.out.lock().await;
+        if flood(&mut *out, n, false).await.is_err() {
+            eprintln!("demo-agent: stdout closed during the flood; exiting");
+            std::process::exit(0);
+        }
+    }
+
+    /// `[[flood-stderr:N]]`: one stderr line of N bytes.
+    pub async fn flood_stderr(&self, n: u64) {
+        let _ = flood(&mut tokio::io::stderr(), n, true).await;
     }
 
     /// Answer a request.

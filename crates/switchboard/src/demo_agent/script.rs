@@ -28,6 +28,12 @@ pub struct Script {
     pub tool: bool,
     /// `[[env]]`: report the names of the environment variables.
     pub env: bool,
+    /// `[[flood:N]]`: after the header, N bytes on stdout with no newline
+    /// (a broken agent), then nothing ever again.
+    pub flood: Option<u64>,
+    /// `[[flood-stderr:N]]`: one stderr line of N bytes, then the rest of
+    /// the turn as usual.
+    pub flood_stderr: Option<u64>,
     /// `[[wait-for-cancel]]`: after the first chunk, wait for
     /// `session/cancel`, then carry on with the remaining steps (a
     /// permission request then crosses the cancel, as it can in real life).
@@ -57,6 +63,8 @@ impl Script {
                 ("tool", None) => script.tool = true,
                 ("env", None) => script.env = true,
                 ("wait-for-cancel", None) => script.wait_for_cancel = true,
+                ("flood", Some(n)) => script.flood = n.parse().ok(),
+                ("flood-stderr", Some(n)) => script.flood_stderr = n.parse().ok(),
                 _ => {}
             }
         }
@@ -126,6 +134,8 @@ mod tests {
         assert!(Script::parse("[[crash]]").crash);
         assert!(Script::parse("x [[hang]] y").hang);
         assert!(Script::parse("[[wait-for-cancel]]").wait_for_cancel);
+        assert_eq!(Script::parse("[[flood:1024]]").flood, Some(1024));
+        assert_eq!(Script::parse("[[flood-stderr:99]]").flood_stderr, Some(99));
         assert!(!Script::parse("hello [[ unclosed").is_scripted());
         assert_eq!(
             Script::parse("[[permission:read]]").permission,

@@ -127,6 +127,13 @@ impl Turn {
             names.sort();
             self.say(&format!("env: {}\n", names.join(","))).await;
         }
+        if let Some(n) = script.flood_stderr {
+            self.peer.flood_stderr(n).await;
+        }
+        if let Some(n) = script.flood {
+            self.peer.flood_stdout(n).await;
+            std::future::pending::<()>().await;
+        }
         if script.crash {
             eprintln!("demo-agent: [[crash]]: exiting with status 3 mid-turn");
             std::process::exit(3);

@@ -60,6 +60,9 @@ pub struct Options {
     pub agent: &'static str,
     /// Arguments after `switchboard demo-agent`.
     pub agent_args: &'static [&'static str],
+    /// Another agent program and its arguments instead of
+    /// `switchboard demo-agent <agent_args>`.
+    pub agent_command: Option<(String, Vec<String>)>,
     /// Path prefix on the configured gateway URL, so that a resume (which
     /// goes to READY's resume_gateway_url, without it) is told apart.
     pub gateway_path: &'static str,
@@ -82,6 +85,7 @@ impl Default for Options {
             broker: "edit_interval = \"300ms\"",
             agent: "",
             agent_args: &["--chunk-delay-ms", "0"],
+            agent_command: None,
             gateway_path: "/first-connect",
             sim: None,
             platforms: Platforms::Discord,
@@ -265,10 +269,17 @@ impl Harness {
         let config_path = dir.path().join("switchboard.toml");
         // Only the first channel is allowed; others exist to be refused.
         let channels = [format!("\"{}\"", sim.channel_ids()[0])];
-        let agent_args: Vec<String> = std::iter::once("demo-agent")
-            .chain(options.agent_args.iter().copied())
-            .map(|a| format!("{a:?}"))
-            .collect();
+        let (agent_program, agent_args): (String, Vec<String>) = match &options.agent_command {
+            Some((program, args)) => (program.clone(), args.clone()),
+            None => (
+                binary().to_owned(),
+                std::iter::once("demo-agent")
+                    .chain(options.agent_args.iter().copied())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+        };
+        let agent_args: Vec<String> = agent_args.iter().map(|a| format!("{a:?}")).collect();
         let discord_section = if options.platforms.discord() {
             format!(
                 "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [{}]\napi_url = \"{}\"\ngateway_url = \"{}{}\"\n{}\n\n",
@@ -287,14 +298,16 @@ impl Harness {
             .unwrap_or_default();
         let config = format!(
             "{discord_section}{slack_section}[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n\
-             [supervisor]\n{}\n\n[broker]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n{}\n",
+             [supervisor]\n{}\n\n[broker]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n\
+             cwd = \"agent-work\"\n{}\n",
             options.supervisor,
             options.broker,
-            binary(),
+            agent_program,
             agent_args.join(", "),
             options.agent,
         );
         std::fs::write(&config_path, config).unwrap();
+        std::fs::create_dir_all(dir.path().join("agent-work")).unwrap();
         let mut harness_secrets = secrets(&sim, slack.as_ref());
         harness_secrets.extend(options.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let (child, logs, admin, started) = spawn_switchboard(&config_path, &harness_secrets).await;

@@ -18,11 +18,11 @@ use std::time::Duration;
 
 use agent_client_protocol_schema::v1::{CancelNotification, ToolKind};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader, Split};
 use tokio::process::{Child, ChildStdout};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
 
+use super::line_reader::{LineReader, Overlong, ReadLineError};
 use super::process::{GroupKiller, ProcessState, describe_exit, truncate};
 use super::rpc;
 use super::{AgentError, AgentUpdate, PermissionPolicy, StopReason};
@@ -33,6 +33,8 @@ const LOGGED_LINE_MAX: usize = 300;
 const EXIT_DRAIN: Duration = Duration::from_millis(50);
 /// After the agent closes its stdout, how long it has to exit by itself.
 const STDOUT_CLOSED_GRACE: Duration = Duration::from_secs(1);
+/// How much of the agent's stdout one read takes (a pipe's buffer).
+const STDOUT_CHUNK: usize = 64 * 1024;
 /// How long a shutdown waits for the killed process to be reaped.
 const REAP_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -66,6 +68,8 @@ pub(crate) struct ActorConfig {
     pub policy: PermissionPolicy,
     pub idle_timeout: Duration,
     pub cancel_grace: Duration,
+    /// The longest stdout line (JSON-RPC message) accepted, in bytes.
+    pub max_message_size: usize,
 }
 
 /// Why a turn is being cancelled.
@@ -106,12 +110,17 @@ enum End {
     Shutdown(oneshot::Sender<()>),
     /// Every handle is gone.
     Dropped,
+    /// The agent wrote a message longer than `limit`: it is broken.
+    TooLarge {
+        /// `max_message_size`.
+        limit: usize,
+    },
 }
 
 pub(crate) struct Actor {
     config: ActorConfig,
     child: Child,
-    stdout: Split<BufReader<ChildStdout>>,
+    stdout: LineReader<ChildStdout>,
     stdout_closed_at: Option<Instant>,
     writer: mpsc::UnboundedSender<String>,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -137,9 +146,13 @@ impl Actor {
         state: watch::Sender<ProcessState>,
     ) -> Self {
         Self {
-            config,
             child,
-            stdout: BufReader::new(stdout).split(b'\n'),
+            stdout: LineReader::new(
+                stdout,
+                config.max_message_size,
+                STDOUT_CHUNK,
+                Overlong::Fail,
+            ),
             stdout_closed_at: None,
             writer,
             commands,
@@ -150,6 +163,7 @@ impl Actor {
             pending: HashMap::new(),
             turn: None,
             last_activity: Instant::now(),
+            config,
         }
     }
 
@@ -172,10 +186,20 @@ impl Actor {
                 //    keeps the stdout pipe open (so no EOF ever comes).
                 status = self.child.wait() => break End::Exited(status),
                 // 3. A line from the agent.
-                line = self.stdout.next_segment(), if self.stdout_closed_at.is_none() => {
+                //    At most `max_message_size` is buffered; a longer line
+                //    means a broken agent, stopped at once.
+                line = self.stdout.next_line(), if self.stdout_closed_at.is_none() => {
                     match line {
-                        Ok(Some(line)) => self.on_line(&line),
-                        Ok(None) | Err(_) => {
+                        Ok(Some(line)) => self.on_line(&line.bytes),
+                        Err(ReadLineError::MessageTooLarge { limit }) => {
+                            tracing::warn!(
+                                limit,
+                                "agent sent a message larger than agent.max_message_size; \
+                                 killing its process group"
+                            );
+                            break End::TooLarge { limit };
+                        }
+                        Ok(None) | Err(ReadLineError::Io(_)) => {
                             tracing::debug!("agent closed its stdout");
                             self.stdout_closed_at = Some(Instant::now());
                         }
@@ -320,13 +344,14 @@ impl Actor {
     }
 
     async fn finish(mut self, end: End) {
+        let mut too_large = None;
         let (status, shutdown) = match end {
             End::Exited(status) => {
                 // Read what it wrote just before exiting (its last reply).
                 let deadline = Instant::now() + EXIT_DRAIN;
                 while self.stdout_closed_at.is_none() {
-                    match tokio::time::timeout_at(deadline, self.stdout.next_segment()).await {
-                        Ok(Ok(Some(line))) => self.on_line(&line),
+                    match tokio::time::timeout_at(deadline, self.stdout.next_line()).await {
+                        Ok(Ok(Some(line))) => self.on_line(&line.bytes),
                         _ => break,
                     }
                 }
@@ -342,6 +367,11 @@ impl Actor {
                 self.killer.kill();
                 (self.reap().await, None)
             }
+            End::TooLarge { limit } => {
+                self.killer.kill();
+                too_large = Some(limit);
+                (self.reap().await, None)
+            }
         };
         let status = match status {
             Ok(status) => describe_exit(status),
@@ -355,9 +385,10 @@ impl Actor {
         self.set_state(ProcessState::Ended {
             status: status.clone(),
         });
-        let error = || match shutdown {
-            Some(_) => AgentError::Closed,
-            None => AgentError::Exited {
+        let error = || match (&shutdown, too_large) {
+            (Some(_), _) => AgentError::Closed,
+            (None, Some(limit)) => AgentError::MessageTooLarge { limit },
+            (None, None) => AgentError::Exited {
                 status: status.clone(),
             },
         };

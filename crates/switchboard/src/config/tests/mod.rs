@@ -5,6 +5,7 @@
 
 use super::*;
 
+mod safety;
 mod shape;
 mod slack;
 mod values;
@@ -42,6 +43,7 @@ allow_all_users = true
 
 [agent]
 command = "my-acp-agent"
+cwd = "/srv/work"
 "#;
 
 #[test]
@@ -118,7 +120,7 @@ handshake_timeout = "20s"
         ("my-agent", &["--acp".to_owned()][..])
     );
     assert_eq!(agent.cwd, std::path::PathBuf::from("/srv/work"));
-    assert_eq!(agent.env["API_KEY"], "k");
+    assert_eq!(agent.env["API_KEY"].expose(), "k");
     assert_eq!(agent.permission_policy, "deny");
     assert_eq!(agent.turn_idle_timeout, Duration::from_secs(60));
     assert_eq!(agent.cancel_grace, Duration::from_secs(5));
@@ -215,7 +217,7 @@ fn load_and_check_read_files() {
     let file = dir.join("ok.toml");
     std::fs::write(
         &file,
-        "[discord]\ntoken = \"t\"\nallowed_channels = [\"1\", 2, \"3\"]\nallow_all_users = true\n\n[agent]\ncommand = \"agent\"\n",
+        "[discord]\ntoken = \"t\"\nallowed_channels = [\"1\", 2, \"3\"]\nallow_all_users = true\n\n[agent]\ncommand = \"agent\"\ncwd = \"/srv/work\"\n",
     )
     .unwrap();
     assert_eq!(

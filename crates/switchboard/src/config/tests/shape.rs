@@ -15,6 +15,7 @@ allow_all_users = true
 
 [agent]
 command = "agent"
+cwd = "/srv/work"
 "#,
     );
     let config = config.unwrap();
@@ -24,7 +25,7 @@ command = "agent"
     assert_eq!(discord.api_url, "http://127.0.0.1:4567");
     // `$${` stays a literal `${`; a lone `$` is kept.
     let config = parse(
-        "[discord]\ntoken = \"a$${NOT_EXPANDED}b$c\"\nallow_all_channels = true\nallow_all_users = true\n[agent]\ncommand = \"a\"\n",
+        "[discord]\ntoken = \"a$${NOT_EXPANDED}b$c\"\nallow_all_channels = true\nallow_all_users = true\n[agent]\ncommand = \"a\"\ncwd = \"/srv/work\"\n",
     );
     assert_eq!(
         config.unwrap().discord.unwrap().token.expose(),

@@ -29,7 +29,7 @@ fn slack_error(text: &str) -> String {
 }
 
 fn section(body: &str) -> String {
-    format!("[slack]\n{body}\n\n[agent]\ncommand = \"my-acp-agent\"\n")
+    format!("[slack]\n{body}\n\n[agent]\ncommand = \"my-acp-agent\"\ncwd = \"/srv/work\"\n")
 }
 
 const TOKENS: &str = "bot_token = \"${SLACK_BOT_TOKEN}\"\napp_token = \"${SLACK_APP_TOKEN}\"\n";

@@ -43,7 +43,7 @@ fn empty_allowlist_needs_allow_all_channels() {
     );
 
     let config = parse(
-        "[discord]\ntoken = \"t\"\nallow_all_channels = true\nallow_all_users = true\n[agent]\ncommand = \"a\"\n",
+        "[discord]\ntoken = \"t\"\nallow_all_channels = true\nallow_all_users = true\n[agent]\ncommand = \"a\"\ncwd = \"/srv/work\"\n",
     )
     .unwrap();
     assert!(
