@@ -15,9 +15,12 @@ use std::time::Duration;
 use discord_sim::{DiscordSim, SimConfig};
 use slack_sim::{SlackSim, SlackSimConfig};
 
+/// The config file `text` in `dir`. The store may stay in the agent's
+/// folder (the default places both in `dir`): these tests are about the
+/// agent and the tokens, and `check` would refuse that placement first.
 fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("switchboard.toml");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, format!("{text}\n[store]\nallow_inside_agent_cwd = true\n")).unwrap();
     path
 }
 

@@ -78,7 +78,7 @@ fn check_explains_a_store_inside_the_agent_folder_and_bots_without_a_trusted_lis
         "{said}"
     );
     let (ok, said) = check(&format!(
-        "{discord}\n[agent]\ncommand = \"some-acp-agent\"\n\n[store]\nallow_inside_agent_cwd = true\n"
+        "{discord}\n[agent]\ncommand = \"sh\"\n\n[store]\nallow_inside_agent_cwd = true\n"
     ));
     assert!(ok, "{said}");
 
