@@ -1,12 +1,14 @@
 //! [`ChatOutbound`] for Discord: threads, messages, edits and reactions over
 //! REST. Rate limits are paced and 429s retried inside twilight-http; what
 //! reaches the broker is refused, unreachable, or unauthorized. Opening a
-//! thread that already exists counts as opening it (restarts make it happen).
+//! thread that already exists counts as opening it (restarts make it happen,
+//! and so does a retry after a lost response). Every post carries its key
+//! as the `nonce`, enforced, so a retried post is made once.
 
 use async_trait::async_trait;
 
 use super::rest::{DiscordRest, RestError};
-use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey};
 
 /// Discord's JSON error code for "a thread has already been created for
 /// this message".
@@ -29,6 +31,11 @@ impl From<RestError> for OutboundError {
     fn from(err: RestError) -> Self {
         match err {
             RestError::Unauthorized => OutboundError::Unauthorized,
+            // Timed out or rate limited past what was waited out: not a
+            // refusal of this request.
+            RestError::Status {
+                status: 408 | 429, ..
+            } => OutboundError::Unavailable(err.to_string()),
             RestError::Status { status, body } if status < 500 => {
                 OutboundError::Rejected(format!("{status}: {body}"))
             }
@@ -80,10 +87,15 @@ impl ChatOutbound for DiscordOutbound {
         })
     }
 
-    async fn post(&self, conversation: &Conversation, text: &str) -> Result<String, OutboundError> {
+    async fn post(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
         Ok(self
             .rest
-            .create_message(id(&conversation.thread_id)?, text)
+            .create_message(id(&conversation.thread_id)?, text, &key.nonce())
             .await?
             .to_string())
     }

@@ -38,6 +38,7 @@ async fn a_conversation_lives_in_the_thread_of_its_root_message() {
         .post(
             &conversation,
             "**Done** with `a<b>` & [docs](https://x.dev)",
+            &test_key(),
         )
         .await
         .unwrap();
@@ -84,7 +85,10 @@ async fn markup_that_converts_to_nothing_is_still_sent() {
     let (sim, outbound) = sim().await;
     let root = ids::message_id(CHANNEL, &sim.post_user_message(CHANNEL, "U1", "q", None));
     let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
-    let id = outbound.post(&conversation, "#").await.unwrap();
+    let id = outbound
+        .post(&conversation, "#", &test_key())
+        .await
+        .unwrap();
     let ts = ids::split(&id).unwrap().1.to_owned();
     let message = sim
         .messages(CHANNEL)
@@ -101,18 +105,27 @@ async fn errors_map_to_what_the_broker_acts_on() {
     let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
 
     sim.fail_web("chat.postMessage", Fault::ServerError(500), 1);
-    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    let err = outbound
+        .post(&conversation, "x", &test_key())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OutboundError::Unavailable(_)), "{err:?}");
 
     sim.fail_web("chat.postMessage", Fault::error("internal_error"), 1);
-    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    let err = outbound
+        .post(&conversation, "x", &test_key())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OutboundError::Unavailable(_)), "{err:?}");
 
     let elsewhere = Conversation {
         thread_id: "C404:1.000000".to_owned(),
         ..conversation.clone()
     };
-    let err = outbound.post(&elsewhere, "x").await.unwrap_err();
+    let err = outbound
+        .post(&elsewhere, "x", &test_key())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, OutboundError::Rejected(why) if why.contains("channel_not_found")),
         "{err:?}"
@@ -133,7 +146,10 @@ async fn errors_map_to_what_the_broker_acts_on() {
     assert!(matches!(err, OutboundError::Rejected(_)), "{err:?}");
 
     sim.set_token_valid(SimToken::Bot, false);
-    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    let err = outbound
+        .post(&conversation, "x", &test_key())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OutboundError::Unauthorized), "{err:?}");
     let err = outbound.react(CHANNEL, &root, "eyes").await.unwrap_err();
     assert!(matches!(err, OutboundError::Unauthorized), "{err:?}");
@@ -144,4 +160,9 @@ fn emoji_names_lose_their_colons() {
     assert_eq!(emoji_name(":eyes:"), "eyes");
     assert_eq!(emoji_name("eyes"), "eyes");
     assert_eq!(emoji_name(" :+1: "), "+1");
+}
+
+/// A fresh idempotency key for one post.
+fn test_key() -> crate::chat::PostKey {
+    crate::chat::PostScope::unique("test").part(0)
 }
