@@ -37,7 +37,7 @@ mod sim;
 mod state;
 mod world;
 
-pub use config::{RateLimits, RestFault, SimChannel, SimConfig, SimUser};
+pub use config::{RateLimits, ResponseFault, RestFault, SimChannel, SimConfig, SimUser};
 pub use events::intents;
 pub use records::{
     ConnectionRecord, HeartbeatRecord, IdentifyRecord, ReadyKind, ReadyRecord, RestCall,
