@@ -68,6 +68,9 @@ pub struct Options {
     pub slack: &'static str,
     /// The slack-sim's configuration (default: `SlackSimConfig::default()`).
     pub slack_sim: Option<SlackSimConfig>,
+    /// Extra environment variables for the process (e.g. a short
+    /// `SWITCHBOARD_DISCORD_REQUEST_TIMEOUT_MS`).
+    pub env: &'static [(&'static str, &'static str)],
 }
 
 impl Default for Options {
@@ -84,6 +87,7 @@ impl Default for Options {
             platforms: Platforms::Discord,
             slack: "allow_all_users = true",
             slack_sim: None,
+            env: &[],
         }
     }
 }
@@ -175,6 +179,8 @@ pub struct Harness {
     seen_bodies: Arc<Mutex<Vec<String>>>,
     /// Log lines of processes that were restarted.
     earlier_logs: Vec<String>,
+    /// `Options::env`, kept for restarts.
+    env: &'static [(&'static str, &'static str)],
 }
 
 /// Spawn `switchboard run` on a config; wait until its admin API listens.
@@ -290,7 +296,8 @@ impl Harness {
             options.agent,
         );
         std::fs::write(&config_path, config).unwrap();
-        let harness_secrets = secrets(&sim, slack.as_ref());
+        let mut harness_secrets = secrets(&sim, slack.as_ref());
+        harness_secrets.extend(options.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let (child, logs, admin, started) = spawn_switchboard(&config_path, &harness_secrets).await;
         Harness {
             sim,
@@ -303,6 +310,7 @@ impl Harness {
             config_path,
             seen_bodies: Arc::default(),
             earlier_logs: Vec::new(),
+            env: options.env,
         }
     }
 
@@ -316,7 +324,8 @@ impl Harness {
     /// after the previous process has exited. Earlier log lines are kept
     /// apart: `logs` holds only the new process's.
     pub async fn restart(&mut self) {
-        let secrets = secrets(&self.sim, self.slack.as_ref());
+        let mut secrets = secrets(&self.sim, self.slack.as_ref());
+        secrets.extend(self.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let (child, logs, admin, started) = spawn_switchboard(&self.config_path, &secrets).await;
         self.earlier_logs.extend(self.logs.all());
         self.child = child;
