@@ -136,3 +136,78 @@ impl ChatOutbound for DiscordOutbound {
             .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use discord_sim::{DiscordSim, ResponseFault, SimConfig};
+
+    use super::*;
+    use crate::chat::PostScope;
+    use crate::config::Secret;
+
+    async fn setup() -> (DiscordSim, DiscordOutbound, Conversation) {
+        let sim = DiscordSim::start(SimConfig::default()).await.unwrap();
+        let rest = DiscordRest::with_global_limit(&Secret::new(sim.token()), &sim.http_url(), None);
+        let channel = sim.channel_ids()[0];
+        let conversation = Conversation {
+            platform: Platform::Discord,
+            channel_id: channel.to_string(),
+            thread_id: channel.to_string(),
+        };
+        (sim, DiscordOutbound::new(rest), conversation)
+    }
+
+    fn bot_texts(sim: &DiscordSim, channel: u64) -> Vec<String> {
+        let bot = sim.bot_user().id;
+        sim.messages(channel)
+            .into_iter()
+            .filter(|m| m.author.id == bot)
+            .map(|m| m.content)
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_repeated_key_returns_the_message_made_and_a_new_key_makes_another() {
+        let (sim, outbound, conversation) = setup().await;
+        let scope = PostScope::unique("test");
+        let first = outbound
+            .post(&conversation, "one", &scope.part(0))
+            .await
+            .unwrap();
+        let again = outbound
+            .post(&conversation, "one", &scope.part(0))
+            .await
+            .unwrap();
+        assert_eq!(first, again);
+        let second = outbound
+            .post(&conversation, "two", &scope.part(1))
+            .await
+            .unwrap();
+        assert_ne!(first, second);
+        let channel = sim.channel_ids()[0];
+        assert_eq!(bot_texts(&sim, channel), ["one", "two"]);
+        sim.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_answer_is_transient_and_its_retry_finds_the_post() {
+        let (sim, outbound, conversation) = setup().await;
+        sim.fault_responses(ResponseFault::Lose, 1, Some("/messages"));
+        let key = PostScope::unique("test").part(0);
+        let err = outbound
+            .post(&conversation, "hello", &key)
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        let channel = sim.channel_ids()[0];
+        assert_eq!(bot_texts(&sim, channel), ["hello"], "it took effect");
+        let id = outbound.post(&conversation, "hello", &key).await.unwrap();
+        assert_eq!(
+            bot_texts(&sim, channel),
+            ["hello"],
+            "and was not made twice"
+        );
+        assert_eq!(id, sim.messages(channel).last().unwrap().id.to_string());
+        sim.shutdown();
+    }
+}

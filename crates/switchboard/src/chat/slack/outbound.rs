@@ -23,7 +23,7 @@ use super::ids;
 use super::mrkdwn::{escape, to_mrkdwn};
 use super::web::{SlackWeb, WebError};
 use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey};
-use uncertain::Uncertain;
+use uncertain::{Known, Uncertain};
 
 /// The longest message switchboard posts, in characters of mrkdwn. Slack
 /// takes far more but advises staying under 4,000 for messages that render
@@ -41,7 +41,7 @@ const TRANSIENT_CODES: [&str; 5] = [
 
 pub struct SlackOutbound {
     web: SlackWeb,
-    /// Posts whose outcome is not known yet.
+    /// Recent keyed posts: made, or of unknown outcome.
     uncertain: Uncertain,
 }
 
@@ -53,11 +53,15 @@ impl SlackOutbound {
         }
     }
 
-    /// Look the post `key` up in the thread `root` if its outcome is
-    /// unknown; its ts if it was made. A look-up that fails counts as not
-    /// found (the caller's error stands and the post is tried again later).
-    async fn find_uncertain(&self, channel: &str, root: &str, key: &str) -> Option<String> {
-        let after = self.uncertain.lookup_after(key)?;
+    /// The post `key` made earlier, if known: remembered, or (when its
+    /// outcome was unknown) found in the thread `root`. A look-up that fails
+    /// counts as not found (the caller's error stands; the post is tried
+    /// again later, and looked up again first).
+    async fn made_before(&self, channel: &str, root: &str, key: &str) -> Option<String> {
+        let after = match self.uncertain.known(key)? {
+            Known::Made(ts) => return Some(ts),
+            Known::LookAfter(after) => after,
+        };
         match self.web.find_keyed_reply(channel, root, key, &after).await {
             Ok(Some(ts)) => {
                 tracing::info!(
@@ -65,7 +69,7 @@ impl SlackOutbound {
                     key,
                     "a post whose answer was lost had been made; using it"
                 );
-                self.uncertain.settle(key);
+                self.uncertain.made(key, &ts);
                 Some(ts)
             }
             Ok(None) => None,
@@ -154,7 +158,7 @@ impl ChatOutbound for SlackOutbound {
     ) -> Result<String, OutboundError> {
         let (channel, root) = split_id("the thread", &conversation.thread_id)?;
         let key = key.token();
-        if let Some(ts) = self.find_uncertain(channel, root, &key).await {
+        if let Some(ts) = self.made_before(channel, root, &key).await {
             return Ok(ids::message_id(channel, &ts));
         }
         let tried_at = uncertain::now_secs();
@@ -164,7 +168,7 @@ impl ChatOutbound for SlackOutbound {
             .await
         {
             Ok(ts) => {
-                self.uncertain.settle(&key);
+                self.uncertain.made(&key, &ts);
                 Ok(ids::message_id(channel, &ts))
             }
             Err(err) => {
@@ -174,7 +178,7 @@ impl ChatOutbound for SlackOutbound {
                 }
                 // It may have been made: look before anyone tries again.
                 self.uncertain.mark(&key, tried_at);
-                match self.find_uncertain(channel, root, &key).await {
+                match self.made_before(channel, root, &key).await {
                     Some(ts) => Ok(ids::message_id(channel, &ts)),
                     None => Err(err),
                 }

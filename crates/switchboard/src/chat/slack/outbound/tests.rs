@@ -1,6 +1,6 @@
 //! `SlackOutbound` against a real in-process slack-sim on 127.0.0.1.
 
-use slack_sim::{Fault, SlackSim, SlackSimConfig, TokenKind as SimToken};
+use slack_sim::{Fault, ResponseFault, SlackSim, SlackSimConfig, TokenKind as SimToken};
 
 use super::*;
 use crate::config::Secret;
@@ -96,6 +96,51 @@ async fn markup_that_converts_to_nothing_is_still_sent() {
         .find(|m| m.ts == ts)
         .unwrap();
     assert_eq!(message.text, "#");
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_found_by_its_key_not_made_twice() {
+    let (sim, outbound) = sim().await;
+    let root_ts = sim.post_user_message(CHANNEL, "U1", "q", None);
+    let root = ids::message_id(CHANNEL, &root_ts);
+    let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
+    outbound
+        .post(&conversation, "earlier", &test_key())
+        .await
+        .unwrap();
+
+    sim.fault_responses("chat.postMessage", ResponseFault::Lose, 1);
+    let key = test_key();
+    let id = outbound.post(&conversation, "hello", &key).await.unwrap();
+    let thread = sim.thread(CHANNEL, &root_ts);
+    let texts: Vec<&str> = thread.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["q", "earlier", "hello"]);
+    assert_eq!(ids::split(&id).unwrap().1, thread[2].ts, "the post made");
+
+    // A later try with the same key gets the same post back.
+    let again = outbound.post(&conversation, "hello", &key).await.unwrap();
+    assert_eq!(again, id);
+    assert_eq!(sim.thread(CHANNEL, &root_ts).len(), 3);
+}
+
+#[tokio::test]
+async fn a_post_that_failed_before_it_took_effect_is_made_by_the_retry() {
+    let (sim, outbound) = sim().await;
+    let root_ts = sim.post_user_message(CHANNEL, "U1", "q", None);
+    let root = ids::message_id(CHANNEL, &root_ts);
+    let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
+    sim.fail_web("chat.postMessage", Fault::ServerError(503), 1);
+    let key = test_key();
+    let err = outbound
+        .post(&conversation, "hello", &key)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(sim.thread(CHANNEL, &root_ts).len(), 1, "not made");
+    outbound.post(&conversation, "hello", &key).await.unwrap();
+    let thread = sim.thread(CHANNEL, &root_ts);
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1].text, "hello");
 }
 
 #[tokio::test]
