@@ -142,7 +142,8 @@ impl ThreadActor {
             .await
             .unwrap_or_else(|join| panic!("reply task failed: {join}"));
         let _ = recorder.await;
-        let ok = ok && super::refused::answer_posted(&deps, &ids, outcome.error.as_ref()).await;
+        let posted = super::refused::answer_posted(&deps, &ids, outcome.error.as_ref()).await;
+        let ok = ok && posted;
         report(&deps, outcome.error);
         (ok, outcome.message_ids)
     }
