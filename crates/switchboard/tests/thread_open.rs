@@ -1,7 +1,8 @@
 //! One transient failure while opening the thread loses nothing, through
 //! the real binary: a 5xx is retried, a lost answer finds the thread it
 //! opened ("already created" = opened), and a refusal (403) is journaled
-//! failed with its reason and shown to the user.
+//! failed with its reason and shown to the user; so is an answer the
+//! platform refuses to take.
 
 mod support;
 
@@ -89,6 +90,17 @@ async fn a_refused_thread_is_journaled_failed_with_its_reason_and_the_user_told(
         "{told:#?}"
     );
 
+    let reason = failed_with_reason(&chat, asked).await;
+    assert!(
+        reason.contains("could not open the thread") && reason.contains("403"),
+        "{reason}"
+    );
+    chat.h.stop().await;
+}
+
+/// The journal entry of `asked` (read from the running process's store)
+/// is `failed`; its failure reason.
+async fn failed_with_reason(chat: &Chat, asked: u64) -> String {
     let data_dir = chat
         .h
         .config_path
@@ -102,15 +114,28 @@ async fn a_refused_thread_is_journaled_failed_with_its_reason_and_the_user_told(
         .unwrap()
         .expect("journaled");
     assert_eq!(entry.state, JournalState::Failed);
-    let reason = store
+    store
         .journal_failure_reason("discord", &asked.to_string())
         .await
         .unwrap()
-        .expect("a reason");
+        .expect("a reason")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_answer_is_journaled_failed_with_its_reason() {
+    let chat = Chat::start(Options::default()).await;
+    let asked = chat.ask("refused answer");
+    chat.h.sim.fail_rest(
+        RestFault::ServerError(403),
+        1,
+        Some(&format!("/channels/{asked}/messages")),
+    );
+    wait_reaction(&chat.h.sim, chat.channel, asked, "❌", TURN).await;
+    assert!(chat.reply_texts(asked).is_empty());
+    let reason = failed_with_reason(&chat, asked).await;
     assert!(
-        reason.contains("could not open the thread") && reason.contains("403"),
+        reason.contains("the answer could not be posted") && reason.contains("403"),
         "{reason}"
     );
-    drop(store);
     chat.h.stop().await;
 }
