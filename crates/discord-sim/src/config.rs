@@ -93,3 +93,15 @@ pub enum RestFault {
     /// 401 Unauthorized.
     Unauthorized,
 }
+
+/// What happens to a REST answer after its request took effect (the
+/// request is applied in full first, dispatches included): the cases a
+/// client cannot tell from "never happened".
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResponseFault {
+    /// The connection is dropped before any byte of the answer is sent (as
+    /// a reset between Discord and the client).
+    Lose,
+    /// The answer is sent only after this long (past a client's timeout).
+    Delay(std::time::Duration),
+}

@@ -1,6 +1,7 @@
 //! Fault injection on a running simulator: gateway faults (drop, close,
 //! op 7, op 9, server heartbeat request, withheld ACKs, silence, refused
-//! connections, bad token, disallowed intent) and REST faults / limits.
+//! connections, bad token, disallowed intent) and REST faults / limits,
+//! including answers lost or delayed after the request took effect.
 //!
 //! Each switch is one state change under the lock; the connection tasks do
 //! the socket work. Gateway faults apply to every current connection.
@@ -10,12 +11,12 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::config::{RateLimits, RestFault};
+use crate::config::{RateLimits, ResponseFault, RestFault};
 use crate::gateway::{self, ops};
 use crate::payloads::{self, op};
 use crate::sessions::Outgoing;
 use crate::sim::DiscordSim;
-use crate::state::PendingFault;
+use crate::state::{PendingFault, PendingResponseFault};
 
 impl DiscordSim {
     fn conn_ids(s: &crate::state::State) -> Vec<u64> {
@@ -129,6 +130,22 @@ impl DiscordSim {
         }
         self.inner.update(|s| {
             s.rest.faults.push(PendingFault {
+                fault,
+                remaining: count,
+                path_contains: path_contains.map(str::to_owned),
+            });
+        });
+    }
+
+    /// The next `count` REST requests (whose path contains `path_contains`,
+    /// if given) are applied in full, then their answer meets `fault`
+    /// (lost with the connection, or late).
+    pub fn fault_responses(&self, fault: ResponseFault, count: u32, path_contains: Option<&str>) {
+        if count == 0 {
+            return;
+        }
+        self.inner.update(|s| {
+            s.rest.response_faults.push(PendingResponseFault {
                 fault,
                 remaining: count,
                 path_contains: path_contains.map(str::to_owned),

@@ -11,7 +11,7 @@
 //! - `sessions`  gateway sessions, sequence numbers, replay buffers, fan-out
 //! - `gateway`   WebSocket connection tasks; `gateway::ops` handles op 1/2/6
 //! - `events`    world changes -> dispatches, with intent rules
-//! - `rest`      REST pipeline (faults, auth, rate limits) and routes
+//! - `rest`      REST pipeline (faults, auth, rate limits), routes, nonces
 //! - `world`     channels, threads, messages, reactions, ids
 //! - `payloads`  the JSON shapes Discord sends
 //! - `records`   what tests assert on
@@ -37,7 +37,7 @@ mod sim;
 mod state;
 mod world;
 
-pub use config::{RateLimits, RestFault, SimChannel, SimConfig, SimUser};
+pub use config::{RateLimits, ResponseFault, RestFault, SimChannel, SimConfig, SimUser};
 pub use events::intents;
 pub use records::{
     ConnectionRecord, HeartbeatRecord, IdentifyRecord, ReadyKind, ReadyRecord, RestCall,

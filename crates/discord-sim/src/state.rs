@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{RateLimits, RestFault, SimConfig};
+use crate::config::{RateLimits, ResponseFault, RestFault, SimConfig};
 use crate::records::{
     ConnectionRecord, HeartbeatRecord, IdentifyRecord, ReadyRecord, RestCall, ResumeRecord,
 };
@@ -61,9 +61,21 @@ pub(crate) struct PendingFault {
     pub path_contains: Option<String>,
 }
 
+/// An injected response fault with its remaining uses.
+#[derive(Debug)]
+pub(crate) struct PendingResponseFault {
+    pub fault: ResponseFault,
+    pub remaining: u32,
+    pub path_contains: Option<String>,
+}
+
 #[derive(Debug)]
 pub(crate) struct RestState {
     pub faults: Vec<PendingFault>,
+    /// Faults applied after the request took effect (lost or late answers).
+    pub response_faults: Vec<PendingResponseFault>,
+    /// Recent message nonces (enforce_nonce).
+    pub nonces: crate::rest::nonce::Nonces,
     pub limits: RateLimits,
     pub buckets: Buckets,
 }
@@ -100,6 +112,8 @@ impl Inner {
             rec: Records::default(),
             rest: RestState {
                 faults: Vec::new(),
+                response_faults: Vec::new(),
+                nonces: Default::default(),
                 limits: config.rate_limits.clone(),
                 buckets: Buckets::default(),
             },

@@ -129,6 +129,17 @@ pub enum Fault {
     ServerError(u16),
 }
 
+/// What happens to a Web API answer after its call took effect (the call is
+/// applied in full first, events included): the cases a client cannot tell
+/// from "never happened".
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResponseFault {
+    /// The connection is dropped before any byte of the answer is sent.
+    Lose,
+    /// The answer is sent only after this long (past a client's timeout).
+    Delay(std::time::Duration),
+}
+
 impl Fault {
     /// `Fault::Error` from a `&str`.
     pub fn error(code: &str) -> Fault {

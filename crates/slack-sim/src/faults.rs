@@ -1,16 +1,17 @@
 //! Fault injection on a running simulator: Socket Mode faults (disconnect
 //! messages, dropped flows, silence / half-open sockets, refused or
-//! disabled connection opening, bad tokens) and Web API faults and limits.
+//! disabled connection opening, bad tokens) and Web API faults and limits,
+//! including answers lost or delayed after the call took effect.
 //!
 //! Each switch is one state change under the lock; the connection tasks do
 //! the socket work.
 
-use crate::config::{ConnectionPick, Fault, RateLimit, TokenKind};
+use crate::config::{ConnectionPick, Fault, RateLimit, ResponseFault, TokenKind};
 use crate::protocol::DisconnectReason;
 use crate::sim::SlackSim;
 use crate::socket;
 use crate::sockets::Outgoing;
-use crate::state::PendingFault;
+use crate::state::{PendingFault, PendingResponseFault};
 
 impl SlackSim {
     /// Sends `{"type":"disconnect","reason":...}` on every open connection,
@@ -108,6 +109,22 @@ impl SlackSim {
         }
         self.inner.update(|s| {
             s.web.faults.push(PendingFault {
+                fault,
+                remaining: count,
+                method_contains: method_substring.to_owned(),
+            });
+        });
+    }
+
+    /// The next `count` Web API calls whose method name contains
+    /// `method_substring` are applied in full, then their answer meets
+    /// `fault` (lost with the connection, or late).
+    pub fn fault_responses(&self, method_substring: &str, fault: ResponseFault, count: u32) {
+        if count == 0 {
+            return;
+        }
+        self.inner.update(|s| {
+            s.web.response_faults.push(PendingResponseFault {
                 fault,
                 remaining: count,
                 method_contains: method_substring.to_owned(),

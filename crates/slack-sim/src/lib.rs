@@ -42,7 +42,9 @@ mod state;
 mod web;
 mod world;
 
-pub use config::{ConnectionPick, Fault, RateLimit, SlackChannel, SlackSimConfig, TokenKind};
+pub use config::{
+    ConnectionPick, Fault, RateLimit, ResponseFault, SlackChannel, SlackSimConfig, TokenKind,
+};
 pub use protocol::DisconnectReason;
 pub use records::{AckRecord, ConnectionRecord, DeliveryRecord, OpenRecord, SlackMessage, WebCall};
 pub use sim::{SlackSim, SlackUser};

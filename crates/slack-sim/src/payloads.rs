@@ -74,6 +74,21 @@ fn message_core(config: &SlackSimConfig, m: &StoredMessage) -> Map<String, Value
 
 /// A stored message as the Web API returns it (with thread summary and
 /// reactions).
+/// [`message`], with the message's `metadata` when `with_metadata` (Slack
+/// returns it from history and replies only with `include_all_metadata`).
+pub(crate) fn message_with_metadata(
+    world: &World,
+    config: &SlackSimConfig,
+    m: &StoredMessage,
+    with_metadata: bool,
+) -> Value {
+    let mut v = message(world, config, m);
+    if with_metadata && let Some(metadata) = &m.metadata {
+        v["metadata"] = metadata.clone();
+    }
+    v
+}
+
 pub(crate) fn message(world: &World, config: &SlackSimConfig, m: &StoredMessage) -> Value {
     let mut o = message_core(config, m);
     if m.thread_ts.is_none()

@@ -114,6 +114,7 @@ pub(crate) enum ApiError {
     UserNotFound,
     InvalidArguments,
     InvalidJson,
+    InvalidMetadataFormat,
 }
 
 impl ApiError {
@@ -138,6 +139,7 @@ impl ApiError {
             ApiError::UserNotFound => "user_not_found",
             ApiError::InvalidArguments => "invalid_arguments",
             ApiError::InvalidJson => "invalid_json",
+            ApiError::InvalidMetadataFormat => "invalid_metadata_format",
         }
     }
 }

@@ -62,9 +62,19 @@ pub(crate) struct Window {
     pub count: u32,
 }
 
+/// An injected response fault with its remaining uses.
+#[derive(Debug)]
+pub(crate) struct PendingResponseFault {
+    pub fault: crate::config::ResponseFault,
+    pub remaining: u32,
+    pub method_contains: String,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct WebState {
     pub faults: Vec<PendingFault>,
+    /// Faults applied after the call took effect (lost or late answers).
+    pub response_faults: Vec<PendingResponseFault>,
     pub limits: HashMap<String, RateLimit>,
     pub windows: HashMap<String, Window>,
 }

@@ -32,6 +32,8 @@ pub(crate) struct StoredMessage {
     pub client_msg_id: Option<String>,
     /// The ts of the last edit.
     pub edited: Option<Ts>,
+    /// Message metadata (`event_type`, `event_payload`), as posted.
+    pub metadata: Option<serde_json::Value>,
 }
 
 impl StoredMessage {
@@ -148,12 +150,20 @@ impl World {
             thread_ts,
             client_msg_id,
             edited: None,
+            metadata: None,
         };
         self.messages
             .entry(channel.to_owned())
             .or_default()
             .push(stored.clone());
         stored
+    }
+
+    /// Attaches metadata to a stored message (chat.postMessage's `metadata`).
+    pub fn set_metadata(&mut self, channel: &str, ts: Ts, metadata: serde_json::Value) {
+        if let Some(m) = self.find_mut(channel, ts) {
+            m.metadata = Some(metadata);
+        }
     }
 
     /// Edits a bot message; returns it before and after the edit.

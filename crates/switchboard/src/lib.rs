@@ -14,7 +14,8 @@
 //! - [`metrics`]: Prometheus counters and scrape-time connection figures.
 //! - [`admin`]: /livez /readyz /status /metrics.
 //! - [`chat`]: the platform-independent chat model; [`chat::discord`] is the
-//!   supervised gateway, its watchdog, close-code policy, events and REST.
+//!   supervised gateway, its watchdog, close-code policy, events and REST;
+//!   [`chat::PostKey`] is the idempotency key every post carries.
 //! - [`broker`]: conversation policy; today the dedupe intake.
 //! - [`logging`]: text/JSON log set-up.
 //! - [`store`]: persistence (SQLite): dedupe, threads, journal, cursors.

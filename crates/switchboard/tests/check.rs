@@ -20,7 +20,11 @@ use slack_sim::{SlackSim, SlackSimConfig};
 /// agent and the tokens, and `check` would refuse that placement first.
 fn write_config(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("switchboard.toml");
-    std::fs::write(&path, format!("{text}\n[store]\nallow_inside_agent_cwd = true\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}\n[store]\nallow_inside_agent_cwd = true\n"),
+    )
+    .unwrap();
     path
 }
 

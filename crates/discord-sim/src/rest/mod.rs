@@ -1,10 +1,12 @@
 //! The REST API under /api/v10: the request pipeline (injected faults, then
 //! auth, then rate limits, then the route), Discord-style error bodies, the
-//! X-RateLimit-* headers, and recording every call.
+//! X-RateLimit-* headers, recording every call, and response faults (the
+//! answer lost or late after the request took effect).
 //!
 //! The whole pipeline runs synchronously under the state lock (no awaits),
 //! so a request and the dispatches it causes are atomic.
 
+pub(crate) mod nonce;
 pub(crate) mod ratelimit;
 mod routes;
 
@@ -17,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::config::RestFault;
+use crate::config::{ResponseFault, RestFault};
 use crate::records::RestCall;
 use crate::state::{Inner, State};
 
@@ -121,7 +123,7 @@ pub(crate) async fn entry(
         query: query.as_deref(),
         body: parsed_body.clone().ok().flatten(),
     };
-    let reply = inner.update(|s| {
+    let (reply, after) = inner.update(|s| {
         let reply = pipeline(
             &inner,
             s,
@@ -138,10 +140,34 @@ pub(crate) async fn entry(
             status: reply.status,
             body: request.body.clone(),
         });
-        reply
+        (reply, take_response_fault(s, &path))
     });
     tracing::debug!(%method, %path, status = reply.status, "rest");
+    match after {
+        None => {}
+        Some(ResponseFault::Delay(delay)) => tokio::time::sleep(delay).await,
+        // Unwinding out of the handler ends the connection's task: the
+        // socket closes with no answer at all. `resume_unwind` runs no
+        // panic hook, so this prints nothing.
+        Some(ResponseFault::Lose) => {
+            std::panic::resume_unwind(Box::new("response lost on purpose"))
+        }
+    }
     reply.into_response()
+}
+
+/// Takes one use of the first response fault matching `path`.
+fn take_response_fault(s: &mut State, path: &str) -> Option<ResponseFault> {
+    let faults = &mut s.rest.response_faults;
+    let index = faults.iter().position(|f| {
+        f.remaining > 0 && f.path_contains.as_deref().is_none_or(|p| path.contains(p))
+    })?;
+    faults[index].remaining -= 1;
+    let fault = faults[index].fault.clone();
+    if faults[index].remaining == 0 {
+        faults.remove(index);
+    }
+    Some(fault)
 }
 
 fn pipeline(

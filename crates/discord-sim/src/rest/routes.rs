@@ -9,7 +9,7 @@ use axum::http::Method;
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
-use super::{Reply, Request};
+use super::{Reply, Request, nonce};
 use crate::events;
 use crate::payloads;
 use crate::state::{Inner, State};
@@ -202,12 +202,30 @@ fn create_message(s: &mut State, channel_id: u64, body: Option<&Value>) -> Reply
         }
         other => other,
     };
+    let nonce = match nonce::parse(body) {
+        Ok(nonce) => nonce,
+        Err(refused) => return refused,
+    };
     let bot = s.world.bot.clone();
+    let now = tokio::time::Instant::now();
+    if nonce::enforced(body)
+        && let Some(nonce) = &nonce
+        && let Some((channel, id)) = s.rest.nonces.find(bot.id, nonce, now)
+        && let Ok(existing) = s.world.message(channel, id)
+    {
+        // The message made before, not a second one (and no dispatch).
+        return Reply::json(200, payloads::message(&s.world, existing, false));
+    }
     match s
         .world
         .create_message(channel_id, &bot, content, reply_to, false)
     {
         Ok(stored) => {
+            if let Some(nonce) = nonce {
+                s.rest
+                    .nonces
+                    .remember(bot.id, nonce, channel_id, stored.sim.id, now);
+            }
             events::message(s, "MESSAGE_CREATE", &stored);
             Reply::json(200, payloads::message(&s.world, &stored, false))
         }

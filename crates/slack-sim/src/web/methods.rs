@@ -148,6 +148,30 @@ fn text(p: &Params) -> Result<String, ApiError> {
     }
 }
 
+/// `metadata` as Slack takes it (an object, or that object as a JSON
+/// string in a form): `event_type` a non-empty string and `event_payload`
+/// an object; anything else is `invalid_metadata_format`.
+fn metadata(p: &Params) -> Result<Option<Value>, ApiError> {
+    let raw = match p.value("metadata") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => {
+            serde_json::from_str(&text).map_err(|_| ApiError::InvalidMetadataFormat)?
+        }
+        Some(other) => other,
+    };
+    let event_type_ok = raw
+        .get("event_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.is_empty());
+    let payload_ok = raw.get("event_payload").is_some_and(Value::is_object);
+    if !event_type_ok || !payload_ok {
+        return Err(ApiError::InvalidMetadataFormat);
+    }
+    Ok(Some(
+        json!({ "event_type": raw["event_type"], "event_payload": raw["event_payload"] }),
+    ))
+}
+
 /// `chat.postMessage`: stores a bot message (a `thread_ts` naming any
 /// message of a thread joins that thread; an unknown one posts top-level)
 /// and emits its `message` event.
@@ -158,7 +182,8 @@ fn post_message(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiEr
     let thread = p
         .ts("thread_ts", ApiError::InvalidArguments)?
         .and_then(|t| s.world.thread_root(&channel, t));
-    let m = s.world.post(
+    let metadata = metadata(p)?;
+    let mut m = s.world.post(
         &channel,
         &c.bot_user_id,
         Some(&c.bot_id),
@@ -166,8 +191,12 @@ fn post_message(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiEr
         thread,
         None,
     );
+    if let Some(metadata) = metadata {
+        s.world.set_metadata(&channel, m.ts, metadata.clone());
+        m.metadata = Some(metadata);
+    }
     events::bot_message(s, c, &m);
-    let message = payloads::message(&s.world, c, &m);
+    let message = payloads::message_with_metadata(&s.world, c, &m, true);
     Ok(Reply::ok(
         json!({ "channel": channel, "ts": m.sim.ts, "message": message }),
     ))
@@ -213,11 +242,12 @@ fn page(p: &Params) -> Result<Page, ApiError> {
     })
 }
 
-fn page_reply(inner: &Inner, s: &State, out: PageOut) -> Reply {
+fn page_reply(inner: &Inner, s: &State, out: PageOut, p: &Params) -> Reply {
+    let with_metadata = p.flag("include_all_metadata");
     let messages: Vec<Value> = out
         .messages
         .iter()
-        .map(|m| payloads::message(&s.world, &inner.config, m))
+        .map(|m| payloads::message_with_metadata(&s.world, &inner.config, m, with_metadata))
         .collect();
     Reply::ok(json!({
         "messages": messages,
@@ -230,7 +260,7 @@ fn page_reply(inner: &Inner, s: &State, out: PageOut) -> Reply {
 fn history(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiError> {
     let channel = channel(s, p)?;
     let out = s.world.history(&channel, &page(p)?)?;
-    Ok(page_reply(inner, s, out))
+    Ok(page_reply(inner, s, out, p))
 }
 
 /// `conversations.replies`: the parent, then the replies oldest first.
@@ -240,7 +270,7 @@ fn replies(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiError> 
         .ts("ts", ApiError::ThreadNotFound)?
         .ok_or(ApiError::InvalidArguments)?;
     let out = s.world.replies(&channel, ts, &page(p)?)?;
-    Ok(page_reply(inner, s, out))
+    Ok(page_reply(inner, s, out, p))
 }
 
 fn user_info(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiError> {

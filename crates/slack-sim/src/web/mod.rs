@@ -1,8 +1,9 @@
 //! The Web API under `api_base_path`: parameters from the query and a form
 //! or JSON body, then the pipeline (injected faults, method lookup, auth
 //! and token type, rate limits, the method), Slack-style answers (HTTP 200
-//! with `"ok"`, except 429 + Retry-After and injected 5xx), and recording
-//! every call.
+//! with `"ok"`, except 429 + Retry-After and injected 5xx), recording
+//! every call, and response faults (the answer lost or late after the call
+//! took effect).
 //!
 //! The pipeline runs synchronously under the state lock (no awaits), so a
 //! call and the events it causes are atomic.
@@ -19,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::config::{Fault, TokenKind};
+use crate::config::{Fault, ResponseFault, TokenKind};
 use crate::protocol::ApiError;
 use crate::records::{OpenRecord, WebCall};
 use crate::state::{Inner, State, Window};
@@ -112,16 +113,40 @@ pub(crate) async fn entry(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
-    let reply = inner.update(|s| {
+    let (reply, after) = inner.update(|s| {
         let reply = match &params {
             Ok(p) => pipeline(&inner, s, &method, bearer.as_deref(), p, now),
             Err(e) => Reply::from(e.clone()),
         };
         record(s, &method, &params, &reply, now);
-        reply
+        (reply, take_response_fault(s, &method))
     });
     tracing::debug!(%method, status = reply.status, error = ?reply.error_code(), "web api");
+    match after {
+        None => {}
+        Some(ResponseFault::Delay(delay)) => tokio::time::sleep(delay).await,
+        // Unwinding out of the handler ends the connection's task: the
+        // socket closes with no answer at all. `resume_unwind` runs no
+        // panic hook, so this prints nothing.
+        Some(ResponseFault::Lose) => {
+            std::panic::resume_unwind(Box::new("response lost on purpose"))
+        }
+    }
     reply.into_response()
+}
+
+/// Takes one use of the first response fault whose substring is in `method`.
+fn take_response_fault(s: &mut State, method: &str) -> Option<ResponseFault> {
+    let faults = &mut s.web.response_faults;
+    let index = faults
+        .iter()
+        .position(|f| f.remaining > 0 && method.contains(&f.method_contains))?;
+    faults[index].remaining -= 1;
+    let fault = faults[index].fault.clone();
+    if faults[index].remaining == 0 {
+        faults.remove(index);
+    }
+    Some(fault)
 }
 
 fn record(

@@ -52,6 +52,11 @@ impl Params {
         (!text.is_empty()).then_some(text)
     }
 
+    /// A parameter as given (JSON bodies may carry objects).
+    pub fn value(&self, key: &str) -> Option<Value> {
+        self.0.get(key).cloned()
+    }
+
     /// A required text parameter.
     pub fn required(&self, key: &str) -> Result<String, ApiError> {
         self.str(key).ok_or(ApiError::InvalidArguments)

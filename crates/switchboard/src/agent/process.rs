@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::process::{Child, ChildStderr, Command};
 use tracing::Instrument;
 
-use super::stderr_tail::StderrTail;
 use super::line_reader::{LineReader, Overlong, ReadLineError};
+use super::stderr_tail::StderrTail;
 use super::{AgentCommand, AgentError};
 
 /// The variables switchboard passes from its own environment, when set.

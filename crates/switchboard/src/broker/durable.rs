@@ -167,6 +167,17 @@ impl Durable {
         self.check("finish turn", result);
     }
 
+    /// Record why a batch failed (a refusal by the platform); the state is
+    /// written by the turn's end.
+    pub async fn set_failure_reason(&self, message_ids: &[String], reason: &str) {
+        let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+        let result = self
+            .store
+            .journal_set_failure_reason(self.platform, &ids, reason, now_ms())
+            .await;
+        self.check("journal failure reason", result);
+    }
+
     /// Dedupe a message not acted on: `None` if the store failed.
     pub async fn first_sighting(&self, message_id: &str) -> Option<bool> {
         let result = self

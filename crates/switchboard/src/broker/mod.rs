@@ -8,6 +8,7 @@ pub mod durable;
 pub mod intake;
 pub mod pool;
 pub mod recovery;
+mod refused;
 pub mod reply;
 pub mod router;
 pub mod status;

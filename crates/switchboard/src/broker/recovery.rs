@@ -1,10 +1,13 @@
 //! Start-up recovery for a platform's bridge: learn the threads switchboard
 //! owns, and take up every message that was journaled but not answered when
 //! the process stopped (a reply cut short is marked interrupted first).
-//! Retries are bounded: after two tries the user is told instead.
+//! Retries are bounded: after two tries the user is told instead. Its own
+//! writes (the "interrupted" mark, the notice) are retried on transient
+//! errors like every other write.
 
 use super::bridge::{Bridge, OwnedThread, thread_name};
-use super::thread::{Incoming, Origin, PreviousSession, ThreadInput};
+use super::reply::retry::with_retry;
+use super::thread::{Incoming, Origin, PreviousSession, ThreadInput, notify};
 use crate::chat::Conversation;
 use crate::store::{JournalEntry, JournalState};
 
@@ -76,7 +79,7 @@ impl Bridge {
         if attempts > MAX_ATTEMPTS {
             tracing::warn!(message_id = %entry.message_id, attempts, "giving up on a message interrupted by restarts");
             let note = "⚠️ switchboard was restarted while answering your message, more than once; it was not answered. Please send it again.";
-            if let Err(err) = self.deps.outbound.post(&conversation, note).await {
+            if let Err(err) = notify(&*self.deps.outbound, &conversation, note, "gave-up").await {
                 tracing::warn!(%err, "could not tell the user about an unanswered message");
             }
             durable
@@ -133,7 +136,8 @@ impl Bridge {
         let marked = with_notice(&text, INTERRUPTED, outbound.max_message_chars(), |shown| {
             outbound.rendered_len(shown)
         });
-        if let Err(err) = self.deps.outbound.edit(conversation, last, &marked).await {
+        let edit = || outbound.edit(conversation, last, &marked);
+        if let Err(err) = with_retry("mark interrupted", edit).await {
             tracing::warn!(%err, "could not mark the interrupted reply");
         }
     }

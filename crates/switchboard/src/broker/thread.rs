@@ -18,9 +18,10 @@ use tokio_util::task::TaskTracker;
 use super::durable::Durable;
 use super::pool::{PooledSession, SessionPool};
 use super::reply::ReplyConfig;
+use super::reply::retry::with_retry;
 use super::router::Command;
 use crate::agent::{AgentCommand, AgentSession, SessionOptions};
-use crate::chat::{ChatOutbound, Conversation, OutboundError};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, PostScope};
 use crate::config::Reactions;
 use crate::store::JournalState;
 
@@ -229,12 +230,15 @@ impl ThreadActor {
             let note = "Session reset: your next message starts a new agent session.";
             report(
                 &self.deps,
-                self.deps.outbound.post(conversation, note).await.err(),
+                notify(&*self.deps.outbound, conversation, note, "reset")
+                    .await
+                    .err(),
             );
         }
     }
 
-    /// The conversation, opening the thread on the first turn.
+    /// The conversation, opening the thread on the first turn (retried on
+    /// transient errors; a retry after a lost response finds it opened).
     pub(super) async fn conversation(&mut self) -> Result<Conversation, OutboundError> {
         if let Origin::NewThread {
             channel_id,
@@ -242,11 +246,11 @@ impl ThreadActor {
             name,
         } = &self.origin
         {
-            let conversation = self
-                .deps
-                .outbound
-                .start_thread(channel_id, message_id, name)
-                .await?;
+            let outbound = &self.deps.outbound;
+            let conversation = with_retry("open thread", || {
+                outbound.start_thread(channel_id, message_id, name)
+            })
+            .await?;
             tracing::info!(thread = %conversation.thread_id, channel = %channel_id, "thread opened");
             self.origin = Origin::Existing(conversation);
         }
@@ -255,6 +259,18 @@ impl ThreadActor {
             Origin::NewThread { .. } => unreachable!("set just above"),
         }
     }
+}
+
+/// Post a notice of switchboard's own (`what` names it), retried on
+/// transient errors under one idempotency key, so it appears once.
+pub(super) async fn notify(
+    outbound: &dyn ChatOutbound,
+    conversation: &Conversation,
+    text: &str,
+    what: &str,
+) -> Result<String, OutboundError> {
+    let key = PostScope::unique(what).notice(what);
+    with_retry("notice", || outbound.post(conversation, text, &key)).await
 }
 
 /// Add or remove a status reaction in the background; failures are logged.

@@ -17,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 use super::pool::{Checkout, SlotLease};
 use super::reply::{ReplyEvent, spawn_reply_observed};
 use super::status::{THINKING_AFTER, TurnStatus};
-use super::thread::{Incoming, ThreadActor, react, report};
+use super::thread::{Incoming, ThreadActor, notify, react, report};
 use crate::agent::{AgentError, AgentSession, AgentUpdate, PromptPart, StopReason};
-use crate::chat::Conversation;
+use crate::chat::{Conversation, PostScope};
 use crate::store::JournalState;
 
 /// The one-time notice after a restart when the agent cannot restore its
@@ -58,6 +58,7 @@ impl ThreadActor {
             Ok(conversation) => conversation,
             Err(err) => {
                 tracing::warn!(thread = %self.key, %err, "could not open the thread");
+                super::refused::thread_not_opened(&deps, &self.origin, &ids, &err).await;
                 report(&deps, Some(err));
                 return (false, Vec::new());
             }
@@ -68,7 +69,9 @@ impl ThreadActor {
             biased;
             () = cancel.cancelled() => {
                 tracing::info!(thread = %self.key, "turn cancelled by the user before the agent was ready");
-                report(&deps, deps.outbound.post(&conversation, "Turn cancelled.").await.err());
+                let key = PostScope::turn(&ids).notice("cancelled");
+                let posted = deps.outbound.post(&conversation, "Turn cancelled.", &key).await;
+                report(&deps, posted.err());
                 return (false, Vec::new());
             }
             started = self.session(&conversation) => started,
@@ -83,6 +86,7 @@ impl ThreadActor {
             conversation.clone(),
             deps.reply.clone(),
             Some(posted_tx),
+            PostScope::turn(&ids),
         );
         let (updates_tx, updates_rx) = mpsc::unbounded_channel();
         let canceller = session.canceller();
@@ -151,6 +155,8 @@ impl ThreadActor {
             .await
             .unwrap_or_else(|join| panic!("reply task failed: {join}"));
         let _ = recorder.await;
+        let posted = super::refused::answer_posted(&deps, &ids, outcome.error.as_ref()).await;
+        let ok = ok && posted;
         report(&deps, outcome.error);
         (ok, outcome.message_ids)
     }
@@ -172,7 +178,7 @@ impl ThreadActor {
                     deps.pool.max()
                 );
                 let (outbound, conversation) = (deps.outbound.clone(), conversation.clone());
-                tokio::spawn(async move { outbound.post(&conversation, &text).await });
+                tokio::spawn(async move { notify(&*outbound, &conversation, &text, "busy").await });
             })
             .await;
         if let Some(session) = session {
@@ -192,7 +198,9 @@ impl ThreadActor {
                 if previous.is_some() && !info.resumed {
                     report(
                         &deps,
-                        deps.outbound.post(conversation, CONTEXT_LOST).await.err(),
+                        notify(&*deps.outbound, conversation, CONTEXT_LOST, "context-lost")
+                            .await
+                            .err(),
                     );
                     deps.durable.context_lost_notified(&self.key).await;
                 }
@@ -207,7 +215,12 @@ impl ThreadActor {
                 self.previous = previous;
                 tracing::warn!(thread = %self.key, %err, "could not start the agent");
                 let note = format!("⚠️ Could not start the agent: {err}");
-                report(&deps, deps.outbound.post(conversation, &note).await.err());
+                report(
+                    &deps,
+                    notify(&*deps.outbound, conversation, &note, "start-failed")
+                        .await
+                        .err(),
+                );
                 None
             }
         }

@@ -6,12 +6,15 @@
 pub mod discord;
 pub mod history;
 pub mod outbound;
+pub mod post_key;
 pub mod receipt;
 pub mod recent_ids;
+pub mod request_timeout;
 pub mod slack;
 
 pub use history::ChatHistory;
 pub use outbound::{ChatOutbound, Conversation, OutboundError};
+pub use post_key::{PostKey, PostScope};
 
 use tokio::sync::mpsc;
 

@@ -3,11 +3,14 @@
 //! The broker talks to every platform through this trait only. Ids are
 //! strings in the platform's own format. Implementations retry rate limits
 //! (429) themselves, waiting as the platform says, and never lose text; an
-//! `Err` means the platform refused or stayed unreachable.
+//! `Err` means the platform refused or stayed unreachable. Whether an error
+//! is worth another try is decided here, once ([`OutboundError::is_transient`]).
+//! Every post carries a [`PostKey`], so that retrying a post whose outcome
+//! was unknown never makes it twice.
 
 use async_trait::async_trait;
 
-use super::Platform;
+use super::{Platform, PostKey};
 
 /// Where a conversation's replies go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -31,6 +34,15 @@ pub enum OutboundError {
     /// Could not reach the platform, or it failed (5xx, timeout).
     #[error("the platform could not be reached: {0}")]
     Unavailable(String),
+}
+
+impl OutboundError {
+    /// Worth another try after a wait: the platform could not be reached or
+    /// failed (5xx, timeout, reset; the outcome of a write may be unknown).
+    /// A refusal (4xx) or rejected credentials will not change by waiting.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
 }
 
 #[async_trait]
@@ -58,7 +70,15 @@ pub trait ChatOutbound: Send + Sync + 'static {
     ) -> Result<Conversation, OutboundError>;
 
     /// Post `text` in the conversation's thread; returns the message id.
-    async fn post(&self, conversation: &Conversation, text: &str) -> Result<String, OutboundError>;
+    /// `key` identifies this post: a second call with the same key (a retry
+    /// after an unknown outcome) returns the message the first one made, if
+    /// it was made, instead of posting again.
+    async fn post(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError>;
 
     /// Replace the text of a message posted earlier in the conversation.
     async fn edit(

@@ -169,7 +169,7 @@ impl Store {
     /// Finish `update` (an `UPDATE journal SET ...` with its assignments)
     /// with `updated_at` and the all-or-nothing batch filter
     /// ([`push_batch_filter`]) and run it: one statement, one round trip.
-    async fn update_entries<'a>(
+    pub(super) async fn update_entries<'a>(
         &self,
         op: &'static str,
         platform: &'a str,

@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "journal attempts",
         include_str!("../../migrations/0002_journal_attempts.sql"),
     ),
+    (
+        3,
+        "journal failure reason",
+        include_str!("../../migrations/0003_journal_failure_reason.sql"),
+    ),
 ];
 
 /// The embedded migrations as a sqlx migration source.

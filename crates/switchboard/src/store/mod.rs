@@ -57,6 +57,7 @@ mod attempts;
 mod checkpoint;
 mod cursors;
 mod error;
+mod failure;
 mod id_order;
 mod journal;
 mod journal_state;

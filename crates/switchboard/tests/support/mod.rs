@@ -72,7 +72,8 @@ pub struct Options {
     pub slack: &'static str,
     /// The slack-sim's configuration (default: `SlackSimConfig::default()`).
     pub slack_sim: Option<SlackSimConfig>,
-    /// Extra environment variables for the switchboard process.
+    /// Extra environment variables for the process (e.g. a short
+    /// `SWITCHBOARD_DISCORD_REQUEST_TIMEOUT_MS`).
     pub env: &'static [(&'static str, &'static str)],
 }
 
@@ -183,7 +184,8 @@ pub struct Harness {
     seen_bodies: Arc<Mutex<Vec<String>>>,
     /// Log lines of processes that were restarted.
     earlier_logs: Vec<String>,
-    extra_env: &'static [(&'static str, &'static str)],
+    /// `Options::env`, kept for restarts.
+    env: &'static [(&'static str, &'static str)],
 }
 
 /// Spawn `switchboard run` on a config; wait until its admin API listens.
@@ -322,7 +324,7 @@ impl Harness {
             config_path,
             seen_bodies: Arc::default(),
             earlier_logs: Vec::new(),
-            extra_env: options.env,
+            env: options.env,
         }
     }
 
@@ -337,7 +339,7 @@ impl Harness {
     /// apart: `logs` holds only the new process's.
     pub async fn restart(&mut self) {
         let mut secrets = secrets(&self.sim, self.slack.as_ref());
-        secrets.extend(self.extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        secrets.extend(self.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
         let (child, logs, admin, started) = spawn_switchboard(&self.config_path, &secrets).await;
         self.earlier_logs.extend(self.logs.all());
         self.child = child;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use switchboard::chat::{
-    ChatHistory, ChatMessage, ChatOutbound, Conversation, OutboundError, Platform,
+    ChatHistory, ChatMessage, ChatOutbound, Conversation, OutboundError, Platform, PostKey,
 };
 
 #[derive(Default)]
@@ -62,7 +62,12 @@ impl ChatOutbound for Recorder {
         })
     }
 
-    async fn post(&self, conversation: &Conversation, text: &str) -> Result<String, OutboundError> {
+    async fn post(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        _key: &PostKey,
+    ) -> Result<String, OutboundError> {
         let n = self.round_trip().await;
         self.posts
             .lock()

@@ -22,7 +22,7 @@
 
 mod fence;
 mod render;
-mod retry;
+pub(crate) mod retry;
 mod split;
 mod stream;
 
@@ -34,7 +34,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::chat::{ChatOutbound, Conversation, OutboundError};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, PostScope};
 
 /// What a reply shows of the agent's tool calls.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -158,19 +158,28 @@ pub fn spawn_reply(
     conversation: Conversation,
     config: ReplyConfig,
 ) -> (mpsc::UnboundedSender<ReplyEvent>, JoinHandle<ReplyOutcome>) {
-    spawn_reply_observed(outbound, conversation, config, None)
+    spawn_reply_observed(
+        outbound,
+        conversation,
+        config,
+        None,
+        PostScope::unique("reply"),
+    )
 }
 
 /// [`spawn_reply`], also sending each new message's id to `on_post` the
-/// moment it is posted (so a crash mid-reply leaves a record of it).
+/// moment it is posted (so a crash mid-reply leaves a record of it), with
+/// the posts' idempotency keys taken from `keys` (message `n` of the reply
+/// is `keys.part(n)`).
 pub fn spawn_reply_observed(
     outbound: Arc<dyn ChatOutbound>,
     conversation: Conversation,
     config: ReplyConfig,
     on_post: Option<mpsc::UnboundedSender<String>>,
+    keys: PostScope,
 ) -> (mpsc::UnboundedSender<ReplyEvent>, JoinHandle<ReplyOutcome>) {
     let (events, receiver) = mpsc::unbounded_channel();
-    let streamer = stream::Streamer::new(outbound, conversation, config, on_post);
+    let streamer = stream::Streamer::new(outbound, conversation, config, on_post, keys);
     let handle = tokio::spawn(streamer.run(receiver));
     (events, handle)
 }

@@ -29,7 +29,7 @@ use super::render::Document;
 use super::retry::with_retry;
 use super::split::split_measured;
 use super::{EMPTY_REPLY, ReplyConfig, ReplyEvent, ReplyOutcome};
-use crate::chat::{ChatOutbound, Conversation, OutboundError};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, PostScope};
 
 /// A message the reply has posted.
 struct Posted {
@@ -63,6 +63,8 @@ pub struct Streamer {
     posts: u32,
     /// Told each new message id as soon as it is posted (for the journal).
     on_post: Option<mpsc::UnboundedSender<String>>,
+    /// Where each post's idempotency key comes from (part = message index).
+    keys: PostScope,
 }
 
 impl Streamer {
@@ -71,6 +73,7 @@ impl Streamer {
         conversation: Conversation,
         mut config: ReplyConfig,
         on_post: Option<mpsc::UnboundedSender<String>>,
+        keys: PostScope,
     ) -> Self {
         if config.placeholder.trim().is_empty() {
             config.placeholder = super::ReplyConfig::default().placeholder;
@@ -92,6 +95,7 @@ impl Streamer {
             edits: 0,
             posts: 0,
             on_post,
+            keys,
         }
     }
 
@@ -275,8 +279,9 @@ impl Streamer {
 
     async fn post_next(&mut self) {
         let text = self.targets[self.posted.len()].clone();
+        let key = self.keys.part(self.posted.len());
         let (outbound, conversation) = (&self.outbound, &self.conversation);
-        match with_retry("post", || outbound.post(conversation, &text)).await {
+        match with_retry("post", || outbound.post(conversation, &text, &key)).await {
             Ok(id) => {
                 self.posts += 1;
                 if let Some(on_post) = &self.on_post {

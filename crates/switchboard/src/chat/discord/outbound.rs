@@ -1,12 +1,14 @@
 //! [`ChatOutbound`] for Discord: threads, messages, edits and reactions over
 //! REST. Rate limits are paced and 429s retried inside twilight-http; what
 //! reaches the broker is refused, unreachable, or unauthorized. Opening a
-//! thread that already exists counts as opening it (restarts make it happen).
+//! thread that already exists counts as opening it (restarts make it happen,
+//! and so does a retry after a lost response). Every post carries its key
+//! as the `nonce`, enforced, so a retried post is made once.
 
 use async_trait::async_trait;
 
 use super::rest::{DiscordRest, RestError};
-use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey};
 
 /// Discord's JSON error code for "a thread has already been created for
 /// this message".
@@ -29,6 +31,11 @@ impl From<RestError> for OutboundError {
     fn from(err: RestError) -> Self {
         match err {
             RestError::Unauthorized => OutboundError::Unauthorized,
+            // Timed out or rate limited past what was waited out: not a
+            // refusal of this request.
+            RestError::Status {
+                status: 408 | 429, ..
+            } => OutboundError::Unavailable(err.to_string()),
             RestError::Status { status, body } if status < 500 => {
                 OutboundError::Rejected(format!("{status}: {body}"))
             }
@@ -80,10 +87,15 @@ impl ChatOutbound for DiscordOutbound {
         })
     }
 
-    async fn post(&self, conversation: &Conversation, text: &str) -> Result<String, OutboundError> {
+    async fn post(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
         Ok(self
             .rest
-            .create_message(id(&conversation.thread_id)?, text)
+            .create_message(id(&conversation.thread_id)?, text, &key.nonce())
             .await?
             .to_string())
     }
@@ -122,5 +134,80 @@ impl ChatOutbound for DiscordOutbound {
             .rest
             .reaction(id(channel_id)?, id(message_id)?, emoji, false)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use discord_sim::{DiscordSim, ResponseFault, SimConfig};
+
+    use super::*;
+    use crate::chat::PostScope;
+    use crate::config::Secret;
+
+    async fn setup() -> (DiscordSim, DiscordOutbound, Conversation) {
+        let sim = DiscordSim::start(SimConfig::default()).await.unwrap();
+        let rest = DiscordRest::with_global_limit(&Secret::new(sim.token()), &sim.http_url(), None);
+        let channel = sim.channel_ids()[0];
+        let conversation = Conversation {
+            platform: Platform::Discord,
+            channel_id: channel.to_string(),
+            thread_id: channel.to_string(),
+        };
+        (sim, DiscordOutbound::new(rest), conversation)
+    }
+
+    fn bot_texts(sim: &DiscordSim, channel: u64) -> Vec<String> {
+        let bot = sim.bot_user().id;
+        sim.messages(channel)
+            .into_iter()
+            .filter(|m| m.author.id == bot)
+            .map(|m| m.content)
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_repeated_key_returns_the_message_made_and_a_new_key_makes_another() {
+        let (sim, outbound, conversation) = setup().await;
+        let scope = PostScope::unique("test");
+        let first = outbound
+            .post(&conversation, "one", &scope.part(0))
+            .await
+            .unwrap();
+        let again = outbound
+            .post(&conversation, "one", &scope.part(0))
+            .await
+            .unwrap();
+        assert_eq!(first, again);
+        let second = outbound
+            .post(&conversation, "two", &scope.part(1))
+            .await
+            .unwrap();
+        assert_ne!(first, second);
+        let channel = sim.channel_ids()[0];
+        assert_eq!(bot_texts(&sim, channel), ["one", "two"]);
+        sim.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_answer_is_transient_and_its_retry_finds_the_post() {
+        let (sim, outbound, conversation) = setup().await;
+        sim.fault_responses(ResponseFault::Lose, 1, Some("/messages"));
+        let key = PostScope::unique("test").part(0);
+        let err = outbound
+            .post(&conversation, "hello", &key)
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        let channel = sim.channel_ids()[0];
+        assert_eq!(bot_texts(&sim, channel), ["hello"], "it took effect");
+        let id = outbound.post(&conversation, "hello", &key).await.unwrap();
+        assert_eq!(
+            bot_texts(&sim, channel),
+            ["hello"],
+            "and was not made twice"
+        );
+        assert_eq!(id, sim.messages(channel).last().unwrap().id.to_string());
+        sim.shutdown();
     }
 }

@@ -18,20 +18,26 @@ use std::time::Duration;
 
 use twilight_http::Client;
 use twilight_http::error::ErrorType;
+use twilight_http::request::RequestBuilder;
 use twilight_http::request::channel::reaction::RequestReactionType;
 use twilight_http::response::{Response, ResponseFuture};
+use twilight_http::routing::Route as HttpRoute;
 use twilight_http_ratelimiting::RateLimiter;
 use twilight_model::channel::Message;
 use twilight_model::id::Id;
+use twilight_model::id::marker::ChannelMarker;
 
 use super::pacing::{Answer, DISCORD_GLOBAL_PER_SECOND, Pacer};
 use super::route::{Route, RouteKind, announced};
+use crate::chat::request_timeout::{DISCORD_VAR, request_timeout};
 use crate::config::Secret;
 
 /// Discord's own API base; any other `api_url` is a proxy or the simulator.
 pub const DISCORD_API_URL: &str = "https://discord.com";
 
-/// How long one REST request may take, retries of 429s included.
+/// How long one REST request may take, retries of 429s included, unless
+/// `SWITCHBOARD_DISCORD_REQUEST_TIMEOUT_MS` says otherwise (see
+/// `chat::request_timeout`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +119,7 @@ impl DiscordRest {
         crate::install_crypto_provider();
         let mut builder = Client::builder()
             .token(token.expose().to_owned())
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(request_timeout(DISCORD_VAR, REQUEST_TIMEOUT))
             .ratelimiter(Some(RateLimiter::new(u16::MAX)));
         if api_url != DISCORD_API_URL {
             let (use_http, host) = match api_url.split_once("://") {
@@ -169,16 +175,29 @@ impl DiscordRest {
     }
 
     /// Post `content` in a channel or thread; returns the new message id.
-    pub async fn create_message(&self, channel_id: u64, content: &str) -> Result<u64, RestError> {
-        let channel = channel_id_of(channel_id)?;
+    /// `nonce` (at most 25 characters) goes with `enforce_nonce: true`, so
+    /// that Discord answers a repeat of this call (a retry after a lost
+    /// response) with the message the first one made instead of a second
+    /// one. twilight-http's CreateMessage has no `enforce_nonce`, so the
+    /// body is ours; the call is paced like every other.
+    pub async fn create_message(
+        &self,
+        channel_id: u64,
+        content: &str,
+        nonce: &str,
+    ) -> Result<u64, RestError> {
+        channel_id_of::<ChannelMarker>(channel_id)?;
         let route = Route::channel(RouteKind::CreateMessage, channel_id);
+        let body = serde_json::json!({
+            "content": content,
+            "nonce": nonce,
+            "enforce_nonce": true,
+        });
+        let request = RequestBuilder::new(&HttpRoute::CreateMessage { channel_id })
+            .json(&body)
+            .build()?;
         let message = self
-            .paced(route, || {
-                self.client
-                    .create_message(channel)
-                    .content(content)
-                    .into_future()
-            })
+            .paced(route, || self.client.request::<Message>(request))
             .await?
             .model()
             .await

@@ -9,13 +9,21 @@
 //! waited out inside `SlackWeb`; what reaches the broker is refused,
 //! unreachable or unauthorized. Must never send a text that was not
 //! converted (lengths are measured after conversion, see `rendered_len`).
+//!
+//! Exactly-once posting: every post carries its key in message metadata;
+//! when a post's outcome is unknown (timeout, 5xx, reset) the thread is read
+//! back for the key before the error is returned, and before every later
+//! try with that key, so a post that took effect is used, not repeated.
 
 use async_trait::async_trait;
+
+mod uncertain;
 
 use super::ids;
 use super::mrkdwn::{escape, to_mrkdwn};
 use super::web::{SlackWeb, WebError};
-use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey};
+use uncertain::{Known, Uncertain};
 
 /// The longest message switchboard posts, in characters of mrkdwn. Slack
 /// takes far more but advises staying under 4,000 for messages that render
@@ -33,11 +41,43 @@ const TRANSIENT_CODES: [&str; 5] = [
 
 pub struct SlackOutbound {
     web: SlackWeb,
+    /// Recent keyed posts: made, or of unknown outcome.
+    uncertain: Uncertain,
 }
 
 impl SlackOutbound {
     pub fn new(web: SlackWeb) -> Self {
-        Self { web }
+        Self {
+            web,
+            uncertain: Uncertain::default(),
+        }
+    }
+
+    /// The post `key` made earlier, if known: remembered, or (when its
+    /// outcome was unknown) found in the thread `root`. A look-up that fails
+    /// counts as not found (the caller's error stands; the post is tried
+    /// again later, and looked up again first).
+    async fn made_before(&self, channel: &str, root: &str, key: &str) -> Option<String> {
+        let after = match self.uncertain.known(key)? {
+            Known::Made(ts) => return Some(ts),
+            Known::LookAfter(after) => after,
+        };
+        match self.web.find_keyed_reply(channel, root, key, &after).await {
+            Ok(Some(ts)) => {
+                tracing::info!(
+                    platform = "slack",
+                    key,
+                    "a post whose answer was lost had been made; using it"
+                );
+                self.uncertain.made(key, &ts);
+                Some(ts)
+            }
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!(platform = "slack", key, %err, "could not look up a post whose answer was lost");
+                None
+            }
+        }
     }
 }
 
@@ -110,13 +150,40 @@ impl ChatOutbound for SlackOutbound {
         })
     }
 
-    async fn post(&self, conversation: &Conversation, text: &str) -> Result<String, OutboundError> {
+    async fn post(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
         let (channel, root) = split_id("the thread", &conversation.thread_id)?;
-        let ts = self
+        let key = key.token();
+        if let Some(ts) = self.made_before(channel, root, &key).await {
+            return Ok(ids::message_id(channel, &ts));
+        }
+        let tried_at = uncertain::now_secs();
+        match self
             .web
-            .post_message(channel, Some(root), &rendered(text))
-            .await?;
-        Ok(ids::message_id(channel, &ts))
+            .post_message_keyed(channel, Some(root), &rendered(text), &key)
+            .await
+        {
+            Ok(ts) => {
+                self.uncertain.made(&key, &ts);
+                Ok(ids::message_id(channel, &ts))
+            }
+            Err(err) => {
+                let err = OutboundError::from(err);
+                if !err.is_transient() {
+                    return Err(err);
+                }
+                // It may have been made: look before anyone tries again.
+                self.uncertain.mark(&key, tried_at);
+                match self.made_before(channel, root, &key).await {
+                    Some(ts) => Ok(ids::message_id(channel, &ts)),
+                    None => Err(err),
+                }
+            }
+        }
     }
 
     async fn edit(

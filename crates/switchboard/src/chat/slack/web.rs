@@ -8,6 +8,7 @@
 //! paging through history and replies is in `pages`.
 
 mod call;
+mod keyed;
 mod pages;
 
 use std::sync::{Arc, OnceLock};
@@ -15,13 +16,16 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::chat::request_timeout::{SLACK_VAR, request_timeout};
 use crate::config::Secret;
 use call::Request;
 
 /// Slack's own Web API base; any other `api_url` is a proxy or the simulator.
 pub const SLACK_API_URL: &str = "https://slack.com/api";
 
-/// How long one HTTP request may take (each 429 retry gets its own).
+/// How long one HTTP request may take (each 429 retry gets its own),
+/// unless `SWITCHBOARD_SLACK_REQUEST_TIMEOUT_MS` says otherwise (see
+/// `chat::request_timeout`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which of the two Slack tokens a call used.
@@ -114,9 +118,10 @@ impl SlackWeb {
     /// `https://slack.com/api`.
     pub fn new(api_url: &str, bot_token: Secret, app_token: Secret) -> Self {
         crate::install_crypto_provider();
+        let timeout = request_timeout(SLACK_VAR, REQUEST_TIMEOUT);
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
+            .connect_timeout(timeout)
             .build()
             // Only a broken TLS set-up fails here, and the provider was
             // installed just above: a bug, not an input error.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::{Instant, sleep};
 
-use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey};
 
 #[derive(Clone, Debug)]
 pub struct Write {
@@ -33,6 +33,8 @@ pub struct Recorded {
     pub fail_next: u32,
     /// Every call fails this way while set.
     pub fail_always: Option<Failure>,
+    /// The key of every call to post, failed ones too.
+    pub post_keys: Vec<PostKey>,
 }
 
 pub struct FakeChat {
@@ -137,7 +139,9 @@ impl ChatOutbound for FakeChat {
         &self,
         _conversation: &Conversation,
         text: &str,
+        key: &PostKey,
     ) -> Result<String, OutboundError> {
+        self.with(|recorded| recorded.post_keys.push(key.clone()));
         self.call(text).await?;
         Ok(self.with(|recorded| {
             recorded.messages.push(text.to_owned());

@@ -282,6 +282,31 @@ async fn failures_are_retried_and_no_text_is_lost() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn each_message_has_its_own_key_and_a_retried_post_keeps_its_key() {
+    let text = long_reply(5000);
+    let fake = FakeChat::new(LIMIT);
+    // The first post (the first text) fails twice before it is made.
+    fake.with(|recorded| recorded.fail_next = 2);
+    let (events, handle) = start(&fake, ReplyConfig::default());
+    events.send(ReplyEvent::Text(text.clone())).unwrap();
+    drop(events);
+    let outcome = handle.await.unwrap();
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let messages = fake.messages();
+    assert!(messages.len() >= 3, "{} messages", messages.len());
+    let keys = fake.with(|recorded| recorded.post_keys.clone());
+    assert_eq!(keys.len(), messages.len() + 2, "two failed tries");
+    assert_eq!(keys[0], keys[1], "a retry keeps the key");
+    assert_eq!(keys[1], keys[2], "a retry keeps the key");
+    let made = &keys[2..];
+    for (i, key) in made.iter().enumerate() {
+        for other in &made[i + 1..] {
+            assert_ne!(key.digest(), other.digest(), "two messages, one key");
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_platform_that_stays_down_is_left_alone_and_events_still_drain() {
     let fake = FakeChat::new(LIMIT);
     let config = ReplyConfig::default();

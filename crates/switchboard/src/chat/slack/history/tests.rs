@@ -113,7 +113,10 @@ async fn a_reply_reads_back_as_markdown_that_posts_the_same() {
     let root = ids::message_id(CHANNEL, &sim.post_user_message(CHANNEL, "U1", "q", None));
     let conversation: Conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
     let markdown = "**Plan** for a < b & c:\n```rust\nlet v: Vec<u8> = x && y;\n```\n- [docs](https://x.dev/?a=1&b=2)";
-    let reply = outbound.post(&conversation, markdown).await.unwrap();
+    let reply = outbound
+        .post(&conversation, markdown, &test_key())
+        .await
+        .unwrap();
     let shown = sim.thread(CHANNEL, ids::split(&root).unwrap().1)[1]
         .text
         .clone();
@@ -135,4 +138,9 @@ async fn a_reply_reads_back_as_markdown_that_posts_the_same() {
         .await
         .unwrap_err();
     assert!(matches!(err, OutboundError::Rejected(_)), "{err:?}");
+}
+
+/// A fresh idempotency key for one post.
+fn test_key() -> crate::chat::PostKey {
+    crate::chat::PostScope::unique("test").part(0)
 }

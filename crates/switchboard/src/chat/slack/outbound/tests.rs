@@ -1,6 +1,6 @@
 //! `SlackOutbound` against a real in-process slack-sim on 127.0.0.1.
 
-use slack_sim::{Fault, SlackSim, SlackSimConfig, TokenKind as SimToken};
+use slack_sim::{Fault, ResponseFault, SlackSim, SlackSimConfig, TokenKind as SimToken};
 
 use super::*;
 use crate::config::Secret;
@@ -38,6 +38,7 @@ async fn a_conversation_lives_in_the_thread_of_its_root_message() {
         .post(
             &conversation,
             "**Done** with `a<b>` & [docs](https://x.dev)",
+            &test_key(),
         )
         .await
         .unwrap();
@@ -84,7 +85,10 @@ async fn markup_that_converts_to_nothing_is_still_sent() {
     let (sim, outbound) = sim().await;
     let root = ids::message_id(CHANNEL, &sim.post_user_message(CHANNEL, "U1", "q", None));
     let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
-    let id = outbound.post(&conversation, "#").await.unwrap();
+    let id = outbound
+        .post(&conversation, "#", &test_key())
+        .await
+        .unwrap();
     let ts = ids::split(&id).unwrap().1.to_owned();
     let message = sim
         .messages(CHANNEL)
@@ -95,24 +99,78 @@ async fn markup_that_converts_to_nothing_is_still_sent() {
 }
 
 #[tokio::test]
+async fn a_post_whose_answer_was_lost_is_found_by_its_key_not_made_twice() {
+    let (sim, outbound) = sim().await;
+    let root_ts = sim.post_user_message(CHANNEL, "U1", "q", None);
+    let root = ids::message_id(CHANNEL, &root_ts);
+    let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
+    outbound
+        .post(&conversation, "earlier", &test_key())
+        .await
+        .unwrap();
+
+    sim.fault_responses("chat.postMessage", ResponseFault::Lose, 1);
+    let key = test_key();
+    let id = outbound.post(&conversation, "hello", &key).await.unwrap();
+    let thread = sim.thread(CHANNEL, &root_ts);
+    let texts: Vec<&str> = thread.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["q", "earlier", "hello"]);
+    assert_eq!(ids::split(&id).unwrap().1, thread[2].ts, "the post made");
+
+    // A later try with the same key gets the same post back.
+    let again = outbound.post(&conversation, "hello", &key).await.unwrap();
+    assert_eq!(again, id);
+    assert_eq!(sim.thread(CHANNEL, &root_ts).len(), 3);
+}
+
+#[tokio::test]
+async fn a_post_that_failed_before_it_took_effect_is_made_by_the_retry() {
+    let (sim, outbound) = sim().await;
+    let root_ts = sim.post_user_message(CHANNEL, "U1", "q", None);
+    let root = ids::message_id(CHANNEL, &root_ts);
+    let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
+    sim.fail_web("chat.postMessage", Fault::ServerError(503), 1);
+    let key = test_key();
+    let err = outbound
+        .post(&conversation, "hello", &key)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(sim.thread(CHANNEL, &root_ts).len(), 1, "not made");
+    outbound.post(&conversation, "hello", &key).await.unwrap();
+    let thread = sim.thread(CHANNEL, &root_ts);
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1].text, "hello");
+}
+
+#[tokio::test]
 async fn errors_map_to_what_the_broker_acts_on() {
     let (sim, outbound) = sim().await;
     let root = ids::message_id(CHANNEL, &sim.post_user_message(CHANNEL, "U1", "q", None));
     let conversation = outbound.start_thread(CHANNEL, &root, "q").await.unwrap();
 
     sim.fail_web("chat.postMessage", Fault::ServerError(500), 1);
-    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    let err = outbound
+        .post(&conversation, "x", &test_key())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OutboundError::Unavailable(_)), "{err:?}");
 
     sim.fail_web("chat.postMessage", Fault::error("internal_error"), 1);
-    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    let err = outbound
+        .post(&conversation, "x", &test_key())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OutboundError::Unavailable(_)), "{err:?}");
 
     let elsewhere = Conversation {
         thread_id: "C404:1.000000".to_owned(),
         ..conversation.clone()
     };
-    let err = outbound.post(&elsewhere, "x").await.unwrap_err();
+    let err = outbound
+        .post(&elsewhere, "x", &test_key())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, OutboundError::Rejected(why) if why.contains("channel_not_found")),
         "{err:?}"
@@ -133,7 +191,10 @@ async fn errors_map_to_what_the_broker_acts_on() {
     assert!(matches!(err, OutboundError::Rejected(_)), "{err:?}");
 
     sim.set_token_valid(SimToken::Bot, false);
-    let err = outbound.post(&conversation, "x").await.unwrap_err();
+    let err = outbound
+        .post(&conversation, "x", &test_key())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OutboundError::Unauthorized), "{err:?}");
     let err = outbound.react(CHANNEL, &root, "eyes").await.unwrap_err();
     assert!(matches!(err, OutboundError::Unauthorized), "{err:?}");
@@ -144,4 +205,9 @@ fn emoji_names_lose_their_colons() {
     assert_eq!(emoji_name(":eyes:"), "eyes");
     assert_eq!(emoji_name("eyes"), "eyes");
     assert_eq!(emoji_name(" :+1: "), "+1");
+}
+
+/// A fresh idempotency key for one post.
+fn test_key() -> crate::chat::PostKey {
+    crate::chat::PostScope::unique("test").part(0)
 }
