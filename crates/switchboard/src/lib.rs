@@ -10,13 +10,19 @@
 //! - [`app`]: `run(config, shutdown)`, wiring everything together.
 //! - [`supervisor`]: the keep-a-connection-alive loop (backoff, fatal vs
 //!   transient, shutdown) and the periodic summary line.
-//! - [`health`]: live connection state read by admin, metrics and logs.
+//! - [`health`]: live connection state read by admin, metrics and logs, and
+//!   the pipeline behind them (intake progress and heartbeat, store failing).
 //! - [`metrics`]: Prometheus counters and scrape-time connection figures.
 //! - [`admin`]: /livez /readyz /status /metrics.
 //! - [`chat`]: the platform-independent chat model; [`chat::discord`] is the
 //!   supervised gateway, its watchdog, close-code policy, events and REST;
-//!   [`chat::PostKey`] is the idempotency key every post carries.
-//! - [`broker`]: conversation policy; today the dedupe intake.
+//!   [`chat::PostKey`] is the idempotency key every post carries;
+//!   [`chat::receipt`] the broker's word that a message is journaled;
+//!   [`chat::slack`] the Socket Mode slots and Web API.
+//! - [`agent`]: one ACP agent process = one session (bounded reads, group
+//!   kill); [`demo_agent`]: the built-in agent for the demo and tests.
+//! - [`broker`]: conversation policy: intake, router, bridge, thread actors,
+//!   turns, the session pool (slot leases), the streamed reply.
 //! - [`logging`]: text/JSON log set-up.
 //! - [`store`]: persistence (SQLite): dedupe, threads, journal, cursors.
 //! - [`demo`]: `switchboard demo`, the broker against a built-in simulator.
