@@ -148,3 +148,25 @@ async fn a_blocked_runtime_fails_liveness() {
     // It recovers once the block ends (15 s).
     wait_admin(h, "/livez", Duration::from_secs(25), |s, _| s == 200).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_busy_past_the_turn_idle_timeout_makes_the_process_unready_until_a_slot_frees() {
+    let chat = Chat::start(Options {
+        agent: "max_sessions = 1\nturn_idle_timeout = \"2s\"",
+        ..Options::default()
+    })
+    .await;
+    let h = &chat.h;
+    wait_admin(h, "/readyz", Duration::from_secs(5), |s, _| s == 200).await;
+    // A chatty turn (never idle for 2 s) that holds the one slot for about
+    // 8 s: past turn_idle_timeout, no new conversation could be answered.
+    let thread = chat.ask("[[long:4000]] [[slow:150]] keep talking");
+    wait_admin(h, "/readyz", Duration::from_secs(10), |s, body| {
+        s == 503 && body.contains("discord agent sessions: all 1 slots busy")
+    })
+    .await;
+    let (live, _) = h.get("/livez").await;
+    assert_eq!(live, 200);
+    chat.done(chat.channel, thread).await;
+    wait_admin(h, "/readyz", Duration::from_secs(5), |s, _| s == 200).await;
+}

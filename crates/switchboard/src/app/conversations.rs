@@ -50,7 +50,8 @@ pub(super) async fn wire_conversations(
     let pool = SessionPool::new(w.agent.max_sessions, w.agent.idle_ttl);
     w.tracker
         .spawn(pool.clone().run_reaper(REAP_EVERY, w.stop.clone()));
-    w.health.register_pool(name, pool.clone());
+    w.health
+        .register_pool(name, pool.clone(), w.agent.turn_idle_timeout);
     let durable = Durable::new(w.store.clone(), w.health.store.clone(), name)
         .reporting(w.health.pipeline.clone(), w.faults.clone());
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();

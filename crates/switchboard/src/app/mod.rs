@@ -170,6 +170,7 @@ pub async fn run_reporting(
         stop.clone(),
     ));
     tracker.spawn(beat(health.pipeline.clone(), stop.clone()));
+    tracker.spawn(health.clone().sample_pools(stop.clone()));
     // Watched, not just tracked: an intake that ends before shutdown (a
     // panic) ends the run non-zero, never a half-alive process.
     let mut intake = tracker.spawn(run_intake(

@@ -124,7 +124,7 @@ mod tests {
 
     fn agent(command: &str, cwd: &Path) -> AgentConfig {
         let mut config = crate::config::Config::from_toml_str(
-            "[agent]\ncommand = \"x\"\n",
+            "[agent]\ncommand = \"x\"\n\n[store]\nallow_inside_agent_cwd = true\n",
             crate::config::EMBEDDED,
             &|_| None,
         )

@@ -10,7 +10,7 @@ mod pools;
 mod store;
 
 pub use pipeline::{INTAKE_BEAT, PipelineFigures, PipelineHealth};
-pub use pools::{PoolFigures, PoolView};
+pub use pools::{PoolFigures, PoolView, SATURATION_SAMPLE, Saturation};
 pub use store::{StoreFigures, StoreHealth};
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -320,7 +320,7 @@ pub struct StatusEntry {
 }
 
 /// A pool reported under a name.
-type NamedPool = (String, Arc<dyn PoolView>);
+type NamedPool = (String, Arc<dyn PoolView>, Arc<Saturation>);
 
 /// Every connection (and session pool) of the process, for readiness,
 /// /status and metrics.
@@ -343,23 +343,48 @@ impl std::fmt::Debug for HealthRegistry {
 
 impl HealthRegistry {
     /// Report a session pool under `name` (e.g. the platform it serves).
-    pub fn register_pool(&self, name: &str, pool: Arc<dyn PoolView>) {
+    /// Report a session pool under `name`; every slot busy for longer than
+    /// `saturated_after` makes the process unready (see [`Saturation`]).
+    pub fn register_pool(&self, name: &str, pool: Arc<dyn PoolView>, saturated_after: Duration) {
         self.pools
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-            .push((name.to_owned(), pool));
+            .push((
+                name.to_owned(),
+                pool,
+                Arc::new(Saturation::new(saturated_after)),
+            ));
+    }
+
+    fn named_pools(&self) -> Vec<NamedPool> {
+        self.pools
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
+    }
+
+    /// Sample every pool for saturation until `shutdown` (one task).
+    pub async fn sample_pools(self, shutdown: tokio_util::sync::CancellationToken) {
+        let mut tick = tokio::time::interval(SATURATION_SAMPLE);
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return,
+                _ = tick.tick() => {
+                    let now = tokio::time::Instant::now();
+                    for (_, pool, saturation) in self.named_pools() {
+                        saturation.sample(&pool.figures(), now);
+                    }
+                }
+            }
+        }
     }
 
     /// Figures of every registered pool, by name.
     pub fn pools(&self) -> Vec<(String, PoolFigures)> {
-        let pools = self
-            .pools
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .clone();
-        pools
+        self.named_pools()
             .iter()
-            .map(|(name, pool)| (name.clone(), pool.figures()))
+            .map(|(name, pool, _)| (name.clone(), pool.figures()))
             .collect()
     }
 
@@ -405,6 +430,9 @@ impl HealthRegistry {
             })
             .collect();
         reasons.extend(self.pipeline.unready_reasons());
+        for (name, pool, saturation) in self.named_pools() {
+            reasons.extend(saturation.unready_reason(&name, &pool.figures()));
+        }
         if reasons.is_empty() {
             Ok(())
         } else {

@@ -33,6 +33,8 @@ struct Shared {
     handled: AtomicU64,
     /// Milliseconds since `base`; 0 = never.
     last_handled_ms: AtomicU64,
+    /// The last event handled, or work arriving at an empty queue.
+    last_progress_ms: AtomicU64,
     last_beat_ms: AtomicU64,
     store_failing: AtomicBool,
     store_failure: Mutex<Option<(Instant, String)>>,
@@ -53,6 +55,7 @@ impl Default for PipelineHealth {
                 enqueued: AtomicU64::new(0),
                 handled: AtomicU64::new(0),
                 last_handled_ms: AtomicU64::new(0),
+                last_progress_ms: AtomicU64::new(0),
                 last_beat_ms: AtomicU64::new(0),
                 store_failing: AtomicBool::new(false),
                 store_failure: Mutex::new(None),
@@ -83,16 +86,22 @@ impl PipelineHealth {
         (stamp != 0).then(|| Duration::from_millis(now.saturating_sub(stamp)))
     }
 
-    /// An event was handed to the intake.
+    /// An event was handed to the intake. Work arriving at an empty queue
+    /// starts the stall clock (an idle intake is not a stalled one).
     pub fn enqueued(&self) {
-        self.shared.enqueued.fetch_add(1, Ordering::Relaxed);
+        let before = self.shared.enqueued.fetch_add(1, Ordering::Relaxed);
+        if before <= self.shared.handled.load(Ordering::Relaxed) {
+            self.shared
+                .last_progress_ms
+                .store(self.now_ms(), Ordering::Relaxed);
+        }
     }
 
     /// The intake finished one event.
     pub fn handled(&self) {
-        self.shared
-            .last_handled_ms
-            .store(self.now_ms(), Ordering::Relaxed);
+        let now = self.now_ms();
+        self.shared.last_handled_ms.store(now, Ordering::Relaxed);
+        self.shared.last_progress_ms.store(now, Ordering::Relaxed);
         self.shared.handled.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -141,11 +150,7 @@ impl PipelineHealth {
             return None;
         }
         let now = self.now_ms();
-        // Never handled anything: count from the start.
-        let last = match self.shared.last_handled_ms.load(Ordering::Relaxed) {
-            0 => 1,
-            stamp => stamp,
-        };
+        let last = self.shared.last_progress_ms.load(Ordering::Relaxed).max(1);
         let idle = self.age(last, now).unwrap_or_default();
         (idle >= INTAKE_STALL).then_some(idle)
     }
