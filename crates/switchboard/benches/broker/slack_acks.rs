@@ -33,7 +33,9 @@ pub async fn run(options: &Options) -> Vec<Row> {
          allowed_channels = [\"{}\"]\nallow_all_users = true\napi_url = \"{}\"\n\n\
          [admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\n\n\
          [agent]\ncommand = {:?}\nargs = {agent_args}\nmax_sessions = 64\n\n\
-         [store]\ndata_dir = {:?}\n",
+         [store]\ndata_dir = {:?}\n\
+         # The echo agent reads no files: its folder may hold the store.\n\
+         allow_inside_agent_cwd = true\n",
         sim.channel_ids()[0],
         sim.api_url(),
         binary(),
@@ -50,7 +52,7 @@ pub async fn run(options: &Options) -> Vec<Row> {
         .env("SLACK_APP_TOKEN", sim.app_token())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
         .kill_on_drop(true)
         .spawn()
         .expect("switchboard starts");
@@ -59,7 +61,11 @@ pub async fn run(options: &Options) -> Vec<Row> {
             (s.live_connections().len() >= 2).then_some(())
         })
         .await;
-    assert!(live.is_some(), "switchboard did not connect to slack-sim");
+    assert!(
+        live.is_some(),
+        "switchboard did not connect to slack-sim; its stderr:\n{}",
+        std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default()
+    );
 
     let channel = sim.channel_ids()[0].clone();
     sim.user("U0BENCH", "bench-user");

@@ -175,7 +175,7 @@ impl Default for SessionOptions {
 }
 
 /// What the agent said about itself, and the session it gave us.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentInfo {
     /// The ACP session id (new, or the resumed one).
     pub session_id: String,

@@ -135,18 +135,7 @@ impl AgentSession {
         );
         tokio::spawn(actor.run().instrument(span.clone()));
         let mut session = AgentSession {
-            info: AgentInfo {
-                session_id: String::new(),
-                resumed: false,
-                load_session: false,
-                image_prompts: false,
-                agent_name: None,
-                agent_version: None,
-                modes: Vec::new(),
-                current_mode: None,
-                config_options: Vec::new(),
-                auth_methods: Vec::new(),
-            },
+            info: AgentInfo::default(),
             commands: command_tx,
             state: state_rx,
             killer,

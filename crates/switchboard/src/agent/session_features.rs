@@ -40,18 +40,7 @@ mod tests {
     use serde_json::json;
 
     fn info() -> AgentInfo {
-        AgentInfo {
-            session_id: String::new(),
-            resumed: false,
-            load_session: false,
-            image_prompts: false,
-            agent_name: None,
-            agent_version: None,
-            modes: Vec::new(),
-            current_mode: None,
-            config_options: Vec::new(),
-            auth_methods: Vec::new(),
-        }
+        AgentInfo::default()
     }
 
     #[test]

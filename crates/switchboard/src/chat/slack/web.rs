@@ -186,8 +186,18 @@ impl SlackWeb {
         thread_ts: Option<&str>,
         text: &str,
     ) -> Result<String, WebError> {
+        self.post_message_with(json!({ "channel": channel, "text": text }), thread_ts)
+            .await
+    }
+
+    /// `chat.postMessage` with `args` (channel, text, and what else the
+    /// caller adds), in `thread_ts`'s thread when given; the new ts.
+    pub(super) async fn post_message_with(
+        &self,
+        mut args: Value,
+        thread_ts: Option<&str>,
+    ) -> Result<String, WebError> {
         const METHOD: &str = "chat.postMessage";
-        let mut args = json!({ "channel": channel, "text": text });
         if let Some(thread_ts) = thread_ts {
             args["thread_ts"] = json!(thread_ts);
         }

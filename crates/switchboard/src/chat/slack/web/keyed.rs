@@ -43,22 +43,12 @@ impl SlackWeb {
         text: &str,
         key: &str,
     ) -> Result<String, WebError> {
-        const METHOD: &str = "chat.postMessage";
-        let mut args = json!({
+        let args = json!({
             "channel": channel,
             "text": text,
             "metadata": { "event_type": POST_EVENT_TYPE, "event_payload": { "key": key } },
         });
-        if let Some(thread_ts) = thread_ts {
-            args["thread_ts"] = json!(thread_ts);
-        }
-        let body = self
-            .call(METHOD, TokenKind::Bot, Request::Json(args))
-            .await?;
-        body.get("ts")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| malformed(METHOD, "no ts"))
+        self.post_message_with(args, thread_ts).await
     }
 
     /// The ts of the reply in the thread rooted at `thread_ts` whose
