@@ -113,6 +113,7 @@ fn thread_deps(
         },
         reactions,
         max_bot_turns: broker.max_bot_turns,
+        max_queued: broker.max_queued,
         shutdown_grace: broker.shutdown_grace,
         durable,
         fatal,

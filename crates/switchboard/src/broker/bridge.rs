@@ -12,14 +12,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::catch_up::{CatchUpScope, catch_up};
 use super::durable::CursorQueue;
+use super::queue_cap;
 use super::router::{Route, route};
-use super::thread::{Incoming, Origin, PreviousSession, ThreadDeps, ThreadInput, spawn_thread};
+use super::thread::{
+    Incoming, Origin, PreviousSession, ThreadDeps, ThreadHandle, ThreadInput, spawn_thread,
+};
 use crate::chat::receipt::Receipt;
 use crate::chat::recent_ids::RecentIds;
 use crate::chat::{ChatHistory, ChatMessage, Conversation, InboundSender, Platform};
@@ -34,7 +36,7 @@ const FALLBACK_DEDUPE: usize = 10_000;
 
 pub(super) struct OwnedThread {
     pub(super) parent: String,
-    pub(super) input: Option<mpsc::UnboundedSender<ThreadInput>>,
+    pub(super) input: Option<ThreadHandle>,
     pub(super) previous: Option<PreviousSession>,
 }
 
@@ -212,7 +214,8 @@ impl Bridge {
                     message.channel_id.clone(),
                     origin,
                     ThreadInput::Message(incoming(prompt)),
-                );
+                )
+                .await;
             }
             Route::Adopt {
                 thread_id,
@@ -230,7 +233,8 @@ impl Bridge {
                     parent_id,
                     Origin::Existing(conversation),
                     ThreadInput::Message(incoming(prompt)),
-                );
+                )
+                .await;
             }
             Route::Continue { thread_id, prompt } => {
                 let origin = self.existing(&thread_id);
@@ -240,12 +244,14 @@ impl Bridge {
                     parent,
                     origin,
                     ThreadInput::Message(incoming(prompt)),
-                );
+                )
+                .await;
             }
             Route::Command { thread_id, command } => {
                 let origin = self.existing(&thread_id);
                 let parent = self.parent(&thread_id);
-                self.send(&thread_id, parent, origin, ThreadInput::Command(command));
+                self.send(&thread_id, parent, origin, ThreadInput::Command(command))
+                    .await;
             }
         }
     }
@@ -264,8 +270,16 @@ impl Bridge {
         })
     }
 
-    /// Deliver to the thread's actor, spawning it (with `origin`) if needed.
-    pub(super) fn send(&mut self, key: &str, parent: String, origin: Origin, input: ThreadInput) {
+    /// Deliver to the thread's actor, spawning it (with `origin`) if
+    /// needed; a message beyond `broker.max_queued` waiting ones is refused
+    /// (`queue_cap`).
+    pub(super) async fn send(
+        &mut self,
+        key: &str,
+        parent: String,
+        origin: Origin,
+        input: ThreadInput,
+    ) {
         let thread = self
             .threads
             .entry(key.to_owned())
@@ -274,23 +288,30 @@ impl Bridge {
                 input: None,
                 previous: None,
             });
-        let sender = match &thread.input {
-            Some(sender) if !sender.is_closed() => sender.clone(),
+        let handle = match &thread.input {
+            Some(handle) if !handle.tx.is_closed() => handle.clone(),
             _ => {
                 let previous = thread.previous.take();
-                let sender = spawn_thread(
+                let handle = spawn_thread(
                     key.to_owned(),
-                    origin,
+                    origin.clone(),
                     previous,
                     self.deps.clone(),
                     &self.tracker,
                     self.shutdown.clone(),
                 );
-                thread.input = Some(sender.clone());
-                sender
+                thread.input = Some(handle.clone());
+                handle
             }
         };
-        if sender.send(input).is_err() {
+        if let ThreadInput::Message(message) = &input {
+            if !handle.waiting.has_room(self.deps.max_queued) {
+                queue_cap::refuse(&self.deps, key, &origin, message).await;
+                return;
+            }
+            handle.waiting.handed_over();
+        }
+        if handle.tx.send(input).is_err() {
             tracing::warn!(
                 thread = key,
                 "thread actor is gone (shutting down?); the message stays journaled"

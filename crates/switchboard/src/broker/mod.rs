@@ -7,6 +7,7 @@ pub mod catch_up;
 pub mod durable;
 pub mod intake;
 pub mod pool;
+pub mod queue_cap;
 pub mod recovery;
 mod refused;
 pub mod reply;

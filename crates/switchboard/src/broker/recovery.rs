@@ -118,7 +118,8 @@ impl Bridge {
             parent,
             origin,
             ThreadInput::Message(incoming),
-        );
+        )
+        .await;
     }
 
     /// Append a visible "interrupted" line to a reply cut short by a crash.

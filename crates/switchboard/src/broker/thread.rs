@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 
 use super::durable::Durable;
 use super::pool::{PooledSession, SessionPool};
+use super::queue_cap::Waiting;
 use super::reply::ReplyConfig;
 use super::reply::retry::with_retry;
 use super::router::Command;
@@ -44,6 +45,8 @@ pub struct ThreadDeps {
     pub reply: ReplyConfig,
     pub reactions: Reactions,
     pub max_bot_turns: u32,
+    /// `broker.max_queued` (see `queue_cap`).
+    pub max_queued: usize,
     pub shutdown_grace: Duration,
     pub durable: Durable,
     /// Where a 401 from the platform is reported (fatal for the process).
@@ -87,7 +90,17 @@ pub struct PreviousSession {
     pub supports_load: bool,
 }
 
-/// Start the actor for thread `key`; send it inputs on the returned channel.
+/// A running thread actor: where its inputs go, and how many of its
+/// messages wait for a turn. The channel is unbounded because the bridge
+/// caps what it hands over (`broker.max_queued` messages; commands are
+/// few and handled at once).
+#[derive(Clone, Debug)]
+pub struct ThreadHandle {
+    pub tx: mpsc::UnboundedSender<ThreadInput>,
+    pub waiting: Waiting,
+}
+
+/// Start the actor for thread `key`.
 pub fn spawn_thread(
     key: String,
     origin: Origin,
@@ -95,17 +108,19 @@ pub fn spawn_thread(
     deps: Arc<ThreadDeps>,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
-) -> mpsc::UnboundedSender<ThreadInput> {
+) -> ThreadHandle {
     let (tx, rx) = mpsc::unbounded_channel();
+    let waiting = Waiting::default();
     let actor = ThreadActor {
         key,
         origin,
         deps,
         bot_turns: 0,
         previous,
+        waiting: waiting.clone(),
     };
     tracker.spawn(actor.run(rx, shutdown));
-    tx
+    ThreadHandle { tx, waiting }
 }
 
 pub(super) struct ThreadActor {
@@ -116,6 +131,8 @@ pub(super) struct ThreadActor {
     bot_turns: u32,
     /// The session to restore on the first turn after a restart.
     pub(super) previous: Option<PreviousSession>,
+    /// Messages handed over and not yet in a turn (the bridge reads it).
+    waiting: Waiting,
 }
 
 impl ThreadActor {
@@ -142,6 +159,7 @@ impl ThreadActor {
                 continue;
             }
             let batch = std::mem::take(&mut queue);
+            self.waiting.taken(batch.len());
             if !self.admit(&batch).await {
                 continue;
             }

@@ -94,12 +94,23 @@ impl Default for Reactions {
     }
 }
 
+/// Default `broker.max_queued`: more than a person types while an agent
+/// works, few enough that the next prompt (all of them at once) stays
+/// readable for the agent.
+pub const DEFAULT_MAX_QUEUED: usize = 20;
+/// The largest `broker.max_queued` accepted.
+pub const MAX_MAX_QUEUED: usize = 1_000;
+
 /// `[broker]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
     /// Consecutive bot-authored turns allowed per thread before it stops
     /// answering bots (a human message resets the count).
     pub max_bot_turns: u32,
+    /// Messages that may wait in one thread while its agent works (they go
+    /// together as the next prompt); one more is refused, and its author
+    /// told, never dropped silently.
+    pub max_queued: usize,
     /// At most one edit per message per this interval while streaming.
     pub edit_interval: Duration,
     /// "full" | "compact" | "none".
@@ -114,6 +125,7 @@ impl Default for BrokerConfig {
     fn default() -> Self {
         Self {
             max_bot_turns: 20,
+            max_queued: DEFAULT_MAX_QUEUED,
             edit_interval: Duration::from_millis(1_500),
             tool_display: "compact".into(),
             shutdown_grace: Duration::from_secs(10),

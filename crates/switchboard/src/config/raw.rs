@@ -108,6 +108,7 @@ pub(super) struct RawReactions {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawBroker {
     pub max_bot_turns: Option<i64>,
+    pub max_queued: Option<i64>,
     pub edit_interval: Option<String>,
     pub tool_display: Option<String>,
     pub shutdown_grace: Option<String>,

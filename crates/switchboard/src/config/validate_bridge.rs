@@ -205,6 +205,22 @@ pub(super) fn broker(raw: RawBroker, file: &str) -> Result<BrokerConfig, ConfigE
             )
         })?,
     };
+    let max_queued = match raw.max_queued {
+        None => defaults.max_queued,
+        Some(n) => usize::try_from(n)
+            .ok()
+            .filter(|n| (1..=super::bridge::MAX_MAX_QUEUED).contains(n))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    file,
+                    "broker.max_queued",
+                    format!(
+                        "is {n}; use 1 to {} (messages that may wait in one thread while its agent works)",
+                        super::bridge::MAX_MAX_QUEUED
+                    ),
+                )
+            })?,
+    };
     let tool_display = one_of(
         file,
         "broker.tool_display",
@@ -214,6 +230,7 @@ pub(super) fn broker(raw: RawBroker, file: &str) -> Result<BrokerConfig, ConfigE
     )?;
     Ok(BrokerConfig {
         max_bot_turns,
+        max_queued,
         edit_interval: duration(
             file,
             "broker.edit_interval",

@@ -128,6 +128,7 @@ impl World {
             },
             reactions: Reactions::default(),
             max_bot_turns: 3,
+            max_queued: 20,
             shutdown_grace: SHUTDOWN_GRACE,
             durable,
             fatal,

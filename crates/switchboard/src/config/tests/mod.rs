@@ -66,6 +66,7 @@ done = "👍"
 
 [broker]
 max_bot_turns = 5
+max_queued = 7
 edit_interval = "2s"
 tool_display = "full"
 
@@ -112,6 +113,7 @@ handshake_timeout = "20s"
     assert_eq!(discord.reactions.done, "👍");
     assert_eq!(discord.reactions.error, "❌");
     assert_eq!(config.broker.max_bot_turns, 5);
+    assert_eq!(config.broker.max_queued, 7);
     assert_eq!(config.broker.edit_interval, Duration::from_secs(2));
     assert_eq!(config.broker.tool_display, "full");
     let agent = config.agent.as_ref().unwrap();

@@ -211,6 +211,17 @@ fn bridge_values_are_checked() {
         with("[broker]\ntool_display = \"loud\"\n[agent]\ncommand = \"a\"\n"),
         "switchboard.toml: broker.tool_display: unknown value \"loud\" (expected one of: full, compact, none)"
     );
+    for n in ["0", "1001", "-3"] {
+        assert!(
+            with(&format!(
+                "[broker]\nmax_queued = {n}\n[agent]\ncommand = \"a\"\n"
+            ))
+            .starts_with(&format!(
+                "switchboard.toml: broker.max_queued: is {n}; use 1 to 1000"
+            )),
+            "{n}"
+        );
+    }
     assert!(
         with("[discord.reactions]\ndone = \"\"\n[agent]\ncommand = \"a\"\n")
             .starts_with("switchboard.toml: discord.reactions.done: is empty")

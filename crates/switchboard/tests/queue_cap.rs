@@ -1,0 +1,53 @@
+//! `broker.max_queued` (issue 11, point 5): messages that wait in a thread
+//! while its agent works are capped; one more is refused visibly (denied
+//! reaction, a notice in the thread, journaled failed with the reason) and
+//! the waiting ones are still answered, as one next prompt.
+
+mod support;
+
+use std::time::Duration;
+
+use support::chat::{Chat, TURN};
+use support::{Options, sim_wait, wait_reaction};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_beyond_max_queued_is_refused_and_told_and_the_others_are_answered() {
+    let chat = Chat::start(Options {
+        broker: "edit_interval = \"300ms\"\nmax_queued = 2",
+        ..Options::default()
+    })
+    .await;
+    let asked = chat.ask("[[slow:400]][[long:400]]");
+    sim_wait(&chat.h.sim, TURN, "the thread", |s| {
+        (!s.threads().is_empty()).then_some(())
+    })
+    .await;
+    chat.say(asked, "one");
+    let two = chat.say(asked, "two");
+    let three = chat.say(asked, "three");
+    wait_reaction(&chat.h.sim, asked, three, "🚫", Duration::from_secs(10)).await;
+    sim_wait(&chat.h.sim, TURN, "the refusal notice", |s| {
+        support::bot_messages(s, asked)
+            .iter()
+            .any(|m| m.content.contains("2 messages are already waiting"))
+            .then_some(())
+    })
+    .await;
+    chat.done(asked, two).await;
+    let replies = chat.reply_texts(asked).join("");
+    assert!(
+        replies.contains("prompt: alice: one\n\nalice: two\n"),
+        "the two waiting ones are the next prompt: {replies}"
+    );
+    assert!(
+        !replies.contains("three\n"),
+        "the refused one never reached the agent: {replies}"
+    );
+    let line = chat
+        .h
+        .logs
+        .wait_message(Duration::from_secs(1), "thread queue full; message refused")
+        .await;
+    assert_eq!(line["message_id"], three.to_string());
+    chat.h.stop().await;
+}
