@@ -83,7 +83,8 @@ pub(super) async fn wire_conversations(
         catch_up,
         w.tracker.clone(),
         w.stop.clone(),
-    );
+    )
+    .with_prune_after(w.config.store.prune_after);
     bridge.restore().await;
     Wired { bridge, pool }
 }

@@ -1,5 +1,7 @@
-//! Periodic store upkeep: forget processed ids and finished journal entries
-//! older than `prune_after`.
+//! Periodic store upkeep: forget processed ids, finished journal entries,
+//! threads without unfinished work and cursors older than `prune_after`
+//! (cursors: older than `prune_after` and `catch_up_window` both), so the
+//! store does not grow with every conversation ever held.
 
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 pub(super) async fn prune(
     store: Store,
     prune_after: Duration,
+    catch_up_window: Duration,
     health: StoreHealth,
     shutdown: CancellationToken,
 ) {
@@ -24,12 +27,23 @@ pub(super) async fn prune(
             () = shutdown.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let cutoff = now_ms() - i64::try_from(prune_after.as_millis()).unwrap_or(i64::MAX);
-        let seen = store.prune_seen(cutoff).await;
-        let journal = store.prune_journal(cutoff).await;
-        match (seen, journal) {
-            (Ok(seen), Ok(journal)) => tracing::debug!(seen, journal, "store pruned"),
-            (Err(err), _) | (_, Err(err)) => {
+        let before = |age: Duration| now_ms() - i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = before(prune_after);
+        let result = async {
+            let seen = store.prune_seen(cutoff).await?;
+            let journal = store.prune_journal(cutoff).await?;
+            let threads = store.prune_threads(cutoff).await?;
+            let cursors = store
+                .prune_cursors(before(prune_after.max(catch_up_window)))
+                .await?;
+            Ok::<_, crate::store::StoreError>((seen, journal, threads, cursors))
+        }
+        .await;
+        match result {
+            Ok((seen, journal, threads, cursors)) => {
+                tracing::debug!(seen, journal, threads, cursors, "store pruned")
+            }
+            Err(err) => {
                 tracing::warn!(%err, "store pruning failed");
                 health.record_error(&format!("prune: {err}"));
             }

@@ -166,6 +166,7 @@ pub async fn run_reporting(
     tracker.spawn(housekeeping::prune(
         store.clone(),
         config.store.prune_after,
+        config.broker.catch_up_window,
         health.store.clone(),
         stop.clone(),
     ));

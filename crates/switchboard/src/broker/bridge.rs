@@ -58,6 +58,8 @@ pub struct Bridge {
     cursors: CursorQueue,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+    /// Threads idle longer than this are not loaded at start (`restore`).
+    pub(super) prune_after: Duration,
 }
 
 impl Bridge {
@@ -82,7 +84,15 @@ impl Bridge {
             cursors,
             tracker,
             shutdown,
+            prune_after: crate::config::DEFAULT_PRUNE_AFTER,
         }
+    }
+
+    /// Load (and keep) only threads active within `prune_after`
+    /// (`store.prune_after`; default as the config's).
+    pub fn with_prune_after(mut self, prune_after: Duration) -> Self {
+        self.prune_after = prune_after;
+        self
     }
 
     /// A new platform session started: catch up on what was missed.

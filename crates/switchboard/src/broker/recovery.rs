@@ -9,7 +9,7 @@ use super::bridge::{Bridge, OwnedThread, thread_name};
 use super::reply::retry::with_retry;
 use super::thread::{Incoming, Origin, PreviousSession, ThreadInput, notify};
 use crate::chat::Conversation;
-use crate::store::{JournalEntry, JournalState};
+use crate::store::{JournalEntry, JournalState, now_ms};
 
 /// Tries at answering a message across restarts before giving up.
 const MAX_ATTEMPTS: u32 = 2;
@@ -21,9 +21,16 @@ impl Bridge {
     /// telling the user) every message journaled but not answered before.
     pub async fn restore(&mut self) {
         let durable = self.deps.durable.clone();
+        // Only threads active within prune_after (or with unfinished
+        // work): older ones are pruned hourly anyway, and loading every
+        // thread ever held would grow start-up and memory without bound.
+        let since = now_ms() - i64::try_from(self.prune_after.as_millis()).unwrap_or(i64::MAX);
         let threads = durable.check(
             "restore threads",
-            durable.store().threads(durable.platform()).await,
+            durable
+                .store()
+                .threads_active_since(durable.platform(), since)
+                .await,
         );
         for record in threads.unwrap_or_default() {
             let previous = record.session_id.map(|session_id| PreviousSession {

@@ -101,6 +101,9 @@ pub const DEFAULT_MAX_QUEUED: usize = 20;
 /// The largest `broker.max_queued` accepted.
 pub const MAX_MAX_QUEUED: usize = 1_000;
 
+/// Default `store.prune_after`: a week.
+pub const DEFAULT_PRUNE_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// `[broker]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {

@@ -32,8 +32,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use bridge::{
-    AgentConfig, BotMessages, BrokerConfig, DEFAULT_MAX_MESSAGE_SIZE, Gating, Reactions,
-    StoreConfig,
+    AgentConfig, BotMessages, BrokerConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PRUNE_AFTER, Gating,
+    Reactions, StoreConfig,
 };
 pub use error::ConfigError;
 pub use secret::Secret;

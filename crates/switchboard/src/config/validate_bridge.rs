@@ -411,7 +411,7 @@ pub(super) fn store(raw: RawStore, file: &str, base: &Path) -> Result<StoreConfi
             file,
             "store.prune_after",
             raw.prune_after.as_deref(),
-            Duration::from_secs(7 * 24 * 3600),
+            super::bridge::DEFAULT_PRUNE_AFTER,
         )?,
         allow_inside_agent_cwd: raw.allow_inside_agent_cwd,
     })

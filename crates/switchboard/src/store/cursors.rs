@@ -120,6 +120,18 @@ impl Store {
         .await
         .map_err(StoreError::query("cursors"))
     }
+
+    /// Forget cursors not moved since `older_than_ms`; returns how many.
+    /// Catch-up only uses cursors moved within `catch_up_window`, so one
+    /// older than that is never read again.
+    pub async fn prune_cursors(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM cursors WHERE updated_at < ?")
+            .bind(older_than_ms)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("prune_cursors"))?;
+        Ok(done.rows_affected())
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +143,28 @@ mod tests {
         let cursors = store.cursors(platform).await.unwrap();
         let cursor = cursors.iter().find(|c| c.channel_id == channel).unwrap();
         cursor.message_id.clone()
+    }
+
+    #[tokio::test]
+    async fn cursors_not_moved_since_the_cutoff_are_pruned() {
+        let (_dir, store) = temp_store().await;
+        store
+            .advance_cursor("discord", "old", "5", 10)
+            .await
+            .unwrap();
+        store
+            .advance_cursor("discord", "new", "7", 100)
+            .await
+            .unwrap();
+        assert_eq!(store.prune_cursors(50).await.unwrap(), 1);
+        let left: Vec<_> = store
+            .cursors("discord")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.channel_id)
+            .collect();
+        assert_eq!(left, ["new"]);
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row, Sqlite};
 
-use super::{Store, StoreError};
+use super::{JournalState, Store, StoreError};
 
 /// One thread as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,12 @@ pub struct ThreadRecord {
     /// The one-time "earlier context was not kept" notice was sent.
     pub context_lost_notified: bool,
 }
+
+/// `threads` row has a journal entry not yet finished (binds: the two
+/// finished states).
+const UNFINISHED_IN_THREAD: &str = "EXISTS (SELECT 1 FROM journal j \
+     WHERE j.platform = threads.platform AND j.thread_id = threads.thread_id \
+     AND j.state NOT IN (?, ?))";
 
 const COLUMNS: &str = "platform, thread_id, channel_id, created_at, last_active_at, \
                        session_id, cwd, supports_load, context_lost_notified";
@@ -92,6 +98,48 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::query("threads"))
+    }
+
+    /// The threads of `platform` worth loading at start: active at or
+    /// after `since_ms`, or holding an unfinished journal entry (recovery
+    /// answers those); most recently active first.
+    pub async fn threads_active_since(
+        &self,
+        platform: &str,
+        since_ms: i64,
+    ) -> Result<Vec<ThreadRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM threads WHERE platform = ? \
+             AND (last_active_at >= ? OR {UNFINISHED_IN_THREAD}) \
+             ORDER BY last_active_at DESC, thread_id"
+        );
+        let [a, b] = JournalState::FINISHED;
+        sqlx::query(&sql)
+            .bind(platform)
+            .bind(since_ms)
+            .bind(a.as_str())
+            .bind(b.as_str())
+            .try_map(|row: SqliteRow| from_row(&row))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::query("threads_active_since"))
+    }
+
+    /// Forget threads last active before `older_than_ms` that hold no
+    /// unfinished journal entry; returns how many. A follow-up there then
+    /// needs a mention again (the bot adopts the thread anew).
+    pub async fn prune_threads(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        let sql =
+            format!("DELETE FROM threads WHERE last_active_at < ? AND NOT {UNFINISHED_IN_THREAD}");
+        let [a, b] = JournalState::FINISHED;
+        let done = sqlx::query(&sql)
+            .bind(older_than_ms)
+            .bind(a.as_str())
+            .bind(b.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::query("prune_threads"))?;
+        Ok(done.rows_affected())
     }
 
     /// One thread, if stored.
@@ -256,6 +304,66 @@ mod tests {
         );
         assert_eq!(store.thread("discord", "nope").await.unwrap(), None);
         assert_eq!(store.thread("slack", "t1").await.unwrap(), None);
+    }
+
+    fn unfinished_in(thread_id: &str, message_id: &str) -> crate::store::JournalEntry {
+        crate::store::JournalEntry {
+            platform: "discord".into(),
+            message_id: message_id.into(),
+            thread_id: thread_id.into(),
+            channel_id: "c1".into(),
+            author_id: "u1".into(),
+            author_name: "Ada".into(),
+            is_bot: false,
+            content: "x".into(),
+            received_at_ms: 1,
+            state: JournalState::Received,
+            reply_message_ids: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn old_threads_are_pruned_and_not_loaded_unless_they_hold_unfinished_work() {
+        let (_dir, store) = temp_store().await;
+        store.upsert_thread(&record("old", 10)).await.unwrap();
+        store.upsert_thread(&record("old-busy", 10)).await.unwrap();
+        store.upsert_thread(&record("new", 100)).await.unwrap();
+        store.upsert_thread(&record("old-done", 10)).await.unwrap();
+        store
+            .journal_insert(&unfinished_in("old-busy", "m1"))
+            .await
+            .unwrap();
+        store
+            .journal_insert(&unfinished_in("old-done", "m2"))
+            .await
+            .unwrap();
+        store
+            .journal_set_state("discord", "m2", JournalState::Answered, 20)
+            .await
+            .unwrap();
+
+        let loaded: Vec<_> = store
+            .threads_active_since("discord", 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.thread_id)
+            .collect();
+        assert_eq!(loaded, ["new", "old-busy"]);
+
+        assert_eq!(
+            store.prune_threads(50).await.unwrap(),
+            2,
+            "old and old-done"
+        );
+        let left: Vec<_> = store
+            .threads("discord")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.thread_id)
+            .collect();
+        assert_eq!(left, ["new", "old-busy"]);
     }
 
     #[tokio::test]
