@@ -115,6 +115,7 @@ fn thread_deps(
         reactions,
         max_bot_turns: broker.max_bot_turns,
         max_queued: broker.max_queued,
+        actor_idle_end: crate::broker::thread::actor_idle_end(),
         shutdown_grace: broker.shutdown_grace,
         durable,
         fatal,

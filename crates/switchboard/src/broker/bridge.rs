@@ -288,45 +288,77 @@ impl Bridge {
         key: &str,
         parent: String,
         origin: Origin,
-        input: ThreadInput,
+        mut input: ThreadInput,
     ) {
+        // Twice at most: an actor that ended idle refuses the send, and a
+        // new one takes it.
+        for _ in 0..2 {
+            let handle = self.actor(key, &parent, &origin).await;
+            if let ThreadInput::Message(message) = &input {
+                if !handle.waiting.has_room(self.deps.max_queued) {
+                    queue_cap::refuse(&self.deps, key, &origin, message).await;
+                    return;
+                }
+                handle.waiting.handed_over();
+            }
+            match handle.tx.send(input) {
+                Ok(()) => return,
+                Err(refused) => input = refused.0,
+            }
+        }
+        tracing::warn!(
+            thread = key,
+            "thread actor is gone (shutting down?); the message stays journaled"
+        );
+    }
+
+    /// The thread's running actor, or a new one (with `origin`). An actor
+    /// that ended idle is replaced; the session it had is found in the
+    /// pool, or restored from the store's record like after a restart.
+    async fn actor(&mut self, key: &str, parent: &str, origin: &Origin) -> ThreadHandle {
         let thread = self
             .threads
             .entry(key.to_owned())
             .or_insert_with(|| OwnedThread {
-                parent,
+                parent: parent.to_owned(),
                 input: None,
                 previous: None,
             });
-        let handle = match &thread.input {
-            Some(handle) if !handle.tx.is_closed() => handle.clone(),
-            _ => {
-                let previous = thread.previous.take();
-                let handle = spawn_thread(
-                    key.to_owned(),
-                    origin.clone(),
-                    previous,
-                    self.deps.clone(),
-                    &self.tracker,
-                    self.shutdown.clone(),
-                );
-                thread.input = Some(handle.clone());
-                handle
-            }
-        };
-        if let ThreadInput::Message(message) = &input {
-            if !handle.waiting.has_room(self.deps.max_queued) {
-                queue_cap::refuse(&self.deps, key, &origin, message).await;
-                return;
-            }
-            handle.waiting.handed_over();
+        if let Some(handle) = &thread.input
+            && !handle.tx.is_closed()
+        {
+            return handle.clone();
         }
-        if handle.tx.send(input).is_err() {
-            tracing::warn!(
-                thread = key,
-                "thread actor is gone (shutting down?); the message stays journaled"
-            );
+        let ended_idle = thread.input.is_some();
+        let mut previous = thread.previous.take();
+        if ended_idle && previous.is_none() {
+            previous = self.stored_session(key).await;
         }
+        let handle = spawn_thread(
+            key.to_owned(),
+            origin.clone(),
+            previous,
+            self.deps.clone(),
+            &self.tracker,
+            self.shutdown.clone(),
+        );
+        if let Some(thread) = self.threads.get_mut(key) {
+            thread.input = Some(handle.clone());
+        }
+        handle
+    }
+
+    /// The agent session the store remembers for thread `key`.
+    async fn stored_session(&self, key: &str) -> Option<PreviousSession> {
+        let durable = &self.deps.durable;
+        let record = durable.check(
+            "thread record",
+            durable.store().thread(durable.platform(), key).await,
+        )??;
+        Some(PreviousSession {
+            session_id: record.session_id?,
+            supports_load: record.supports_load,
+        })
     }
 }
 

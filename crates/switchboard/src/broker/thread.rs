@@ -47,6 +47,9 @@ pub struct ThreadDeps {
     pub max_bot_turns: u32,
     /// `broker.max_queued` (see `queue_cap`).
     pub max_queued: usize,
+    /// An actor with nothing to do for this long ends; the bridge starts a
+    /// new one for the thread's next message ([`ACTOR_IDLE_END`]).
+    pub actor_idle_end: Duration,
     pub shutdown_grace: Duration,
     pub durable: Durable,
     /// Where a 401 from the platform is reported (fatal for the process).
@@ -88,6 +91,19 @@ pub enum Origin {
 pub struct PreviousSession {
     pub session_id: String,
     pub supports_load: bool,
+}
+
+/// How long a thread actor waits idle before it ends (its agent session
+/// stays in the pool, ruled by `idle_ttl`). Overridden by the environment
+/// variable `SWITCHBOARD_THREAD_ACTOR_IDLE_MS` (tests).
+pub const ACTOR_IDLE_END: Duration = Duration::from_secs(600);
+
+/// [`ACTOR_IDLE_END`], or the environment's override.
+pub fn actor_idle_end() -> Duration {
+    std::env::var("SWITCHBOARD_THREAD_ACTOR_IDLE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(ACTOR_IDLE_END, Duration::from_millis)
 }
 
 /// A running thread actor: where its inputs go, and how many of its
@@ -149,6 +165,16 @@ impl ThreadActor {
                     biased;
                     () = shutdown.cancelled() => return,
                     input = rx.recv() => input,
+                    () = tokio::time::sleep(self.deps.actor_idle_end), if open => {
+                        // Idle: end, so that actors do not pile up over weeks.
+                        // Closing first makes every later send fail (the
+                        // bridge then starts a new actor); what was sent
+                        // before is still read below, then `None` ends us.
+                        tracing::debug!(thread = %self.key, "thread actor idle; ending");
+                        rx.close();
+                        open = false;
+                        continue;
+                    }
                 };
                 match input {
                     None => return,

@@ -129,6 +129,7 @@ impl World {
             reactions: Reactions::default(),
             max_bot_turns: 3,
             max_queued: 20,
+            actor_idle_end: switchboard::broker::thread::ACTOR_IDLE_END,
             shutdown_grace: SHUTDOWN_GRACE,
             durable,
             fatal,

@@ -1,13 +1,15 @@
-//! `broker.max_queued` (issue 11, point 5): messages that wait in a thread
-//! while its agent works are capped; one more is refused visibly (denied
-//! reaction, a notice in the thread, journaled failed with the reason) and
-//! the waiting ones are still answered, as one next prompt.
+//! Bounded growth (issue 11, point 5), through the real binary:
+//! `broker.max_queued` caps the messages waiting in a thread (one more is
+//! refused visibly: denied reaction, a notice in the thread, journaled
+//! failed with the reason; the waiting ones are still answered, as one next
+//! prompt), and an idle thread actor ends and comes back on demand with the
+//! same agent session.
 
 mod support;
 
 use std::time::Duration;
 
-use support::chat::{Chat, TURN};
+use support::chat::{Chat, TURN, session_of};
 use support::{Options, sim_wait, wait_reaction};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,5 +51,29 @@ async fn a_message_beyond_max_queued_is_refused_and_told_and_the_others_are_answ
         .wait_message(Duration::from_secs(1), "thread queue full; message refused")
         .await;
     assert_eq!(line["message_id"], three.to_string());
+    chat.h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_thread_actor_ends_and_the_next_message_reaches_the_same_session() {
+    let chat = Chat::start(Options {
+        env: &[("SWITCHBOARD_THREAD_ACTOR_IDLE_MS", "300")],
+        ..Options::default()
+    })
+    .await;
+    let asked = chat.ask("first");
+    chat.done(chat.channel, asked).await;
+    chat.h
+        .logs
+        .wait_message(Duration::from_secs(10), "thread actor idle; ending")
+        .await;
+    let follow_up = chat.say(asked, "second");
+    chat.done(asked, follow_up).await;
+    let replies = chat.reply_texts(asked);
+    let first = replies.iter().find(|r| r.contains("prompt: first")).unwrap();
+    let second = replies.iter().find(|r| r.contains("prompt: second")).unwrap();
+    assert_eq!(session_of(first), session_of(second), "{replies:?}");
+    assert!(second.contains("turn 2"), "{second}");
+    assert_eq!(chat.h.logs.count_message("agent session started"), 1);
     chat.h.stop().await;
 }
