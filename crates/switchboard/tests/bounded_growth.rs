@@ -70,8 +70,14 @@ async fn an_idle_thread_actor_ends_and_the_next_message_reaches_the_same_session
     let follow_up = chat.say(asked, "second");
     chat.done(asked, follow_up).await;
     let replies = chat.reply_texts(asked);
-    let first = replies.iter().find(|r| r.contains("prompt: first")).unwrap();
-    let second = replies.iter().find(|r| r.contains("prompt: second")).unwrap();
+    let first = replies
+        .iter()
+        .find(|r| r.contains("prompt: first"))
+        .unwrap();
+    let second = replies
+        .iter()
+        .find(|r| r.contains("prompt: second"))
+        .unwrap();
     assert_eq!(session_of(first), session_of(second), "{replies:?}");
     assert!(second.contains("turn 2"), "{second}");
     assert_eq!(chat.h.logs.count_message("agent session started"), 1);

@@ -114,9 +114,14 @@ impl AgentSession {
         };
         let killer = GroupKiller::new(&child);
         process::log_stderr(stderr, span.clone(), tail);
+        // Lines to the agent's stdin: the actor writes one per request or
+        // answer it makes, and makes them one turn at a time (a prompt, a
+        // cancel, permission answers): a handful at most, never a stream.
         let (line_tx, line_rx) = mpsc::unbounded_channel();
         tokio::spawn(write_lines(stdin, line_rx).instrument(span.clone()));
         let (state_tx, state_rx) = watch::channel(ProcessState::Running { pid });
+        // One command per call on the session handle (prompt, cancel,
+        // shutdown), which a thread makes one turn at a time.
         let (command_tx, command_rx) = mpsc::unbounded_channel();
         let config = ActorConfig {
             policy: options.permission_policy,

@@ -54,6 +54,8 @@ pub(super) async fn wire_conversations(
         .register_pool(name, pool.clone(), w.agent.turn_idle_timeout);
     let durable = Durable::new(w.store.clone(), w.health.store.clone(), name)
         .reporting(w.health.pipeline.clone(), w.faults.clone());
+    // Unbounded, but never long: a send happens once per post refused with
+    // 401, and the first one received ends this platform.
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
     let unauthorized = side.unauthorized;
     platforms.spawn(async move {

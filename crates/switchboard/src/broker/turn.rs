@@ -80,6 +80,8 @@ impl ThreadActor {
             return (false, Vec::new());
         };
 
+        // One id per message the reply posts (2,000 or 3,800 characters of
+        // the answer each), read at once by the recorder.
         let (posted_tx, posted_rx) = mpsc::unbounded_channel();
         let (reply_tx, reply) = spawn_reply_observed(
             deps.outbound.clone(),
@@ -88,6 +90,9 @@ impl ThreadActor {
             Some(posted_tx),
             PostScope::turn(&ids),
         );
+        // Agent updates, forwarded as they come into the reply's events
+        // (in memory, no I/O between): the queue holds what arrived since
+        // the last poll; what the reply keeps is its document.
         let (updates_tx, updates_rx) = mpsc::unbounded_channel();
         let canceller = session.canceller();
         let prompting = async {

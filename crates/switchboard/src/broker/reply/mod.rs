@@ -178,6 +178,9 @@ pub fn spawn_reply_observed(
     on_post: Option<mpsc::UnboundedSender<String>>,
     keys: PostScope,
 ) -> (mpsc::UnboundedSender<ReplyEvent>, JoinHandle<ReplyOutcome>) {
+    // Drained into the reply's document as fast as they come (edits are
+    // paced, reading is not), so the queue stays short; the document
+    // itself grows with the agent's answer.
     let (events, receiver) = mpsc::unbounded_channel();
     let streamer = stream::Streamer::new(outbound, conversation, config, on_post, keys);
     let handle = tokio::spawn(streamer.run(receiver));

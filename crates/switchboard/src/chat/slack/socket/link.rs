@@ -149,6 +149,7 @@ pub async fn open(web: &SlackWeb, ctx: LinkContext, serial: u64) -> Result<Link,
             )));
         }
     };
+    // Reports are hello, disconnect and the end: a few per link's life.
     let (tx, reports) = mpsc::unbounded_channel();
     let task = tokio::spawn(serve(socket, ctx, serial, tx));
     Ok(Link {
