@@ -17,6 +17,11 @@
 //! A tool line is updated in place while it is in the part of the document
 //! not yet sealed (see [`Document::seal`]); once the message holding it is
 //! final, an update adds a fresh line for that tool at the end instead.
+//!
+//! Bounded: at most [`MAX_ANSWER_BYTES`] of the agent's text and
+//! [`MAX_SEGMENTS`] pieces (tool lines, notices) are kept; past either the
+//! document says so once ([`TRUNCATED`]) and ignores the rest of the turn
+//! (the agent keeps running; the thread is told, nothing is silent).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -30,6 +35,13 @@ const COMPACT_TITLE_CHARS: usize = 80;
 /// Full tool lines show more, still on one line.
 const FULL_TITLE_CHARS: usize = 400;
 const FIELD_CHARS: usize = 40;
+/// The most of the agent's text one reply shows (100 Discord messages).
+pub const MAX_ANSWER_BYTES: usize = 200_000;
+/// The most pieces (text stretches, tool lines, notices) one reply holds.
+pub const MAX_SEGMENTS: usize = 2_000;
+/// The notice added once the reply is full.
+pub const TRUNCATED: &str =
+    "The answer is too long to show here; the rest of this turn is not posted.";
 
 #[derive(Debug)]
 enum Segment {
@@ -58,6 +70,8 @@ pub struct Document {
     starts: Vec<usize>,
     /// The rendered document before this offset is final.
     sealed_upto: usize,
+    /// Full: the rest of the turn is ignored.
+    truncated: bool,
 }
 
 impl Document {
@@ -69,6 +83,15 @@ impl Document {
             tools: HashMap::new(),
             starts: Vec::new(),
             sealed_upto: 0,
+            truncated: false,
+        }
+    }
+
+    /// Mark the document full, with its one notice.
+    fn truncate(&mut self) {
+        if !self.truncated {
+            self.truncated = true;
+            self.segments.push(Segment::Notice(TRUNCATED.to_owned()));
         }
     }
 
@@ -77,6 +100,13 @@ impl Document {
     }
 
     pub fn apply(&mut self, event: ReplyEvent) {
+        if self.truncated {
+            return;
+        }
+        if self.segments.len() >= MAX_SEGMENTS {
+            self.truncate();
+            return;
+        }
         match event {
             ReplyEvent::Text(text) => self.push_text(&text),
             ReplyEvent::ToolStarted {
@@ -135,6 +165,24 @@ impl Document {
     }
 
     fn push_text(&mut self, text: &str) {
+        let room = MAX_ANSWER_BYTES.saturating_sub(self.agent.len());
+        let text = if text.len() > room {
+            let mut cut = room;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            &text[..cut]
+        } else {
+            text
+        };
+        let full = self.agent.len() + text.len() >= MAX_ANSWER_BYTES;
+        self.push_agent(text);
+        if full {
+            self.truncate();
+        }
+    }
+
+    fn push_agent(&mut self, text: &str) {
         if text.is_empty() {
             return;
         }

@@ -169,3 +169,34 @@ fn an_unknown_tool_update_still_shows_and_agent_text_is_verbatim() {
     assert_eq!(doc.render(), "a\n`🔧 grep`\nb");
     assert_eq!(doc.into_agent_text(), "ab");
 }
+
+#[test]
+fn an_answer_past_the_cap_is_cut_at_a_char_boundary_and_says_so_once() {
+    use super::super::render::{MAX_ANSWER_BYTES, TRUNCATED};
+    let mut doc = Document::new(ToolDisplay::Compact);
+    // "é" is two bytes: the cap falls inside one.
+    let chunk = "é".repeat(1_000);
+    for _ in 0..(MAX_ANSWER_BYTES / chunk.len() + 5) {
+        doc.apply(text(&chunk));
+    }
+    doc.apply(started("t1", "late tool"));
+    doc.apply(ReplyEvent::Notice("late notice".into()));
+    let out = doc.render();
+    assert_eq!(out.matches(TRUNCATED).count(), 1, "said once");
+    assert!(!out.contains("late tool") && !out.contains("late notice"));
+    let agent = doc.into_agent_text();
+    assert!(agent.len() <= MAX_ANSWER_BYTES && agent.len() > MAX_ANSWER_BYTES - 2);
+    assert!(agent.chars().all(|c| c == 'é'));
+}
+
+#[test]
+fn too_many_tool_lines_fill_the_document_too() {
+    use super::super::render::{MAX_SEGMENTS, TRUNCATED};
+    let mut doc = Document::new(ToolDisplay::Compact);
+    for i in 0..MAX_SEGMENTS + 50 {
+        doc.apply(started(&format!("t{i}"), "a tool"));
+    }
+    let out = doc.render();
+    assert_eq!(out.matches(TRUNCATED).count(), 1);
+    assert_eq!(out.matches("a tool").count(), MAX_SEGMENTS);
+}
