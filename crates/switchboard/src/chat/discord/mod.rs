@@ -6,6 +6,7 @@ pub mod directory;
 pub mod events;
 pub mod gateway;
 pub mod history;
+pub mod holds;
 pub mod outbound;
 pub mod pacing;
 pub mod rest;
