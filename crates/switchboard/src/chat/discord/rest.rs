@@ -81,6 +81,18 @@ impl DiscordRest {
         invalid: InvalidRequests,
     ) -> Self {
         let timeout = request_timeout(DISCORD_VAR, REQUEST_TIMEOUT);
+        Self::with_timeout(token, api_url, global, invalid, timeout)
+    }
+
+    /// [`DiscordRest::counting`] with an explicit request timeout (429
+    /// retries included).
+    fn with_timeout(
+        token: &Secret,
+        api_url: &str,
+        global: Option<u32>,
+        invalid: InvalidRequests,
+        timeout: Duration,
+    ) -> Self {
         let base = format!("{}/api/v10/", api_url.trim_end_matches('/'));
         Self {
             caller: Arc::new(RestCaller::new(token, timeout, Pacer::new(global), invalid)),
@@ -393,5 +405,80 @@ mod tests {
         assert_eq!(parse_global_limit("0"), None);
         assert_eq!(parse_global_limit("fast"), None);
         assert_eq!(parse_global_limit("-5"), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_429_longer_than_the_time_left_is_a_transient_error_at_once() {
+        use crate::chat::OutboundError;
+        use discord_sim::RestFault;
+
+        let sim = DiscordSim::start(SimConfig::default()).await.unwrap();
+        let invalid = InvalidRequests::default();
+        let rest = DiscordRest::with_timeout(
+            &Secret::new(sim.token()),
+            &sim.http_url(),
+            None,
+            invalid.clone(),
+            Duration::from_secs(2),
+        );
+        let channel = sim.channel_ids()[0];
+        sim.fail_rest(
+            RestFault::HeaderlessTooManyRequests {
+                retry_after: 30.0,
+                global: true,
+            },
+            1,
+            None,
+        );
+        let started = tokio::time::Instant::now();
+        let err = rest.create_message(channel, "hi", "n1").await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "gave up after {:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(err, RestError::RateLimited { global: true, retry_after } if retry_after == Duration::from_secs(30)),
+            "{err:?}"
+        );
+        assert!(OutboundError::from(err).is_transient());
+        assert_eq!(sim.rest_calls().len(), 1, "no retry inside the hold");
+        assert_eq!(invalid.totals()[2], (429, 1));
+        sim.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_401_is_unauthorized_and_counted() {
+        let sim = DiscordSim::start(SimConfig::default()).await.unwrap();
+        sim.set_token_valid(false);
+        let rest = DiscordRest::new(&Secret::new(sim.token()), &sim.http_url());
+        let err = rest.current_user().await.unwrap_err();
+        assert!(err.is_unauthorized(), "{err:?}");
+        assert_eq!(rest.invalid_requests().totals()[0], (401, 1));
+        sim.set_token_valid(true);
+        let me = rest.current_user().await.unwrap();
+        assert_eq!(me.id, sim.bot_user().id);
+        sim.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn custom_and_unicode_reactions_reach_their_urls() {
+        let sim = DiscordSim::start(SimConfig::default()).await.unwrap();
+        let rest = DiscordRest::with_global_limit(&Secret::new(sim.token()), &sim.http_url(), None);
+        let channel = sim.channel_ids()[0];
+        let message = sim.inject_message(channel, &sim.user(42, "someone"), "m");
+        rest.reaction(channel, message, "✅", true).await.unwrap();
+        rest.reaction(channel, message, "party:123", true)
+            .await
+            .unwrap();
+        rest.reaction(channel, message, "✅", false).await.unwrap();
+        let paths: Vec<String> = sim.rest_calls().into_iter().map(|c| c.path).collect();
+        assert!(paths[0].ends_with("/reactions/%E2%9C%85/@me"), "{paths:?}");
+        assert!(paths[1].ends_with("/reactions/party:123/@me"), "{paths:?}");
+        assert_eq!(
+            sim.rest_calls().iter().filter(|c| c.status == 204).count(),
+            3
+        );
+        sim.shutdown();
     }
 }
