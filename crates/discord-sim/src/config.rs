@@ -88,6 +88,11 @@ pub enum RestFault {
     /// 429 with the given `retry_after` (seconds); `global` sets the global
     /// scope headers.
     TooManyRequests { retry_after: f64, global: bool },
+    /// 429 with only a Retry-After header (whole seconds, rounded up) and
+    /// the JSON body `{"message", "retry_after", "global"}`: no
+    /// X-RateLimit-* header at all, as Discord's edge and some global
+    /// limits answer.
+    HeaderlessTooManyRequests { retry_after: f64, global: bool },
     /// Any status (typically 500, 502, 503) with a Discord-style JSON body.
     ServerError(u16),
     /// 401 Unauthorized.

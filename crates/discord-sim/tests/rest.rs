@@ -331,6 +331,43 @@ async fn injected_faults_take_precedence() {
     assert_eq!(header(&r, "x-ratelimit-scope"), Some("global"));
     assert_eq!(header(&r, "retry-after"), Some("1"));
 
+    // A route 429 names the route's own bucket (the one its successes
+    // announce).
+    let ok = post_message(&sim, ch, json!({ "content": "x" })).await;
+    let bucket = header(&ok, "x-ratelimit-bucket").unwrap().to_owned();
+    sim.fail_rest(
+        RestFault::TooManyRequests {
+            retry_after: 0.5,
+            global: false,
+        },
+        1,
+        None,
+    );
+    let r = post_message(&sim, ch, json!({ "content": "x" })).await;
+    assert_eq!(header(&r, "x-ratelimit-bucket"), Some(bucket.as_str()));
+
+    // Header-less: Retry-After and the JSON body, no X-RateLimit-* at all.
+    sim.fail_rest(
+        RestFault::HeaderlessTooManyRequests {
+            retry_after: 1.25,
+            global: true,
+        },
+        1,
+        None,
+    );
+    let r = post_message(&sim, ch, json!({ "content": "x" })).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(header(&r, "retry-after"), Some("2"));
+    let rate_headers: Vec<_> = r
+        .headers()
+        .keys()
+        .filter(|k| k.as_str().starts_with("x-ratelimit"))
+        .collect();
+    assert!(rate_headers.is_empty(), "{rate_headers:?}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["retry_after"], 1.25);
+    assert_eq!(body["global"], true);
+
     sim.fail_rest(RestFault::ServerError(502), 2, None);
     sim.fail_rest(RestFault::Unauthorized, 1, None);
     for expected in [502, 502, 401, 200] {
@@ -345,8 +382,9 @@ async fn injected_faults_take_precedence() {
     sim.fail_rest(RestFault::ServerError(500), 1, None);
     let r = reqwest::get(api(&sim, "/users/@me")).await.unwrap();
     assert_eq!(r.status(), 500);
-    // Faulted requests have no side effects.
-    assert_eq!(sim.messages(ch).len(), 1);
+    // Faulted requests have no side effects: only the two posts that
+    // went through made messages.
+    assert_eq!(sim.messages(ch).len(), 2);
 }
 
 #[tokio::test]

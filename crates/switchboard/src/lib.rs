@@ -15,7 +15,9 @@
 //! - [`metrics`]: Prometheus counters and scrape-time connection figures.
 //! - [`admin`]: /livez /readyz /status /metrics.
 //! - [`chat`]: the platform-independent chat model; [`chat::discord`] is the
-//!   supervised gateway, its watchdog, close-code policy, events and REST;
+//!   supervised gateway, its watchdog, close-code policy, events and REST
+//!   (our own calls over reqwest: every 429 held and waited out, invalid
+//!   requests counted; ADR 13);
 //!   [`chat::PostKey`] is the idempotency key every post carries;
 //!   [`chat::receipt`] the broker's word that a message is journaled;
 //!   [`chat::slack`] the Socket Mode slots and Web API.

@@ -11,6 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use crate::chat::discord::InvalidRequests;
 use crate::health::{ConnectionSnapshot, ConnectionState, HealthRegistry, PoolFigures};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,6 +39,7 @@ pub struct Metrics {
     messages_received: Family<PlatformLabels, Counter>,
     duplicate_events: Family<PlatformLabels, Counter>,
     caught_up: Family<PlatformLabels, Counter>,
+    discord_invalid: InvalidRequests,
 }
 
 impl Metrics {
@@ -62,12 +64,21 @@ impl Metrics {
             caught_up.clone(),
         );
         registry.register_collector(Box::new(HealthCollector { health }));
+        let discord_invalid = InvalidRequests::default();
+        registry.register_collector(Box::new(InvalidCollector(discord_invalid.clone())));
         Self {
             registry: Arc::new(registry),
             messages_received,
             duplicate_events,
             caught_up,
+            discord_invalid,
         }
+    }
+
+    /// The counter Discord REST counts its invalid requests into (read at
+    /// scrape time as `switchboard_discord_invalid_requests_total`).
+    pub fn discord_invalid_requests(&self) -> InvalidRequests {
+        self.discord_invalid.clone()
     }
 
     pub fn message_received(&self, platform: &str) {
@@ -96,6 +107,34 @@ impl Metrics {
 fn labels(platform: &str) -> PlatformLabels {
     PlatformLabels {
         platform: platform.to_owned(),
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+/// Discord's invalid requests per status, read on each scrape.
+#[derive(Debug)]
+struct InvalidCollector(InvalidRequests);
+
+impl Collector for InvalidCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            "switchboard_discord_invalid_requests",
+            "Discord REST answers counted by Discord as invalid requests (401, 403, 429 \
+             except shared-scope 429s); 10,000 in 10 minutes get the IP banned",
+            None,
+            ConstCounter::new(0u64).metric_type(),
+        )?;
+        for (status, total) in self.0.totals() {
+            let labels = StatusLabels {
+                status: status.to_string(),
+            };
+            ConstCounter::new(total).encode(family.encode_family(&labels)?)?;
+        }
+        Ok(())
     }
 }
 

@@ -178,10 +178,10 @@ fn pipeline(
     request: &Request<'_>,
     bad_json: bool,
 ) -> Reply {
-    if let Some(fault) = take_fault(s, path) {
-        return fault_reply(&fault);
-    }
     let (route, major) = routes::bucket_of(request);
+    if let Some(fault) = take_fault(s, path) {
+        return fault_reply(&fault, &route);
+    }
     let now = Instant::now();
     let authorized = auth
         .and_then(|a| a.strip_prefix("Bot "))
@@ -233,21 +233,39 @@ fn take_fault(s: &mut State, path: &str) -> Option<RestFault> {
     Some(fault)
 }
 
-fn fault_reply(fault: &RestFault) -> Reply {
+/// The answer an injected fault gives on `route` (a route 429 names the
+/// route's own bucket, as Discord's do).
+fn fault_reply(fault: &RestFault, route: &str) -> Reply {
+    let too_many = |retry_after: f64, global: bool| {
+        Reply::json(
+            429,
+            json!({
+                "message": "You are being rate limited.",
+                "retry_after": retry_after,
+                "global": global,
+            }),
+        )
+    };
     match *fault {
         RestFault::TooManyRequests {
             retry_after,
             global,
         } => {
-            let mut reply = Reply::json(
-                429,
-                json!({
-                    "message": "You are being rate limited.",
-                    "retry_after": retry_after,
-                    "global": global,
-                }),
-            );
-            reply.headers = ratelimit::too_many_headers(None, retry_after, global);
+            let mut reply = too_many(retry_after, global);
+            let bucket = ratelimit::bucket_hash(route);
+            let info = ratelimit::BucketInfo {
+                bucket: &bucket,
+                limit: 1,
+            };
+            reply.headers = ratelimit::too_many_headers(Some(info), retry_after, global);
+            reply
+        }
+        RestFault::HeaderlessTooManyRequests {
+            retry_after,
+            global,
+        } => {
+            let mut reply = too_many(retry_after, global);
+            reply.headers = vec![("retry-after", (retry_after.ceil() as u64).to_string())];
             reply
         }
         RestFault::ServerError(status) => {

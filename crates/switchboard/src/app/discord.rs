@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::conversations::{PlatformSide, Wired, wire_conversations};
 use super::{PlatformTasks, Wiring};
 use crate::chat::Platform;
+use crate::chat::discord::rest::global_limit;
 use crate::chat::discord::{
     BotUserId, ChannelDirectory, DiscordCause, DiscordGateway, DiscordHistory, DiscordOutbound,
     DiscordRest,
@@ -30,7 +31,12 @@ pub(super) async fn wire(
     w.health.register(conn.clone());
     let directory = ChannelDirectory::default();
     let bot = BotUserId::default();
-    let rest = DiscordRest::new(&discord.token, &discord.api_url);
+    let rest = DiscordRest::counting(
+        &discord.token,
+        &discord.api_url,
+        global_limit(),
+        w.metrics.discord_invalid_requests(),
+    );
     let gateway = DiscordGateway::new(
         discord,
         &w.config.supervisor,

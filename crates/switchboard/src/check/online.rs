@@ -61,6 +61,10 @@ async fn verify_discord(discord: &DiscordConfig) -> CheckLine {
         Ok(Err(RestError::Status { status, body })) => {
             CheckLine::failed("discord", format!("GET {url} answered {status}: {body}"))
         }
+        Ok(Err(err @ RestError::RateLimited { .. })) => CheckLine::failed(
+            "discord",
+            format!("GET {url}: {err}; wait a minute and run the check again"),
+        ),
         Ok(Err(RestError::Transport(detail))) => CheckLine::failed(
             "discord",
             format!(

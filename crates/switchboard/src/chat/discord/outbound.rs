@@ -1,6 +1,7 @@
 //! [`ChatOutbound`] for Discord: threads, messages, edits and reactions over
-//! REST. Rate limits are paced and 429s retried inside twilight-http; what
-//! reaches the broker is refused, unreachable, or unauthorized. Opening a
+//! REST. Rate limits are paced and 429s waited out and retried in
+//! `rest_call`; what reaches the broker is refused, unreachable (a 429
+//! whose hold outlasts the request included: transient), or unauthorized. Opening a
 //! thread that already exists counts as opening it (restarts make it happen,
 //! and so does a retry after a lost response). Every post carries its key
 //! as the `nonce`, enforced, so a retried post is made once.
@@ -31,6 +32,8 @@ impl From<RestError> for OutboundError {
     fn from(err: RestError) -> Self {
         match err {
             RestError::Unauthorized => OutboundError::Unauthorized,
+            // A 429 whose hold outlasts the request: worth a retry later.
+            RestError::RateLimited { .. } => OutboundError::Unavailable(err.to_string()),
             // Timed out or rate limited past what was waited out: not a
             // refusal of this request.
             RestError::Status {

@@ -20,6 +20,9 @@
 //!   the receipt of the answer, so it is never earlier than Discord's.
 //! - The global rate is a sliding window (at most N calls in any second,
 //!   plus [`GLOBAL_MARGIN`] against network jitter).
+//! - A 429 that still happens (another process on the token, Discord's edge)
+//!   holds calls back until its `retry_after` has passed ([`Holds`]): all of
+//!   them for a global or header-less 429, its route and bucket otherwise.
 //!
 //! It must never hard-code a bucket's limit, never hold its lock across an
 //! `.await`, and never lose a slot: a call that ends without an answer
@@ -32,6 +35,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
+use super::holds::Holds;
 use super::route::{Announced, Route, RouteKind};
 
 /// Discord's global limit for a bot, requests per second.
@@ -130,6 +134,7 @@ struct State {
     learned: HashMap<RouteKind, Learned>,
     windows: HashMap<Key, Window>,
     global: Option<Global>,
+    holds: Holds,
 }
 
 impl State {
@@ -179,6 +184,13 @@ impl State {
     /// Take a slot for `route` now, or say when to look again.
     fn take(&mut self, route: Route, now: Instant) -> Result<Slot, Option<Instant>> {
         let key = self.key(route);
+        let bucket = match &key {
+            Some(Key::Bucket(bucket, _)) => Some(bucket.as_str()),
+            _ => None,
+        };
+        if let Some(until) = self.holds.until(route, bucket, now) {
+            return Err(Some(until));
+        }
         let reserved = self.probing(route.major);
         match &key {
             Some(Key::Probe(..)) => self.room_in_channel(route.major, reserved, now)?,
@@ -210,27 +222,46 @@ impl State {
         })
     }
 
+    /// Learn `announced` from the answer to `slot`'s call.
+    fn learn(&mut self, slot: &Slot, announced: &Announced, now: Instant) {
+        let bucket = Key::Bucket(announced.bucket.clone(), slot.route.major);
+        let fresh = slot.key.as_ref() != Some(&bucket);
+        self.learned
+            .insert(slot.route.kind, Learned::Bucket(announced.bucket.clone()));
+        let window = self.windows.entry(bucket).or_default();
+        if fresh && window.limit.is_some() {
+            // A probe that turned out to share a window we keep: its
+            // call counted there without our knowing, and calls sent
+            // since may not be in its answer yet.
+            window.remaining = window.remaining.saturating_sub(1);
+        }
+        // An answer from a window that has since ended says nothing
+        // about the current one.
+        if fresh || slot.generation == window.generation {
+            window.learn(announced, now + announced.reset_after);
+        }
+    }
+
     fn give_back(&mut self, slot: &Slot, answer: Answer, now: Instant) {
         if let Some(window) = slot.key.as_ref().and_then(|k| self.windows.get_mut(k)) {
             window.in_flight = window.in_flight.saturating_sub(1);
         }
         match answer {
-            Answer::Announced(announced) => {
-                let bucket = Key::Bucket(announced.bucket.clone(), slot.route.major);
-                let fresh = slot.key.as_ref() != Some(&bucket);
-                self.learned
-                    .insert(slot.route.kind, Learned::Bucket(announced.bucket.clone()));
-                let window = self.windows.entry(bucket).or_default();
-                if fresh && window.limit.is_some() {
-                    // A probe that turned out to share a window we keep: its
-                    // call counted there without our knowing, and calls sent
-                    // since may not be in its answer yet.
-                    window.remaining = window.remaining.saturating_sub(1);
-                }
-                // An answer from a window that has since ended says nothing
-                // about the current one.
-                if fresh || slot.generation == window.generation {
-                    window.learn(&announced, now + announced.reset_after);
+            Answer::Announced(announced) => self.learn(slot, &announced, now),
+            Answer::RateLimited {
+                retry_after,
+                global,
+                announced,
+            } => {
+                let until = now + retry_after;
+                match announced {
+                    Some(announced) if !global => {
+                        self.learn(slot, &announced, now);
+                        self.holds
+                            .hold_route(slot.route, Some(&announced.bucket), until, now);
+                    }
+                    // Global, or no bucket named: nothing may go.
+                    _ => self.holds.hold_all(until),
                 }
             }
             Answer::Unlimited => {
@@ -264,6 +295,14 @@ struct Slot {
 pub enum Answer {
     /// A response with bucket headers.
     Announced(Announced),
+    /// A 429: wait `retry_after` before the next call on its route (and
+    /// bucket, when `announced` names one), or before any call at all when
+    /// it is `global` or names no bucket.
+    RateLimited {
+        retry_after: Duration,
+        global: bool,
+        announced: Option<Announced>,
+    },
     /// A success without bucket headers.
     Unlimited,
     /// No usable response (error, timeout, cancelled).

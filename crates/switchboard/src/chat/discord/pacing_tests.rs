@@ -282,3 +282,149 @@ async fn many_waiters_all_get_through_within_the_limits() {
         );
     }
 }
+
+fn rate_limited(retry_after_ms: u64, global: bool, announced: Option<Announced>) -> Answer {
+    Answer::RateLimited {
+        retry_after: Duration::from_millis(retry_after_ms),
+        global,
+        announced,
+    }
+}
+
+fn bucket_state(bucket: &str, limit: u32, remaining: u32, reset_after_ms: u64) -> Announced {
+    Announced {
+        bucket: bucket.into(),
+        limit,
+        remaining,
+        reset_after: Duration::from_millis(reset_after_ms),
+    }
+}
+
+fn get(channel: u64) -> Route {
+    Route::channel(RouteKind::GetMessage, channel)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_global_or_headerless_429_holds_every_route_until_retry_after() {
+    for (global, announced) in [
+        (true, None),
+        (false, None),
+        (true, Some(bucket_state("b", 5, 4, 100))),
+    ] {
+        let pacer = Pacer::new(None);
+        let started = Instant::now();
+        pacer
+            .acquire(post(CHANNEL))
+            .await
+            .answered(rate_limited(1_000, global, announced.clone()));
+        for route in [
+            post(CHANNEL),
+            post(CHANNEL + 1),
+            get(CHANNEL + 2),
+            Route::global(RouteKind::CurrentUser),
+        ] {
+            let left = Duration::from_millis(1_000) - started.elapsed();
+            assert!(
+                !goes_within(&pacer, route, left - Duration::from_millis(1)).await,
+                "{route:?} went within retry_after of a 429 (global {global}, {announced:?})"
+            );
+        }
+        let ticket = pacer.acquire(get(CHANNEL + 3)).await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(1_000) && waited < Duration::from_millis(1_010),
+            "the hold ended after {waited:?}, retry_after was 1 s"
+        );
+        ticket.answered(Answer::Unlimited);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_429_holds_only_its_route_and_bucket() {
+    let pacer = Pacer::new(None);
+    // Learn the other routes first, so that only the hold could stop them.
+    for route in [get(CHANNEL), post(CHANNEL + 1)] {
+        pacer
+            .acquire(route)
+            .await
+            .answered(announced("other", 5, 4, 60_000));
+    }
+    pacer
+        .acquire(post(CHANNEL))
+        .await
+        .answered(announced("b", 5, 4, 60_000));
+    let started = Instant::now();
+    // The 429 says 3 calls remain and the window ends in 100 ms: only the
+    // hold of 2 s can keep the route waiting.
+    pacer.acquire(post(CHANNEL)).await.answered(rate_limited(
+        2_000,
+        false,
+        Some(bucket_state("b", 5, 3, 100)),
+    ));
+    assert!(
+        goes_within(&pacer, get(CHANNEL), Duration::from_millis(1)).await,
+        "another route of the channel is not held"
+    );
+    assert!(
+        goes_within(&pacer, post(CHANNEL + 1), Duration::from_millis(1)).await,
+        "the same route on another channel is not held"
+    );
+    assert!(
+        !goes_within(&pacer, post(CHANNEL), Duration::from_millis(1_990)).await,
+        "the limited route went within retry_after"
+    );
+    let ticket = pacer.acquire(post(CHANNEL)).await;
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2_000) && waited < Duration::from_millis(2_010),
+        "the route's hold ended after {waited:?}, retry_after was 2 s"
+    );
+    ticket.answered(announced("b", 5, 4, 5_000));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_429_holds_every_route_of_its_bucket() {
+    let pacer = Pacer::new(None);
+    let add = Route::channel(RouteKind::AddReaction, CHANNEL);
+    let remove = Route::channel(RouteKind::RemoveReaction, CHANNEL);
+    for route in [add, remove] {
+        pacer
+            .acquire(route)
+            .await
+            .answered(announced("reactions", 5, 4, 60_000));
+    }
+    pacer.acquire(add).await.answered(rate_limited(
+        1_000,
+        false,
+        Some(bucket_state("reactions", 5, 3, 100)),
+    ));
+    assert!(
+        !goes_within(&pacer, remove, Duration::from_millis(990)).await,
+        "a route sharing the limited bucket went within retry_after"
+    );
+    assert!(goes_within(&pacer, remove, Duration::from_millis(20)).await);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shorter_429_does_not_shorten_a_hold() {
+    let pacer = Pacer::new(None);
+    let started = Instant::now();
+    pacer
+        .acquire(post(CHANNEL))
+        .await
+        .answered(rate_limited(3_000, true, None));
+    let ticket = pacer.acquire(get(CHANNEL)).await;
+    assert!(started.elapsed() >= Duration::from_secs(3));
+    ticket.answered(rate_limited(10, true, None));
+    let ticket = pacer.acquire(get(CHANNEL)).await;
+    ticket.answered(Answer::Unlimited);
+    // A second, overlapping hold: the later end wins.
+    let pacer = Pacer::new(None);
+    let started = Instant::now();
+    let first = pacer.acquire(post(CHANNEL)).await;
+    let second = pacer.acquire(get(CHANNEL + 1)).await;
+    first.answered(rate_limited(2_000, true, None));
+    second.answered(rate_limited(500, true, None));
+    pacer.acquire(get(CHANNEL + 2)).await.answered(Answer::None);
+    assert!(started.elapsed() >= Duration::from_secs(2));
+}

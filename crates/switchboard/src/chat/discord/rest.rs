@@ -1,34 +1,26 @@
-//! Discord REST through twilight-http: pointed at `api_url`, every call
-//! paced by our [`Pacer`] from the X-RateLimit-* headers (per bucket and
-//! channel, plus the global rate), 429s (which pacing should prevent)
-//! still waited out and retried by the library, and every error mapped to
-//! a [`RestError`] whose 401 case is fatal upstream.
+//! Discord REST: the calls switchboard makes (who am I, post, edit, open
+//! a thread, react, list and get messages), built as URLs under
+//! `{api_url}/api/v10` and sent by [`RestCaller`], which paces every call
+//! by our [`Pacer`], waits out every 429 before a retry (ADR 13) and counts
+//! invalid requests. twilight-model types are used for the answers.
 //!
-//! Why our own pacer: twilight-http-ratelimiting 0.18 learns a bucket only
-//! from a 429 (it reads the headers only when X-RateLimit-Scope is present,
-//! which Discord sends on 429s alone), so it paces nothing per bucket and
-//! every new URL (each reaction is one) may overrun its bucket; and it holds
-//! each channel to one call at a time. Its limiter stays in place only to
-//! wait out a 429 before the library retries, with its global cap lifted
-//! (ours counts the global rate).
+//! Owns the URLs and bodies of the calls; must never send a call around
+//! the caller (nothing unpaced, no 429 unseen).
 
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
-use twilight_http::Client;
-use twilight_http::error::ErrorType;
-use twilight_http::request::RequestBuilder;
-use twilight_http::request::channel::reaction::RequestReactionType;
-use twilight_http::response::{Response, ResponseFuture};
-use twilight_http::routing::Route as HttpRoute;
-use twilight_http_ratelimiting::RateLimiter;
+use reqwest::{Method, Url};
+use serde::Deserialize;
 use twilight_model::channel::Message;
 use twilight_model::id::Id;
-use twilight_model::id::marker::ChannelMarker;
+use twilight_model::id::marker::{ChannelMarker, MessageMarker, UserMarker};
 
-use super::pacing::{Answer, DISCORD_GLOBAL_PER_SECOND, Pacer};
-use super::route::{Route, RouteKind, announced};
+use super::invalid_requests::InvalidRequests;
+use super::pacing::{DISCORD_GLOBAL_PER_SECOND, Pacer};
+pub use super::rest_call::RestError;
+use super::rest_call::{Call, RestCaller};
+use super::route::{Route, RouteKind};
 use crate::chat::request_timeout::{DISCORD_VAR, request_timeout};
 use crate::config::Secret;
 
@@ -40,52 +32,6 @@ pub const DISCORD_API_URL: &str = "https://discord.com";
 /// `chat::request_timeout`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-#[derive(Debug, thiserror::Error)]
-pub enum RestError {
-    #[error("Discord REST answered 401 Unauthorized: the bot token is not valid")]
-    Unauthorized,
-    #[error("Discord REST answered {status}: {body}")]
-    Status { status: u16, body: String },
-    #[error("Discord REST request failed: {0}")]
-    Transport(String),
-}
-
-impl RestError {
-    pub fn is_unauthorized(&self) -> bool {
-        matches!(self, Self::Unauthorized)
-    }
-}
-
-impl From<twilight_http::Error> for RestError {
-    fn from(err: twilight_http::Error) -> Self {
-        match err.kind() {
-            ErrorType::Unauthorized => Self::Unauthorized,
-            ErrorType::Response { status, .. } if status.get() == 401 => Self::Unauthorized,
-            ErrorType::Response { status, body, .. } => Self::Status {
-                status: status.get(),
-                body: String::from_utf8_lossy(body).chars().take(300).collect(),
-            },
-            _ => Self::Transport(with_causes(&err)),
-        }
-    }
-}
-
-/// `err` and its sources, "a: b: c" (twilight's own text alone, e.g.
-/// "parsing or receiving the response failed", hides the cause).
-fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
 /// The bot's own identity, from GET /users/@me.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BotUser {
@@ -93,17 +39,24 @@ pub struct BotUser {
     pub name: String,
 }
 
-/// A cheaply cloned Discord REST client.
-#[derive(Clone)]
-pub struct DiscordRest {
-    client: Arc<Client>,
-    pacer: Arc<Pacer>,
+#[derive(Deserialize)]
+struct Me {
+    id: Id<UserMarker>,
+    username: String,
 }
 
-impl std::fmt::Debug for DiscordRest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DiscordRest { token: <redacted> }")
-    }
+/// An answer of which only the id is read (a message, a thread).
+#[derive(Deserialize)]
+struct Made {
+    id: Id<MessageMarker>,
+}
+
+/// A cheaply cloned Discord REST client.
+#[derive(Clone, Debug)]
+pub struct DiscordRest {
+    caller: Arc<RestCaller>,
+    /// `{api_url}/api/v10/`, or why `api_url` is not a URL.
+    base: Result<Url, String>,
 }
 
 impl DiscordRest {
@@ -116,61 +69,114 @@ impl DiscordRest {
     /// [`DiscordRest::new`] with an explicit global rate (requests per
     /// second; `None`: not paced globally).
     pub fn with_global_limit(token: &Secret, api_url: &str, global: Option<u32>) -> Self {
-        crate::install_crypto_provider();
-        let mut builder = Client::builder()
-            .token(token.expose().to_owned())
-            .timeout(request_timeout(DISCORD_VAR, REQUEST_TIMEOUT))
-            .ratelimiter(Some(RateLimiter::new(u16::MAX)));
-        if api_url != DISCORD_API_URL {
-            let (use_http, host) = match api_url.split_once("://") {
-                Some(("http", host)) => (true, host),
-                Some((_, host)) => (false, host),
-                None => (false, api_url),
-            };
-            builder = builder.proxy(host.trim_end_matches('/').to_owned(), use_http);
-        }
+        Self::counting(token, api_url, global, InvalidRequests::default())
+    }
+
+    /// [`DiscordRest::with_global_limit`], counting invalid requests into
+    /// `invalid` (the one /metrics reads).
+    pub fn counting(
+        token: &Secret,
+        api_url: &str,
+        global: Option<u32>,
+        invalid: InvalidRequests,
+    ) -> Self {
+        let timeout = request_timeout(DISCORD_VAR, REQUEST_TIMEOUT);
+        Self::with_timeout(token, api_url, global, invalid, timeout)
+    }
+
+    /// [`DiscordRest::counting`] with an explicit request timeout (429
+    /// retries included).
+    fn with_timeout(
+        token: &Secret,
+        api_url: &str,
+        global: Option<u32>,
+        invalid: InvalidRequests,
+        timeout: Duration,
+    ) -> Self {
+        let base = format!("{}/api/v10/", api_url.trim_end_matches('/'));
         Self {
-            client: Arc::new(builder.build()),
-            pacer: Arc::new(Pacer::new(global)),
+            caller: Arc::new(RestCaller::new(token, timeout, Pacer::new(global), invalid)),
+            base: Url::parse(&base).map_err(|e| {
+                format!(
+                    "discord.api_url {api_url:?} is not a URL ({e}); use e.g. {DISCORD_API_URL}"
+                )
+            }),
         }
     }
 
-    /// Send the request `make` builds once `route` has room; tell the pacer
-    /// what the response announced.
-    async fn paced<T: Unpin>(
-        &self,
-        route: Route,
-        make: impl FnOnce() -> ResponseFuture<T>,
-    ) -> Result<Response<T>, RestError> {
-        let ticket = self.pacer.acquire(route).await;
-        match make().into_future().await {
-            Ok(response) => {
-                let answer = match announced(response.headers()) {
-                    Some(announced) => Answer::Announced(announced),
-                    None => Answer::Unlimited,
-                };
-                ticket.answered(answer);
-                Ok(response)
-            }
-            Err(err) => {
-                ticket.answered(Answer::None);
-                Err(err.into())
-            }
+    /// The invalid requests (401, 403, 429) this client met.
+    pub fn invalid_requests(&self) -> &InvalidRequests {
+        self.caller.invalid_requests()
+    }
+
+    /// The URL of `segments` (each percent-encoded as one path segment)
+    /// under the API base, with `query`.
+    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url, RestError> {
+        let mut url = self.base.clone().map_err(RestError::Transport)?;
+        url.path_segments_mut()
+            .map_err(|()| RestError::Transport("discord.api_url cannot carry a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
+        Ok(url)
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        route: Route,
+        url: Url,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, RestError> {
+        let call = Call {
+            method,
+            route,
+            url,
+            body,
+        };
+        let body = self.caller.call(&call).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            RestError::Transport(format!(
+                "the answer to {} {} is not what Discord sends: {e}",
+                call.method,
+                call.url.path()
+            ))
+        })
+    }
+
+    /// A call whose answer has no body worth reading.
+    async fn call_empty(
+        &self,
+        method: Method,
+        route: Route,
+        url: Url,
+        body: Option<serde_json::Value>,
+    ) -> Result<(), RestError> {
+        let call = Call {
+            method,
+            route,
+            url,
+            body,
+        };
+        self.caller.call(&call).await.map(drop)
     }
 
     pub async fn current_user(&self) -> Result<BotUser, RestError> {
-        let user = self
-            .paced(Route::global(RouteKind::CurrentUser), || {
-                self.client.current_user().into_future()
-            })
-            .await?
-            .model()
-            .await
-            .map_err(|e| RestError::Transport(e.to_string()))?;
+        let url = self.url(&["users", "@me"], &[])?;
+        let me: Me = self
+            .call(
+                Method::GET,
+                Route::global(RouteKind::CurrentUser),
+                url,
+                None,
+            )
+            .await?;
         Ok(BotUser {
-            id: user.id.get(),
-            name: user.name,
+            id: me.id.get(),
+            name: me.username,
         })
     }
 
@@ -178,31 +184,23 @@ impl DiscordRest {
     /// `nonce` (at most 25 characters) goes with `enforce_nonce: true`, so
     /// that Discord answers a repeat of this call (a retry after a lost
     /// response) with the message the first one made instead of a second
-    /// one. twilight-http's CreateMessage has no `enforce_nonce`, so the
-    /// body is ours; the call is paced like every other.
+    /// one.
     pub async fn create_message(
         &self,
         channel_id: u64,
         content: &str,
         nonce: &str,
     ) -> Result<u64, RestError> {
-        channel_id_of::<ChannelMarker>(channel_id)?;
-        let route = Route::channel(RouteKind::CreateMessage, channel_id);
+        let channel = channel_id_of(channel_id)?.to_string();
+        let url = self.url(&["channels", &channel, "messages"], &[])?;
         let body = serde_json::json!({
             "content": content,
             "nonce": nonce,
             "enforce_nonce": true,
         });
-        let request = RequestBuilder::new(&HttpRoute::CreateMessage { channel_id })
-            .json(&body)
-            .build()?;
-        let message = self
-            .paced(route, || self.client.request::<Message>(request))
-            .await?
-            .model()
-            .await
-            .map_err(|e| RestError::Transport(e.to_string()))?;
-        Ok(message.id.get())
+        let route = Route::channel(RouteKind::CreateMessage, channel_id);
+        let made: Made = self.call(Method::POST, route, url, Some(body)).await?;
+        Ok(made.id.get())
     }
 
     /// Replace a message's content.
@@ -212,18 +210,11 @@ impl DiscordRest {
         message_id: u64,
         content: &str,
     ) -> Result<(), RestError> {
-        let message_id = Id::new_checked(message_id)
-            .ok_or_else(|| RestError::Transport("message id 0".into()))?;
-        let channel = channel_id_of(channel_id)?;
+        let (channel, message) = ids(channel_id, message_id)?;
+        let url = self.url(&["channels", &channel, "messages", &message], &[])?;
         let route = Route::channel(RouteKind::EditMessage, channel_id);
-        self.paced(route, || {
-            self.client
-                .update_message(channel, message_id)
-                .content(Some(content))
-                .into_future()
-        })
-        .await?;
-        Ok(())
+        let body = serde_json::json!({ "content": content });
+        self.call_empty(Method::PATCH, route, url, Some(body)).await
     }
 }
 
@@ -236,18 +227,14 @@ impl DiscordRest {
         message_id: u64,
         name: &str,
     ) -> Result<u64, RestError> {
-        let (channel, message) = (channel_id_of(channel_id)?, id_of(message_id)?);
+        let (channel, message) = ids(channel_id, message_id)?;
+        let url = self.url(
+            &["channels", &channel, "messages", &message, "threads"],
+            &[],
+        )?;
         let route = Route::channel(RouteKind::StartThread, channel_id);
-        let thread = self
-            .paced(route, || {
-                self.client
-                    .create_thread_from_message(channel, message, name)
-                    .into_future()
-            })
-            .await?
-            .model()
-            .await
-            .map_err(|e| RestError::Transport(e.to_string()))?;
+        let body = serde_json::json!({ "name": name });
+        let thread: Made = self.call(Method::POST, route, url, Some(body)).await?;
         Ok(thread.id.get())
     }
 
@@ -260,34 +247,24 @@ impl DiscordRest {
         emoji: &str,
         add: bool,
     ) -> Result<(), RestError> {
-        let reaction = match emoji.rsplit_once(':') {
-            Some((name, id)) if id.parse::<u64>().is_ok_and(|n| n > 0) => {
-                RequestReactionType::Custom {
-                    id: Id::new(id.parse().expect("checked")),
-                    name: Some(name),
-                }
-            }
-            _ => RequestReactionType::Unicode { name: emoji },
-        };
-        let (channel, message) = (channel_id_of(channel_id)?, id_of(message_id)?);
-        if add {
-            let route = Route::channel(RouteKind::AddReaction, channel_id);
-            self.paced(route, || {
-                self.client
-                    .create_reaction(channel, message, &reaction)
-                    .into_future()
-            })
-            .await?;
+        let (channel, message) = ids(channel_id, message_id)?;
+        let path = [
+            "channels",
+            &channel,
+            "messages",
+            &message,
+            "reactions",
+            emoji,
+            "@me",
+        ];
+        let url = self.url(&path, &[])?;
+        let (method, kind) = if add {
+            (Method::PUT, RouteKind::AddReaction)
         } else {
-            let route = Route::channel(RouteKind::RemoveReaction, channel_id);
-            self.paced(route, || {
-                self.client
-                    .delete_current_user_reaction(channel, message, &reaction)
-                    .into_future()
-            })
-            .await?;
-        }
-        Ok(())
+            (Method::DELETE, RouteKind::RemoveReaction)
+        };
+        self.call_empty(method, Route::channel(kind, channel_id), url, None)
+            .await
     }
 }
 
@@ -302,24 +279,15 @@ impl DiscordRest {
         channel_id: u64,
         after_id: u64,
     ) -> Result<Vec<Message>, RestError> {
-        let channel = channel_id_of(channel_id)?;
+        let channel = channel_id_of(channel_id)?.to_string();
         let mut after = after_id;
         let mut all = Vec::new();
         loop {
-            let after_id = id_of(after)?;
+            let after_id = id_of::<MessageMarker>(after)?;
+            let query = [("after", after_id.to_string()), ("limit", PAGE.to_string())];
+            let url = self.url(&["channels", &channel, "messages"], &query)?;
             let route = Route::channel(RouteKind::ListMessages, channel_id);
-            let mut page = self
-                .paced(route, || {
-                    self.client
-                        .channel_messages(channel)
-                        .after(after_id)
-                        .limit(PAGE)
-                        .into_future()
-                })
-                .await?
-                .models()
-                .await
-                .map_err(|e| RestError::Transport(e.to_string()))?;
+            let mut page: Vec<Message> = self.call(Method::GET, route, url, None).await?;
             page.sort_by_key(|m| m.id.get());
             let full = page.len() == usize::from(PAGE);
             match page.last() {
@@ -333,20 +301,13 @@ impl DiscordRest {
         }
         Ok(all)
     }
-}
 
-impl DiscordRest {
     /// One message.
     pub async fn message(&self, channel_id: u64, message_id: u64) -> Result<Message, RestError> {
-        let (channel, message) = (channel_id_of(channel_id)?, id_of(message_id)?);
+        let (channel, message) = ids(channel_id, message_id)?;
+        let url = self.url(&["channels", &channel, "messages", &message], &[])?;
         let route = Route::channel(RouteKind::GetMessage, channel_id);
-        self.paced(route, || {
-            self.client.message(channel, message).into_future()
-        })
-        .await?
-        .model()
-        .await
-        .map_err(|e| RestError::Transport(e.to_string()))
+        self.call(Method::GET, route, url, None).await
     }
 }
 
@@ -383,9 +344,17 @@ fn id_of<T>(id: u64) -> Result<Id<T>, RestError> {
     Id::new_checked(id).ok_or_else(|| RestError::Transport("id 0 is not a Discord id".into()))
 }
 
-fn channel_id_of<T>(id: u64) -> Result<Id<T>, RestError> {
+fn channel_id_of(id: u64) -> Result<Id<ChannelMarker>, RestError> {
     Id::new_checked(id)
         .ok_or_else(|| RestError::Transport("channel id 0 is not a Discord id".into()))
+}
+
+/// A channel and a message id, checked, as path segments.
+fn ids(channel_id: u64, message_id: u64) -> Result<(String, String), RestError> {
+    Ok((
+        channel_id_of(channel_id)?.to_string(),
+        id_of::<MessageMarker>(message_id)?.to_string(),
+    ))
 }
 
 #[cfg(test)]
@@ -436,5 +405,80 @@ mod tests {
         assert_eq!(parse_global_limit("0"), None);
         assert_eq!(parse_global_limit("fast"), None);
         assert_eq!(parse_global_limit("-5"), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_429_longer_than_the_time_left_is_a_transient_error_at_once() {
+        use crate::chat::OutboundError;
+        use discord_sim::RestFault;
+
+        let sim = DiscordSim::start(SimConfig::default()).await.unwrap();
+        let invalid = InvalidRequests::default();
+        let rest = DiscordRest::with_timeout(
+            &Secret::new(sim.token()),
+            &sim.http_url(),
+            None,
+            invalid.clone(),
+            Duration::from_secs(2),
+        );
+        let channel = sim.channel_ids()[0];
+        sim.fail_rest(
+            RestFault::HeaderlessTooManyRequests {
+                retry_after: 30.0,
+                global: true,
+            },
+            1,
+            None,
+        );
+        let started = tokio::time::Instant::now();
+        let err = rest.create_message(channel, "hi", "n1").await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "gave up after {:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(err, RestError::RateLimited { global: true, retry_after } if retry_after == Duration::from_secs(30)),
+            "{err:?}"
+        );
+        assert!(OutboundError::from(err).is_transient());
+        assert_eq!(sim.rest_calls().len(), 1, "no retry inside the hold");
+        assert_eq!(invalid.totals()[2], (429, 1));
+        sim.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_401_is_unauthorized_and_counted() {
+        let sim = DiscordSim::start(SimConfig::default()).await.unwrap();
+        sim.set_token_valid(false);
+        let rest = DiscordRest::new(&Secret::new(sim.token()), &sim.http_url());
+        let err = rest.current_user().await.unwrap_err();
+        assert!(err.is_unauthorized(), "{err:?}");
+        assert_eq!(rest.invalid_requests().totals()[0], (401, 1));
+        sim.set_token_valid(true);
+        let me = rest.current_user().await.unwrap();
+        assert_eq!(me.id, sim.bot_user().id);
+        sim.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn custom_and_unicode_reactions_reach_their_urls() {
+        let sim = DiscordSim::start(SimConfig::default()).await.unwrap();
+        let rest = DiscordRest::with_global_limit(&Secret::new(sim.token()), &sim.http_url(), None);
+        let channel = sim.channel_ids()[0];
+        let message = sim.inject_message(channel, &sim.user(42, "someone"), "m");
+        rest.reaction(channel, message, "✅", true).await.unwrap();
+        rest.reaction(channel, message, "party:123", true)
+            .await
+            .unwrap();
+        rest.reaction(channel, message, "✅", false).await.unwrap();
+        let paths: Vec<String> = sim.rest_calls().into_iter().map(|c| c.path).collect();
+        assert!(paths[0].ends_with("/reactions/%E2%9C%85/@me"), "{paths:?}");
+        assert!(paths[1].ends_with("/reactions/party:123/@me"), "{paths:?}");
+        assert_eq!(
+            sim.rest_calls().iter().filter(|c| c.status == 204).count(),
+            3
+        );
+        sim.shutdown();
     }
 }

@@ -98,6 +98,66 @@ pub fn announced<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> Opti
     })
 }
 
+/// What a 429 said.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TooMany {
+    /// How long to wait before the next call it covers.
+    pub retry_after: Duration,
+    /// Discord's global limit (body `global`, or X-RateLimit-Global, or
+    /// X-RateLimit-Scope: global).
+    pub global: bool,
+    /// X-RateLimit-Scope: shared (a resource's limit, not counted as an
+    /// invalid request).
+    pub shared: bool,
+}
+
+/// Waited when a 429 says nothing readable about how long.
+pub const RETRY_AFTER_UNKNOWN: Duration = Duration::from_secs(1);
+/// The longest `retry_after` believed (a bigger one is read as this).
+const RETRY_AFTER_MAX: Duration = Duration::from_secs(3600);
+
+#[derive(serde::Deserialize)]
+struct TooManyBody {
+    retry_after: Option<f64>,
+    #[serde(default)]
+    global: bool,
+}
+
+/// Read a 429: `retry_after` from the JSON body (seconds, a float), else
+/// the Retry-After header (seconds), else [`RETRY_AFTER_UNKNOWN`].
+pub fn too_many<'a>(headers: impl Iterator<Item = (&'a str, &'a [u8])>, body: &[u8]) -> TooMany {
+    let parsed = serde_json::from_slice::<TooManyBody>(body).ok();
+    let seconds = |s: f64| (s.is_finite() && s >= 0.0).then(|| Duration::from_secs_f64(s));
+    let mut header_after = None;
+    let mut global = parsed.as_ref().is_some_and(|b| b.global);
+    let mut shared = false;
+    for (name, value) in headers {
+        let Ok(value) = std::str::from_utf8(value) else {
+            continue;
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "retry-after" => header_after = value.trim().parse::<f64>().ok().and_then(seconds),
+            "x-ratelimit-global" => global |= value.eq_ignore_ascii_case("true"),
+            "x-ratelimit-scope" => {
+                global |= value.eq_ignore_ascii_case("global");
+                shared = value.eq_ignore_ascii_case("shared");
+            }
+            _ => {}
+        }
+    }
+    let retry_after = parsed
+        .and_then(|b| b.retry_after)
+        .and_then(seconds)
+        .or(header_after)
+        .unwrap_or(RETRY_AFTER_UNKNOWN)
+        .min(RETRY_AFTER_MAX);
+    TooMany {
+        retry_after,
+        global,
+        shared,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +212,41 @@ mod tests {
             ]),
             None
         );
+    }
+
+    fn too_many_of(headers: &[(&'static str, &'static str)], body: &str) -> TooMany {
+        too_many(
+            headers.iter().map(|(n, v)| (*n, v.as_bytes())),
+            body.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn reads_a_429_from_its_body_then_its_headers() {
+        let headerless = too_many_of(
+            &[("Retry-After", "2")],
+            r#"{"message":"You are being rate limited.","retry_after":1.5,"global":true}"#,
+        );
+        assert_eq!(
+            headerless,
+            TooMany {
+                retry_after: Duration::from_millis(1500),
+                global: true,
+                shared: false,
+            }
+        );
+        let route = too_many_of(
+            &[("retry-after", "3"), ("x-ratelimit-scope", "shared")],
+            r#"{"retry_after":2.25,"global":false}"#,
+        );
+        assert_eq!(route.retry_after, Duration::from_millis(2250));
+        assert!(!route.global && route.shared);
+        let edge = too_many_of(&[("retry-after", "4")], "<html>error code: 1015</html>");
+        assert_eq!(edge.retry_after, Duration::from_secs(4));
+        let scoped = too_many_of(&[("x-ratelimit-scope", "global")], "{}");
+        assert!(scoped.global);
+        assert_eq!(scoped.retry_after, RETRY_AFTER_UNKNOWN);
+        let bad = too_many_of(&[("retry-after", "soon")], r#"{"retry_after":-1}"#);
+        assert_eq!(bad.retry_after, RETRY_AFTER_UNKNOWN);
     }
 }
