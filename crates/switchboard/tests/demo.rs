@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use support::terminal::Transcript;
@@ -12,19 +11,9 @@ use tokio::process::Command;
 
 /// `switchboard demo <args>` with its stdout and stderr collected.
 fn spawn_demo(args: &[&str]) -> (tokio::process::Child, Transcript) {
-    let mut child = Command::new(support::binary())
-        .arg("demo")
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let output = Transcript::capture(&mut child);
-    (child, output)
+    let mut command = Command::new(support::binary());
+    command.arg("demo").args(args);
+    Transcript::spawn(command)
 }
 
 /// `/quit`, then the demo must exit 0 within 3 s.

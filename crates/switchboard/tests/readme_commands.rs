@@ -10,7 +10,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use support::terminal::Transcript;
@@ -100,17 +99,8 @@ async fn in_a_fresh_clone_the_readme_demo_command_answers_a_line_and_quits() {
             command.env_remove(key);
         }
     }
-    let mut child = command
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("sh runs");
-    let output = Transcript::capture(&mut child);
+    command.env("CARGO_TARGET_DIR", target_dir());
+    let (mut child, output) = Transcript::spawn(command);
     // The workspace's crates compile first (deps are shared with this build).
     output
         .wait_count_within("/help lists the commands.", 1, Duration::from_secs(900))

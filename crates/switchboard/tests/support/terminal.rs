@@ -16,6 +16,23 @@ pub struct Transcript {
 }
 
 impl Transcript {
+    /// Spawn `command` as a person's terminal would run it (no colour, no
+    /// RUST_LOG, every stream piped, killed when dropped) and collect what
+    /// it prints.
+    pub fn spawn(mut command: tokio::process::Command) -> (Child, Transcript) {
+        let mut child = command
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the program starts");
+        let transcript = Transcript::capture(&mut child);
+        (child, transcript)
+    }
+
     /// Collect `child`'s stdout and stderr (both must be piped).
     pub fn capture(child: &mut Child) -> Transcript {
         let transcript = Transcript::default();
