@@ -11,7 +11,8 @@
 //! - [`supervisor`]: the keep-a-connection-alive loop (backoff, fatal vs
 //!   transient, shutdown) and the periodic summary line.
 //! - [`health`]: live connection state read by admin, metrics and logs, and
-//!   the pipeline behind them (intake progress and heartbeat, store failing).
+//!   the pipeline behind them (intake progress and heartbeat, store failing,
+//!   the latest catch-up of each platform).
 //! - [`metrics`]: Prometheus counters and scrape-time connection figures.
 //! - [`admin`]: /livez /readyz /status /metrics.
 //! - [`chat`]: the platform-independent chat model; [`chat::discord`] is the

@@ -226,6 +226,76 @@ async fn messages_posted_while_the_bot_was_down_are_answered_once_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_reads_a_busy_channel_within_its_page_budget_and_reports_it_in_status() {
+    let mut chat = Chat::start(Options {
+        broker: "edit_interval = \"300ms\"\ncatch_up_max_pages = 1",
+        ..Options::default()
+    })
+    .await;
+    let first = chat.ask("before the downtime");
+    chat.done(chat.channel, first).await;
+    chat.h.signal(libc::SIGTERM);
+    assert!(chat.h.wait_exit(5 * SECOND).await.success());
+
+    // 150 lines of chatter, then a mention: more than one page of 100.
+    for n in 0..150 {
+        chat.say(chat.channel, &format!("chatter {n}"));
+    }
+    let late = chat.ask("asked after the chatter");
+    let lists_before = list_calls(&chat);
+    chat.h.restart().await;
+
+    let deadline = tokio::time::Instant::now() + 20 * SECOND;
+    let run = loop {
+        let (_, status) = chat.h.get_json("/status").await;
+        let run = status["catch_up"][0].clone();
+        if run["running"] == false {
+            break run;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "catch-up never finished: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(run["platform"], "discord", "{run}");
+    assert_eq!(run["cut_short_total"], 1, "{run}");
+    assert_eq!(run["fetched"], 100, "one page of 100: {run}");
+    let incomplete = &run["incomplete"][0];
+    assert_eq!(incomplete["channel"], chat.channel.to_string(), "{run}");
+    assert_eq!(incomplete["reason"], "page_budget", "{run}");
+    assert_eq!(incomplete["fetched"], 100, "{run}");
+    assert_eq!(
+        list_calls(&chat) - lists_before,
+        1,
+        "one page of the channel was read"
+    );
+    chat.h
+        .logs
+        .wait_for(5 * SECOND, |line| {
+            line["budget"] == "page_budget"
+                && line["channel"].as_str() == Some(&chat.channel.to_string())
+        })
+        .await;
+    assert!(
+        chat.reply_texts(late).is_empty(),
+        "past the budget: not read, and said so above"
+    );
+    chat.h.stop().await;
+}
+
+/// GET .../messages calls the simulator has served for the chat's channel.
+fn list_calls(chat: &Chat) -> usize {
+    let path = format!("/api/v10/channels/{}/messages", chat.channel);
+    chat.h
+        .sim
+        .rest_calls()
+        .iter()
+        .filter(|c| c.method == "GET" && c.path == path)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_message_via_catch_up_replay_and_a_duplicate_event_is_answered_once() {
     let mut chat = Chat::start(Options::default()).await;
     let asked = chat.ask("start");

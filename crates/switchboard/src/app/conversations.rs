@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use super::{PlatformTasks, Wiring};
 use crate::agent::{AgentCommand, AgentSession, SessionOptions};
 use crate::broker::bridge::{Bridge, CatchUpSource};
+use crate::broker::catch_up::{CatchUpLimits, PAGE_OVERRUN};
 use crate::broker::durable::Durable;
 use crate::broker::pool::SessionPool;
 use crate::broker::reply::{ReplyConfig, ToolDisplay};
@@ -76,6 +77,12 @@ pub(super) async fn wire_conversations(
         history: side.history,
         inbound: w.inbound.clone(),
         window: w.config.broker.catch_up_window,
+        limits: CatchUpLimits {
+            max_pages: w.config.broker.catch_up_max_pages,
+            max_time: w.config.broker.catch_up_max_time,
+            page_overrun: PAGE_OVERRUN,
+            health: w.health.catch_up.clone(),
+        },
     };
     let mut bridge = Bridge::new(
         side.platform,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::catch_up::{CatchUpScope, catch_up};
+use super::catch_up::{CatchUpLimits, CatchUpScope, catch_up};
 use super::durable::CursorQueue;
 use super::queue_cap;
 use super::router::{Route, route};
@@ -45,6 +45,7 @@ pub struct CatchUpSource {
     pub history: Arc<dyn ChatHistory>,
     pub inbound: InboundSender,
     pub window: Duration,
+    pub limits: CatchUpLimits,
 }
 
 pub struct Bridge {
@@ -107,6 +108,7 @@ impl Bridge {
             self.catch_up.history.clone(),
             self.deps.durable.clone(),
             scope,
+            self.catch_up.limits.clone(),
             self.catch_up.inbound.clone(),
         );
         let shutdown = self.shutdown.clone();

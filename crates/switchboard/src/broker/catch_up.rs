@@ -2,14 +2,21 @@
 //! fetch what was posted after each cursor in the known threads and allowed
 //! channels active within `catch_up_window`, and feed it through the same
 //! intake as live events, so dedupe and routing are one code path.
+//!
+//! Each channel is read within a page and a time budget, so one busy
+//! channel cannot hold up the others or fill memory; what a budget cut
+//! short is logged and reported in /status, never silently dropped.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::durable::Durable;
 use crate::chat::receipt::Receipt;
-use crate::chat::{ChatEvent, ChatHistory, InboundSender};
+use crate::chat::{ChatEvent, ChatHistory, CutShort, HistoryBudget, HistoryRead, InboundSender};
+use crate::health::CatchUpHealth;
 use crate::store::now_ms;
 
 /// Where to look: which channels may be caught up.
@@ -28,20 +35,40 @@ impl CatchUpScope {
     }
 }
 
-/// Fetch everything posted after the cursors in scope and push it to the
-/// intake; returns how many messages were fetched.
+/// How much catch-up may read of each channel (`broker.catch_up_max_pages`,
+/// `broker.catch_up_max_time`), and where it reports what it did.
+#[derive(Clone, Debug)]
+pub struct CatchUpLimits {
+    pub max_pages: u32,
+    pub max_time: Duration,
+    /// Past `max_time`, how long a channel's read may still take to end a
+    /// page it started (e.g. one waiting out a rate limit) before it is
+    /// dropped: [`PAGE_OVERRUN`] outside tests.
+    pub page_overrun: Duration,
+    pub health: CatchUpHealth,
+}
+
+/// The default [`CatchUpLimits::page_overrun`].
+pub const PAGE_OVERRUN: Duration = Duration::from_secs(30);
+
+/// Fetch what was posted after the cursors in scope, each channel within
+/// its page and time budget, and push it to the intake; returns how many
+/// messages were fetched. Channels cut short are logged and shown in
+/// /status (`limits.health`).
 pub async fn catch_up(
     history: Arc<dyn ChatHistory>,
     durable: Durable,
     scope: CatchUpScope,
+    limits: CatchUpLimits,
     inbound: InboundSender,
 ) -> usize {
-    let Some(cursors) = durable.check(
-        "catch-up cursors",
-        durable.store().cursors(durable.platform()).await,
-    ) else {
+    let platform = durable.platform();
+    let Some(cursors) = durable.check("catch-up cursors", durable.store().cursors(platform).await)
+    else {
         return 0;
     };
+    limits.health.started(platform, now_ms());
+    let _finished = Finished(&limits.health, platform);
     let cutoff = now_ms() - i64::try_from(scope.window.as_millis()).unwrap_or(i64::MAX);
     let mut fetched = 0;
     let mut channels = 0;
@@ -50,31 +77,68 @@ pub async fn catch_up(
         .filter(|c| c.updated_at_ms >= cutoff && scope.covers(&c.channel_id))
     {
         channels += 1;
-        match history
-            .messages_after(&cursor.channel_id, &cursor.message_id)
-            .await
-        {
-            Ok(messages) => {
-                fetched += messages.len();
-                for message in messages {
-                    if inbound
-                        .send(ChatEvent::Message(Box::new(message), Receipt::none()))
-                        .is_err()
-                    {
-                        return fetched;
-                    }
-                }
+        let channel = cursor.channel_id.as_str();
+        let deadline = Instant::now() + limits.max_time;
+        let budget = HistoryBudget {
+            max_pages: limits.max_pages,
+            deadline,
+        };
+        let read = tokio::time::timeout_at(
+            deadline + limits.page_overrun,
+            history.messages_after(channel, &cursor.message_id, budget),
+        )
+        .await;
+        let read = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(err)) => {
+                tracing::warn!(platform, channel, %err, "catch-up of a channel failed; its messages may be missed");
+                limits.health.channel_failed(platform, channel);
+                continue;
             }
-            Err(err) => {
-                tracing::warn!(platform = durable.platform(), channel = %cursor.channel_id, %err, "catch-up of a channel failed; its messages may be missed")
+            Err(_) => HistoryRead {
+                messages: Vec::new(),
+                cut_short: Some(CutShort::Time),
+            },
+        };
+        let count = read.messages.len();
+        if let Some(cut) = read.cut_short {
+            tracing::warn!(
+                platform,
+                channel,
+                fetched = count,
+                budget = cut.name(),
+                "catch-up of a channel stopped at its budget with more to read; raise broker.catch_up_max_pages or broker.catch_up_max_time to read further"
+            );
+        }
+        limits.health.channel_read(
+            platform,
+            channel,
+            count as u64,
+            read.cut_short.map(CutShort::name),
+        );
+        fetched += count;
+        for message in read.messages {
+            if inbound
+                .send(ChatEvent::Message(Box::new(message), Receipt::none()))
+                .is_err()
+            {
+                return fetched;
             }
         }
     }
-    tracing::info!(
-        platform = durable.platform(),
-        channels,
-        fetched,
-        "catch-up done"
-    );
+    tracing::info!(platform, channels, fetched, "catch-up done");
     fetched
 }
+
+/// Marks the run finished however it ends (done, intake closed, or the
+/// task dropped on shutdown).
+struct Finished<'a>(&'a CatchUpHealth, &'a str);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.finished(self.1);
+    }
+}
+
+#[cfg(test)]
+mod tests;

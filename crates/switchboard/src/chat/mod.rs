@@ -12,7 +12,7 @@ pub mod recent_ids;
 pub mod request_timeout;
 pub mod slack;
 
-pub use history::ChatHistory;
+pub use history::{ChatHistory, CutShort, HistoryBudget, HistoryRead};
 pub use outbound::{ChatOutbound, Conversation, OutboundError};
 pub use post_key::{PostKey, PostScope};
 

@@ -101,6 +101,13 @@ pub const DEFAULT_MAX_QUEUED: usize = 20;
 /// The largest `broker.max_queued` accepted.
 pub const MAX_MAX_QUEUED: usize = 1_000;
 
+/// Default `broker.catch_up_max_pages`: 1,000 messages of one Discord
+/// channel (2,000 on Slack) after downtime; more is older than anyone is
+/// still waiting on, and reading it would hold up every other channel.
+pub const DEFAULT_CATCH_UP_MAX_PAGES: u32 = 10;
+/// The largest `broker.catch_up_max_pages` accepted.
+pub const MAX_CATCH_UP_MAX_PAGES: u32 = 1_000;
+
 /// Default `store.prune_after`: a week.
 pub const DEFAULT_PRUNE_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -122,6 +129,11 @@ pub struct BrokerConfig {
     pub shutdown_grace: Duration,
     /// After downtime, how far back threads and channels are caught up.
     pub catch_up_window: Duration,
+    /// Catch-up reads at most this many pages of one channel or thread...
+    pub catch_up_max_pages: u32,
+    /// ...and starts no page of it after this long; a channel cut short
+    /// is logged and shown in /status.
+    pub catch_up_max_time: Duration,
 }
 
 impl Default for BrokerConfig {
@@ -133,6 +145,8 @@ impl Default for BrokerConfig {
             tool_display: "compact".into(),
             shutdown_grace: Duration::from_secs(10),
             catch_up_window: Duration::from_secs(24 * 3600),
+            catch_up_max_pages: DEFAULT_CATCH_UP_MAX_PAGES,
+            catch_up_max_time: Duration::from_secs(30),
         }
     }
 }

@@ -113,6 +113,8 @@ pub(super) struct RawBroker {
     pub tool_display: Option<String>,
     pub shutdown_grace: Option<String>,
     pub catch_up_window: Option<String>,
+    pub catch_up_max_pages: Option<i64>,
+    pub catch_up_max_time: Option<String>,
 }
 
 /// `[agent]`: the ACP agent each conversation runs.

@@ -221,6 +221,22 @@ pub(super) fn broker(raw: RawBroker, file: &str) -> Result<BrokerConfig, ConfigE
                 )
             })?,
     };
+    let catch_up_max_pages = match raw.catch_up_max_pages {
+        None => defaults.catch_up_max_pages,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| (1..=super::bridge::MAX_CATCH_UP_MAX_PAGES).contains(n))
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    file,
+                    "broker.catch_up_max_pages",
+                    format!(
+                        "is {n}; use 1 to {} (pages of history read per channel after downtime)",
+                        super::bridge::MAX_CATCH_UP_MAX_PAGES
+                    ),
+                )
+            })?,
+    };
     let tool_display = one_of(
         file,
         "broker.tool_display",
@@ -249,6 +265,13 @@ pub(super) fn broker(raw: RawBroker, file: &str) -> Result<BrokerConfig, ConfigE
             "broker.catch_up_window",
             raw.catch_up_window.as_deref(),
             defaults.catch_up_window,
+        )?,
+        catch_up_max_pages,
+        catch_up_max_time: duration(
+            file,
+            "broker.catch_up_max_time",
+            raw.catch_up_max_time.as_deref(),
+            defaults.catch_up_max_time,
         )?,
     })
 }

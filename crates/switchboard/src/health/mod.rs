@@ -5,10 +5,12 @@
 //! a [`ConnectionSnapshot`] and never hold the lock across an `.await`.
 //! This module knows nothing of any platform's protocol.
 
+mod catch_up;
 mod pipeline;
 mod pools;
 mod store;
 
+pub use catch_up::{CatchUpFigures, CatchUpHealth, IncompleteChannel};
 pub use pipeline::{INTAKE_BEAT, PipelineFigures, PipelineHealth};
 pub use pools::{PoolFigures, PoolView, SATURATION_SAMPLE, Saturation};
 pub use store::{StoreFigures, StoreHealth};
@@ -331,6 +333,8 @@ pub struct HealthRegistry {
     pub store: StoreHealth,
     /// The intake and the store behind the connections.
     pub pipeline: PipelineHealth,
+    /// Each platform's latest catch-up after downtime.
+    pub catch_up: CatchUpHealth,
 }
 
 impl std::fmt::Debug for HealthRegistry {

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use switchboard::agent::{AgentCommand, AgentSession, PermissionPolicy, SessionOptions};
 use switchboard::broker::bridge::{Bridge, CatchUpSource};
+use switchboard::broker::catch_up::CatchUpLimits;
 use switchboard::broker::durable::Durable;
 use switchboard::broker::pool::SessionPool;
 use switchboard::broker::reply::ReplyConfig;
@@ -23,7 +24,7 @@ use switchboard::broker::thread::ThreadDeps;
 use switchboard::chat::receipt::Receipt;
 use switchboard::chat::{Author, ChatMessage, Platform, inbound_channel};
 use switchboard::config::{BotMessages, Gating, Reactions};
-use switchboard::health::{HealthRegistry, StoreHealth};
+use switchboard::health::{CatchUpHealth, HealthRegistry, StoreHealth};
 use switchboard::metrics::Metrics;
 use switchboard::store::{JournalEntry, Store};
 use tokio_util::sync::CancellationToken;
@@ -149,6 +150,12 @@ impl World {
             history: Arc::new(NoHistory),
             inbound,
             window: Duration::from_secs(60),
+            limits: CatchUpLimits {
+                max_pages: 1,
+                max_time: Duration::from_secs(1),
+                page_overrun: Duration::from_secs(1),
+                health: CatchUpHealth::default(),
+            },
         };
         let (tracker, shutdown) = (TaskTracker::new(), CancellationToken::new());
         let metrics = Metrics::new(HealthRegistry::default());

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use switchboard::chat::{
-    ChatHistory, ChatMessage, ChatOutbound, Conversation, OutboundError, Platform, PostKey,
+    ChatHistory, ChatMessage, ChatOutbound, Conversation, HistoryBudget, HistoryRead,
+    OutboundError, Platform, PostKey,
 };
 
 #[derive(Default)]
@@ -102,8 +103,13 @@ pub struct NoHistory;
 
 #[async_trait]
 impl ChatHistory for NoHistory {
-    async fn messages_after(&self, _: &str, _: &str) -> Result<Vec<ChatMessage>, OutboundError> {
-        Ok(Vec::new())
+    async fn messages_after(
+        &self,
+        _: &str,
+        _: &str,
+        _: HistoryBudget,
+    ) -> Result<HistoryRead<ChatMessage>, OutboundError> {
+        Ok(HistoryRead::default())
     }
 
     async fn message_text(&self, _: &str, _: &str) -> Result<String, OutboundError> {

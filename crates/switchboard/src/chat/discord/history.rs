@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::directory::ChannelDirectory;
 use super::events;
 use super::rest::DiscordRest;
-use crate::chat::{ChatHistory, ChatMessage, OutboundError};
+use crate::chat::{ChatHistory, ChatMessage, HistoryBudget, HistoryRead, OutboundError};
 
 /// The bot's user id, learnt from READY (or REST) once.
 pub type BotUserId = Arc<OnceLock<u64>>;
@@ -40,18 +40,27 @@ impl ChatHistory for DiscordHistory {
         &self,
         channel_id: &str,
         after_id: &str,
-    ) -> Result<Vec<ChatMessage>, OutboundError> {
+        budget: HistoryBudget,
+    ) -> Result<HistoryRead<ChatMessage>, OutboundError> {
         let channel = id(channel_id)?;
-        let messages = self.rest.messages_after(channel, id(after_id)?).await?;
+        let read = self
+            .rest
+            .messages_after(channel, id(after_id)?, budget)
+            .await?;
         let parent = self.directory.parent_of(channel);
         let bot = self.bot.get().copied();
-        Ok(messages
+        let messages = read
+            .messages
             .iter()
             .map(|message| ChatMessage {
                 caught_up: true,
                 ..events::message_create(message, bot, parent)
             })
-            .collect())
+            .collect();
+        Ok(HistoryRead {
+            messages,
+            cut_short: read.cut_short,
+        })
     }
 
     async fn message_text(

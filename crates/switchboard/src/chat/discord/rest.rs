@@ -21,6 +21,7 @@ use super::pacing::{DISCORD_GLOBAL_PER_SECOND, Pacer};
 pub use super::rest_call::RestError;
 use super::rest_call::{Call, RestCaller};
 use super::route::{Route, RouteKind};
+use crate::chat::history::{HistoryBudget, HistoryRead};
 use crate::chat::request_timeout::{DISCORD_VAR, request_timeout};
 use crate::config::Secret;
 
@@ -272,34 +273,42 @@ impl DiscordRest {
 const PAGE: u16 = 100;
 
 impl DiscordRest {
-    /// Every message in a channel after `after_id`, oldest first, fetched a
-    /// page of 100 at a time (each page obeys the rate-limit headers).
+    /// The messages in a channel after `after_id`, oldest first, fetched a
+    /// page of 100 at a time (each page obeys the rate-limit headers) until
+    /// the end or the `budget`: what was read before it ran out is kept.
     pub async fn messages_after(
         &self,
         channel_id: u64,
         after_id: u64,
-    ) -> Result<Vec<Message>, RestError> {
+        budget: HistoryBudget,
+    ) -> Result<HistoryRead<Message>, RestError> {
         let channel = channel_id_of(channel_id)?.to_string();
         let mut after = after_id;
-        let mut all = Vec::new();
+        let mut read = HistoryRead::default();
+        let mut pages = 0;
         loop {
+            if let Err(cut) = budget.next_page(pages) {
+                read.cut_short = Some(cut);
+                break;
+            }
             let after_id = id_of::<MessageMarker>(after)?;
             let query = [("after", after_id.to_string()), ("limit", PAGE.to_string())];
             let url = self.url(&["channels", &channel, "messages"], &query)?;
             let route = Route::channel(RouteKind::ListMessages, channel_id);
             let mut page: Vec<Message> = self.call(Method::GET, route, url, None).await?;
+            pages += 1;
             page.sort_by_key(|m| m.id.get());
             let full = page.len() == usize::from(PAGE);
             match page.last() {
                 Some(last) => after = last.id.get(),
                 None => break,
             }
-            all.extend(page);
+            read.messages.extend(page);
             if !full {
                 break;
             }
         }
-        Ok(all)
+        Ok(read)
     }
 
     /// One message.

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::web::{BotIdentity, SharedIdentity, SlackWeb};
 use super::{events, ids, mrkdwn};
-use crate::chat::{ChatHistory, ChatMessage, OutboundError};
+use crate::chat::{ChatHistory, ChatMessage, HistoryBudget, HistoryRead, OutboundError};
 
 pub struct SlackHistory {
     web: SlackWeb,
@@ -52,19 +52,29 @@ impl ChatHistory for SlackHistory {
         &self,
         channel_id: &str,
         after_id: &str,
-    ) -> Result<Vec<ChatMessage>, OutboundError> {
+        budget: HistoryBudget,
+    ) -> Result<HistoryRead<ChatMessage>, OutboundError> {
         let (_, after_ts) = split_id("the cursor", after_id)?;
         let identity = self.identity().await?;
         let (channel, raw) = match ids::split(channel_id) {
-            Some((channel, root_ts)) => {
-                (channel, self.web.replies(channel, root_ts, after_ts).await?)
-            }
-            None => (channel_id, self.web.history(channel_id, after_ts).await?),
+            Some((channel, root_ts)) => (
+                channel,
+                self.web.replies(channel, root_ts, after_ts, budget).await?,
+            ),
+            None => (
+                channel_id,
+                self.web.history(channel_id, after_ts, budget).await?,
+            ),
         };
-        Ok(raw
+        let messages = raw
+            .messages
             .iter()
             .filter_map(|message| events::chat_message(channel, message, &identity, true))
-            .collect())
+            .collect();
+        Ok(HistoryRead {
+            messages,
+            cut_short: raw.cut_short,
+        })
     }
 
     /// The message's text as Markdown (read back from mrkdwn), the form

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::chat::history::{HistoryBudget, HistoryRead};
 use crate::chat::request_timeout::{SLACK_VAR, request_timeout};
 use crate::config::Secret;
 use call::Request;
@@ -252,21 +253,29 @@ impl SlackWeb {
         }
     }
 
-    /// `conversations.history` after `oldest` (exclusive), every page,
-    /// oldest first: the raw message objects.
-    pub async fn history(&self, channel: &str, oldest: &str) -> Result<Vec<Value>, WebError> {
-        pages::history(self, channel, oldest).await
+    /// `conversations.history` after `oldest` (exclusive), page after page
+    /// within `budget`, oldest first: the raw message objects. Slack pages
+    /// newest first, so a read cut short holds the newest messages.
+    pub async fn history(
+        &self,
+        channel: &str,
+        oldest: &str,
+        budget: HistoryBudget,
+    ) -> Result<HistoryRead<Value>, WebError> {
+        pages::history(self, channel, oldest, budget).await
     }
 
     /// `conversations.replies` of the thread rooted at `thread_ts`, after
-    /// `oldest` (exclusive), every page, oldest first (the root excluded).
+    /// `oldest` (exclusive), page after page within `budget`, oldest first
+    /// (the root excluded).
     pub async fn replies(
         &self,
         channel: &str,
         thread_ts: &str,
         oldest: &str,
-    ) -> Result<Vec<Value>, WebError> {
-        pages::replies(self, channel, thread_ts, oldest).await
+        budget: HistoryBudget,
+    ) -> Result<HistoryRead<Value>, WebError> {
+        pages::replies(self, channel, thread_ts, oldest, budget).await
     }
 
     /// The one message `ts` of `channel` as it is now: a top-level message

@@ -68,6 +68,8 @@ done = "👍"
 max_bot_turns = 5
 max_queued = 7
 edit_interval = "2s"
+catch_up_max_pages = 3
+catch_up_max_time = "5s"
 tool_display = "full"
 
 [agent]
@@ -114,6 +116,8 @@ handshake_timeout = "20s"
     assert_eq!(discord.reactions.error, "❌");
     assert_eq!(config.broker.max_bot_turns, 5);
     assert_eq!(config.broker.max_queued, 7);
+    assert_eq!(config.broker.catch_up_max_pages, 3);
+    assert_eq!(config.broker.catch_up_max_time, Duration::from_secs(5));
     assert_eq!(config.broker.edit_interval, Duration::from_secs(2));
     assert_eq!(config.broker.tool_display, "full");
     let agent = config.agent.as_ref().unwrap();

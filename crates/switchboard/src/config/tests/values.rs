@@ -222,6 +222,22 @@ fn bridge_values_are_checked() {
             "{n}"
         );
     }
+    for n in ["0", "1001"] {
+        assert!(
+            with(&format!(
+                "[broker]\ncatch_up_max_pages = {n}\n[agent]\ncommand = \"a\"\n"
+            ))
+            .starts_with(&format!(
+                "switchboard.toml: broker.catch_up_max_pages: is {n}; use 1 to 1000"
+            )),
+            "{n}"
+        );
+    }
+    assert!(
+        with("[broker]\ncatch_up_max_time = \"0s\"\n[agent]\ncommand = \"a\"\n").starts_with(
+            "switchboard.toml: broker.catch_up_max_time: is \"0s\", but must be longer than zero"
+        )
+    );
     assert!(
         with("[discord.reactions]\ndone = \"\"\n[agent]\ncommand = \"a\"\n")
             .starts_with("switchboard.toml: discord.reactions.done: is empty")

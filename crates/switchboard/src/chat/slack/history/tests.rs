@@ -6,7 +6,7 @@ use slack_sim::{SlackSim, SlackSimConfig};
 
 use super::*;
 use crate::chat::slack::outbound::SlackOutbound;
-use crate::chat::{ChatOutbound, Conversation, Platform};
+use crate::chat::{ChatOutbound, Conversation, HistoryBudget, Platform};
 use crate::config::Secret;
 
 const CHANNEL: &str = "C0GENERAL";
@@ -39,9 +39,14 @@ async fn channel_messages_after_a_cursor_map_like_live_events() {
     sim.post_user_message(CHANNEL, "U2", "in a thread", Some(&mention));
 
     let after = history
-        .messages_after(CHANNEL, &ids::message_id(CHANNEL, &seen))
+        .messages_after(
+            CHANNEL,
+            &ids::message_id(CHANNEL, &seen),
+            HistoryBudget::ample(),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .messages;
     assert_eq!(after.len(), 2, "thread replies are not channel history");
     assert_eq!(after[0].id, ids::message_id(CHANNEL, &mention));
     assert_eq!(after[0].platform, Platform::Slack);
@@ -53,7 +58,11 @@ async fn channel_messages_after_a_cursor_map_like_live_events() {
 
     assert_eq!(identity.get().unwrap().user_id, sim.bot_user_id(), "learnt");
     history
-        .messages_after(CHANNEL, &ids::message_id(CHANNEL, &seen))
+        .messages_after(
+            CHANNEL,
+            &ids::message_id(CHANNEL, &seen),
+            HistoryBudget::ample(),
+        )
         .await
         .unwrap();
     assert_eq!(auth_tests(&sim), 1, "auth.test once, then the shared cell");
@@ -71,9 +80,14 @@ async fn thread_replies_after_a_cursor_every_page() {
     let thread = ids::message_id(CHANNEL, &root);
 
     let after = history
-        .messages_after(&thread, &ids::message_id(CHANNEL, &replies[4]))
+        .messages_after(
+            &thread,
+            &ids::message_id(CHANNEL, &replies[4]),
+            HistoryBudget::ample(),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .messages;
     assert_eq!(after.len(), 225);
     assert_eq!(after[0].content, "r5");
     assert_eq!(after[224].content, "r229");
@@ -81,7 +95,11 @@ async fn thread_replies_after_a_cursor_every_page() {
         && m.parent_channel_id.as_deref() == Some(CHANNEL)
         && m.caught_up));
 
-    let from_root = history.messages_after(&thread, &thread).await.unwrap();
+    let from_root = history
+        .messages_after(&thread, &thread, HistoryBudget::ample())
+        .await
+        .unwrap()
+        .messages;
     assert_eq!(from_root.len(), 230, "the root is not its own reply");
     assert_eq!(auth_tests(&sim), 1, "the identity was already known");
 }
@@ -90,13 +108,16 @@ async fn thread_replies_after_a_cursor_every_page() {
 async fn bad_ids_are_refused_clearly() {
     let (_sim, web) = sim().await;
     let history = SlackHistory::new(web, SharedIdentity::default());
-    let err = history.messages_after(CHANNEL, "12345").await.unwrap_err();
+    let err = history
+        .messages_after(CHANNEL, "12345", HistoryBudget::ample())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, OutboundError::Rejected(why) if why.contains("channel:ts")),
         "{err:?}"
     );
     let err = history
-        .messages_after("C404", "C404:1.000000")
+        .messages_after("C404", "C404:1.000000", HistoryBudget::ample())
         .await
         .unwrap_err();
     assert!(

@@ -1,6 +1,7 @@
 //! Reading messages back: `conversations.history` and
 //! `conversations.replies` followed through every page
-//! (`response_metadata.next_cursor`), and single-message look-ups.
+//! (`response_metadata.next_cursor`) within a page and time budget, and
+//! single-message look-ups.
 //!
 //! Owns the ordering promise callers rely on: results oldest first, each
 //! message once, nothing at or before `oldest`, never a thread's root among
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use super::call::{Request, malformed};
 use super::{SlackWeb, TokenKind, WebError};
+use crate::chat::history::{HistoryBudget, HistoryRead};
 
 /// Messages asked for per page (Slack recommends at most 200).
 const PAGE_SIZE: &str = "200";
@@ -36,16 +38,23 @@ fn ts_of(message: &Value) -> Option<(u64, u32)> {
     message.get("ts").and_then(Value::as_str).and_then(ts_key)
 }
 
-/// Every page of `method` with `args`, messages in the order Slack gave.
+/// The pages of `method` with `args` until the last or the `budget`,
+/// messages in the order Slack gave.
 async fn all_pages(
     web: &SlackWeb,
     method: &'static str,
     args: Vec<(&'static str, String)>,
-) -> Result<Vec<Value>, WebError> {
+    budget: HistoryBudget,
+) -> Result<HistoryRead<Value>, WebError> {
     let mut cursors = HashSet::new();
     let mut cursor: Option<String> = None;
-    let mut messages = Vec::new();
+    let mut read = HistoryRead::default();
+    let mut pages = 0;
     loop {
+        if let Err(cut) = budget.next_page(pages) {
+            read.cut_short = Some(cut);
+            return Ok(read);
+        }
         let mut page_args = args.clone();
         page_args.push(("limit", PAGE_SIZE.to_owned()));
         if let Some(cursor) = &cursor {
@@ -54,8 +63,9 @@ async fn all_pages(
         let body = web
             .call(method, TokenKind::Bot, Request::Form(page_args))
             .await?;
+        pages += 1;
         match body.get("messages") {
-            Some(Value::Array(page)) => messages.extend(page.iter().cloned()),
+            Some(Value::Array(page)) => read.messages.extend(page.iter().cloned()),
             _ => return Err(malformed(method, "no messages")),
         }
         let next = body
@@ -63,7 +73,7 @@ async fn all_pages(
             .and_then(Value::as_str)
             .filter(|next| !next.is_empty());
         match next {
-            None => return Ok(messages),
+            None => return Ok(read),
             Some(next) if !cursors.insert(next.to_owned()) => {
                 return Err(malformed(method, "the next_cursor repeats"));
             }
@@ -97,11 +107,15 @@ pub(super) async fn history(
     web: &SlackWeb,
     channel: &str,
     oldest: &str,
-) -> Result<Vec<Value>, WebError> {
+    budget: HistoryBudget,
+) -> Result<HistoryRead<Value>, WebError> {
     let mut args = vec![("channel", channel.to_owned())];
     args.extend(after(oldest));
-    let messages = all_pages(web, "conversations.history", args).await?;
-    Ok(in_order(messages, oldest, None))
+    let read = all_pages(web, "conversations.history", args, budget).await?;
+    Ok(HistoryRead {
+        messages: in_order(read.messages, oldest, None),
+        cut_short: read.cut_short,
+    })
 }
 
 pub(super) async fn replies(
@@ -109,14 +123,18 @@ pub(super) async fn replies(
     channel: &str,
     thread_ts: &str,
     oldest: &str,
-) -> Result<Vec<Value>, WebError> {
+    budget: HistoryBudget,
+) -> Result<HistoryRead<Value>, WebError> {
     let mut args = vec![
         ("channel", channel.to_owned()),
         ("ts", thread_ts.to_owned()),
     ];
     args.extend(after(oldest));
-    let messages = all_pages(web, "conversations.replies", args).await?;
-    Ok(in_order(messages, oldest, Some(thread_ts)))
+    let read = all_pages(web, "conversations.replies", args, budget).await?;
+    Ok(HistoryRead {
+        messages: in_order(read.messages, oldest, Some(thread_ts)),
+        cut_short: read.cut_short,
+    })
 }
 
 pub(super) async fn one(

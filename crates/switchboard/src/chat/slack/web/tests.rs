@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use slack_sim::{Fault, RateLimit, SlackSim, SlackSimConfig, TokenKind as SimToken};
 
 use super::*;
+use crate::chat::history::CutShort;
 
 const CHANNEL: &str = "C0GENERAL";
 
@@ -293,7 +294,11 @@ async fn history_follows_every_page_oldest_first_after_oldest() {
     // A reply is not channel history.
     sim.post_user_message(CHANNEL, "U1", "in thread", Some(&posted[20]));
 
-    let after = web.history(CHANNEL, &posted[9]).await.unwrap();
+    let after = web
+        .history(CHANNEL, &posted[9], HistoryBudget::ample())
+        .await
+        .unwrap()
+        .messages;
     let seen: Vec<&str> = after.iter().map(|m| m["ts"].as_str().unwrap()).collect();
     assert_eq!(
         seen,
@@ -304,7 +309,49 @@ async fn history_follows_every_page_oldest_first_after_oldest() {
         calls(&sim, "conversations.history") >= 3,
         "more than one page was read"
     );
-    assert!(web.history(CHANNEL, &posted[449]).await.unwrap().is_empty());
+    assert!(
+        web.history(CHANNEL, &posted[449], HistoryBudget::ample())
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_history_read_stops_at_its_page_or_time_budget_and_says_which() {
+    let (sim, web) = sim().await;
+    let posted: Vec<String> = (0..450)
+        .map(|n| sim.post_user_message(CHANNEL, "U1", &format!("m{n}"), None))
+        .collect();
+    let two_pages = HistoryBudget {
+        max_pages: 2,
+        ..HistoryBudget::ample()
+    };
+    let read = web.history(CHANNEL, &posted[0], two_pages).await.unwrap();
+    assert_eq!(read.cut_short, Some(CutShort::Pages));
+    assert_eq!(read.messages.len(), 400, "two pages of 200 were kept");
+    assert_eq!(calls(&sim, "conversations.history"), 2);
+    let whole = web.history(CHANNEL, &posted[49], two_pages).await.unwrap();
+    assert_eq!(whole.cut_short, None, "400 messages end within two pages");
+    assert_eq!(whole.messages.len(), 400);
+
+    let out_of_time = HistoryBudget {
+        deadline: tokio::time::Instant::now(),
+        ..HistoryBudget::ample()
+    };
+    let before = calls(&sim, "conversations.replies");
+    let read = web
+        .replies(CHANNEL, &posted[3], &posted[3], out_of_time)
+        .await
+        .unwrap();
+    assert_eq!(read.cut_short, Some(CutShort::Time));
+    assert!(read.messages.is_empty());
+    assert_eq!(
+        calls(&sim, "conversations.replies"),
+        before,
+        "no page started"
+    );
 }
 
 #[tokio::test]
@@ -315,10 +362,18 @@ async fn replies_follow_every_page_and_leave_the_root_out() {
         .map(|n| sim.post_user_message(CHANNEL, "U1", &format!("r{n}"), Some(&root)))
         .collect();
 
-    let all = web.replies(CHANNEL, &root, &root).await.unwrap();
+    let all = web
+        .replies(CHANNEL, &root, &root, HistoryBudget::ample())
+        .await
+        .unwrap()
+        .messages;
     assert_eq!(all.len(), 250);
     assert_eq!(calls(&sim, "conversations.replies"), 2, "two pages of 200");
-    let after = web.replies(CHANNEL, &root, &replies[99]).await.unwrap();
+    let after = web
+        .replies(CHANNEL, &root, &replies[99], HistoryBudget::ample())
+        .await
+        .unwrap()
+        .messages;
     let seen: Vec<&str> = after.iter().map(|m| m["ts"].as_str().unwrap()).collect();
     assert_eq!(
         seen,
