@@ -10,6 +10,7 @@
 //! connects anywhere and never reads `RUST_LOG` (the log set-up does).
 
 mod bridge;
+mod canary;
 mod duration;
 mod endpoint;
 mod error;
@@ -35,6 +36,7 @@ pub use bridge::{
     AgentConfig, BotMessages, BrokerConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PRUNE_AFTER, Gating,
     Reactions, StoreConfig,
 };
+pub use canary::{CanaryConfig, DEFAULT_DISCORD_CALLS_PER_MINUTE, DEFAULT_SLACK_CALLS_PER_MINUTE};
 pub use error::ConfigError;
 pub use secret::Secret;
 pub use size::ByteSize;
@@ -62,6 +64,8 @@ pub struct Config {
     /// The agent every conversation runs; required when a platform is set.
     pub agent: Option<AgentConfig>,
     pub store: StoreConfig,
+    /// `[canary]`: the check that the connections deliver.
+    pub canary: CanaryConfig,
     /// The file path (or [`EMBEDDED`]), for messages.
     pub source: String,
 }

@@ -28,6 +28,43 @@ pub(super) struct RawConfig {
     pub agent: Option<RawAgent>,
     #[serde(default)]
     pub store: RawStore,
+    #[serde(default)]
+    pub canary: RawCanary,
+}
+
+/// `[canary]`: checking that the live connections deliver what the
+/// platforms hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCanary {
+    pub enabled: Option<bool>,
+    pub interval: Option<String>,
+    pub idle_interval: Option<String>,
+    pub grace: Option<String>,
+    pub thread_window: Option<String>,
+    pub max_misses: Option<i64>,
+    #[serde(default)]
+    pub calls_per_minute: RawPerPlatform<i64>,
+    #[serde(default)]
+    pub channel: RawPerPlatform<RawId>,
+    pub post_interval: Option<String>,
+}
+
+/// A value per platform: `{ discord = ..., slack = ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPerPlatform<T> {
+    pub discord: Option<T>,
+    pub slack: Option<T>,
+}
+
+impl<T> Default for RawPerPlatform<T> {
+    fn default() -> Self {
+        Self {
+            discord: None,
+            slack: None,
+        }
+    }
 }
 
 /// `[store]`: where durable state lives.

@@ -117,6 +117,13 @@ struct Global {
 }
 
 impl Global {
+    /// Whether at most half of the global window is in use: room left for
+    /// the calls a low-priority one must never delay.
+    fn half_free(&mut self, now: Instant) -> bool {
+        let _ = self.room(now);
+        self.sent.len() * 2 < self.per_second as usize
+    }
+
     fn room(&mut self, now: Instant) -> Result<(), Instant> {
         let span = Duration::from_secs(1) + GLOBAL_MARGIN;
         while self.sent.front().is_some_and(|at| *at + span <= now) {
@@ -365,6 +372,24 @@ impl Pacer {
                 None => changed.await,
             }
         }
+    }
+
+    /// A low-priority call's ticket, only if it can go now without taking
+    /// room another call may need: its route free at once and at most half
+    /// of the global window in use. `None`: skip it, try again later.
+    pub fn try_acquire_idle(&self, route: Route) -> Option<Ticket<'_>> {
+        let now = Instant::now();
+        let mut state = self.state();
+        if let Some(global) = &mut state.global
+            && !global.half_free(now)
+        {
+            return None;
+        }
+        let slot = state.take(route, now).ok()?;
+        Some(Ticket {
+            pacer: self,
+            slot: Some(slot),
+        })
     }
 
     fn give_back(&self, slot: &Slot, answer: Answer) {

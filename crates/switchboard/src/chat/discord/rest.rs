@@ -311,6 +311,44 @@ impl DiscordRest {
         Ok(read)
     }
 
+    /// The id of the newest message in a channel or thread as Discord
+    /// holds it (`last_message_id` of GET /channels/{id}; `Some(None)` for
+    /// a channel without messages), asked at the lowest priority: `None`
+    /// when the pacer has no room to spare now (nothing was sent).
+    pub async fn last_message_id_if_idle(
+        &self,
+        channel_id: u64,
+    ) -> Result<Option<Option<u64>>, RestError> {
+        #[derive(Deserialize)]
+        struct ChannelLatest {
+            last_message_id: Option<String>,
+        }
+        let channel = channel_id_of(channel_id)?.to_string();
+        let call = Call {
+            method: Method::GET,
+            route: Route::channel(RouteKind::GetChannel, channel_id),
+            url: self.url(&["channels", &channel], &[])?,
+            body: None,
+        };
+        let Some(body) = self.caller.call_if_idle(&call).await? else {
+            return Ok(None);
+        };
+        let latest: ChannelLatest = serde_json::from_slice(&body).map_err(|e| {
+            RestError::Transport(format!(
+                "the answer to GET /channels/{channel} is not what Discord sends: {e}"
+            ))
+        })?;
+        let id = latest
+            .last_message_id
+            .map(|id| {
+                id.parse::<u64>().map_err(|_| {
+                    RestError::Transport(format!("last_message_id {id:?} is not a snowflake"))
+                })
+            })
+            .transpose()?;
+        Ok(Some(id))
+    }
+
     /// One message.
     pub async fn message(&self, channel_id: u64, message_id: u64) -> Result<Message, RestError> {
         let (channel, message) = ids(channel_id, message_id)?;

@@ -18,7 +18,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 use tokio::time::Instant;
 
 use super::invalid_requests::InvalidRequests;
-use super::pacing::{Answer, Pacer};
+use super::pacing::{Answer, Pacer, Ticket};
 use super::route::{Route, announced, too_many};
 use crate::config::Secret;
 
@@ -130,65 +130,85 @@ impl RestCaller {
         &self.invalid
     }
 
+    /// Make `call` only if the pacer has room to spare right now
+    /// ([`Pacer::try_acquire_idle`]), once, without waiting or retrying:
+    /// `Ok(None)` when it was not made. For calls that must never delay
+    /// the ones users wait on (the delivery check).
+    pub async fn call_if_idle(&self, call: &Call) -> Result<Option<Vec<u8>>, RestError> {
+        let Some(ticket) = self.pacer.try_acquire_idle(call.route) else {
+            return Ok(None);
+        };
+        self.answer(call, ticket).await.map(Some)
+    }
+
     /// Make `call`, retrying 429s once their hold has passed; the 2xx
     /// answer's body.
     pub async fn call(&self, call: &Call) -> Result<Vec<u8>, RestError> {
         let deadline = Instant::now() + self.timeout;
         loop {
             let ticket = self.pacer.acquire(call.route).await;
-            let received = match self.send_once(call).await {
-                Ok(received) => received,
-                Err(err) => {
-                    ticket.answered(Answer::None);
-                    return Err(err);
+            match self.answer(call, ticket).await {
+                Err(RestError::RateLimited { retry_after, .. })
+                    if retry_after < deadline.saturating_duration_since(Instant::now()) =>
+                {
+                    continue;
                 }
-            };
-            let bucket = announced(received.headers());
-            if received.status == 429 {
-                let limit = too_many(received.headers(), &received.body);
-                self.invalid.record(429, limit.shared);
-                tracing::warn!(
-                    platform = "discord",
-                    method = %call.method,
-                    path = call.url.path(),
-                    retry_after_ms = limit.retry_after.as_millis() as u64,
-                    global = limit.global,
-                    bucket_headers = bucket.is_some(),
-                    "Discord REST answered 429; holding calls until retry_after has passed"
-                );
-                ticket.answered(Answer::RateLimited {
-                    retry_after: limit.retry_after,
-                    global: limit.global,
-                    announced: bucket,
-                });
-                let left = deadline.saturating_duration_since(Instant::now());
-                if limit.retry_after >= left {
-                    return Err(RestError::RateLimited {
-                        retry_after: limit.retry_after,
-                        global: limit.global,
-                    });
-                }
-                continue;
+                other => return other,
             }
-            let ok = (200..300).contains(&received.status);
-            ticket.answered(match bucket {
-                Some(bucket) => Answer::Announced(bucket),
-                None if ok => Answer::Unlimited,
-                // An error without headers proves nothing about the route.
-                None => Answer::None,
+        }
+    }
+
+    /// Send `call` once under `ticket` and read its answer; a 429 is
+    /// held in the pacer and reported as `RateLimited`.
+    async fn answer(&self, call: &Call, ticket: Ticket<'_>) -> Result<Vec<u8>, RestError> {
+        let received = match self.send_once(call).await {
+            Ok(received) => received,
+            Err(err) => {
+                ticket.answered(Answer::None);
+                return Err(err);
+            }
+        };
+        let bucket = announced(received.headers());
+        if received.status == 429 {
+            let limit = too_many(received.headers(), &received.body);
+            self.invalid.record(429, limit.shared);
+            tracing::warn!(
+                platform = "discord",
+                method = %call.method,
+                path = call.url.path(),
+                retry_after_ms = limit.retry_after.as_millis() as u64,
+                global = limit.global,
+                bucket_headers = bucket.is_some(),
+                "Discord REST answered 429; holding calls until retry_after has passed"
+            );
+            ticket.answered(Answer::RateLimited {
+                retry_after: limit.retry_after,
+                global: limit.global,
+                announced: bucket,
             });
-            self.invalid.record(received.status, false);
-            return match received.status {
-                _ if ok => Ok(received.body),
-                401 => Err(RestError::Unauthorized),
-                status => Err(RestError::Status {
-                    status,
-                    body: String::from_utf8_lossy(&received.body)
-                        .chars()
-                        .take(ERROR_BODY_CHARS)
-                        .collect(),
-                }),
-            };
+            return Err(RestError::RateLimited {
+                retry_after: limit.retry_after,
+                global: limit.global,
+            });
+        }
+        let ok = (200..300).contains(&received.status);
+        ticket.answered(match bucket {
+            Some(bucket) => Answer::Announced(bucket),
+            None if ok => Answer::Unlimited,
+            // An error without headers proves nothing about the route.
+            None => Answer::None,
+        });
+        self.invalid.record(received.status, false);
+        match received.status {
+            _ if ok => Ok(received.body),
+            401 => Err(RestError::Unauthorized),
+            status => Err(RestError::Status {
+                status,
+                body: String::from_utf8_lossy(&received.body)
+                    .chars()
+                    .take(ERROR_BODY_CHARS)
+                    .collect(),
+            }),
         }
     }
 

@@ -21,6 +21,8 @@ pub enum RouteKind {
     GetMessage,
     /// GET /channels/{channel}/messages
     ListMessages,
+    /// GET /channels/{channel}
+    GetChannel,
     /// POST /channels/{channel}/messages/{message}/threads
     StartThread,
     /// PUT /channels/{channel}/messages/{message}/reactions/{emoji}/@me
