@@ -130,7 +130,8 @@ impl DiscordSim {
         self.inner.update(|s| s.gw.faults.set_delay(kinds, delay));
     }
 
-    /// Ends every dispatch delay (frames already held still wait out theirs).
+    /// Ends every dispatch delay (frames already held still wait out
+    /// theirs, and go out even if `set_silent` began meanwhile).
     pub fn clear_dispatch_delays(&self) {
         self.inner.update(|s| s.gw.faults.clear_delays());
     }

@@ -199,6 +199,11 @@ impl DiscordSim {
             .read(|s| s.gw.faults.muted.iter().cloned().collect())
     }
 
+    /// How many dispatches were muted in all (not bounded like the list).
+    pub fn muted_dispatch_total(&self) -> u64 {
+        self.inner.read(|s| s.gw.faults.muted_total)
+    }
+
     /// Number of gateway connections currently open.
     pub fn live_connections(&self) -> usize {
         self.inner.read(|s| s.gw.conns.len())

@@ -143,6 +143,7 @@ async fn a_new_session_is_not_muted_unless_all_sessions_are() {
         next_is_ack(c, 3).await;
     }
     assert_eq!(sim.muted_dispatches().len(), 1 + 3);
+    assert_eq!(sim.muted_dispatch_total(), 4);
 
     sim.unmute_dispatches();
     let id = sim.inject_message(channel, &alice, "back");

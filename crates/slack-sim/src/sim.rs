@@ -252,6 +252,11 @@ impl SlackSim {
             .read(|s| s.sock.faults.muted.iter().cloned().collect())
     }
 
+    /// How many events were muted in all (not bounded like the list).
+    pub fn muted_event_total(&self) -> u64 {
+        self.inner.read(|s| s.sock.faults.muted_total)
+    }
+
     /// Ids of the open Socket Mode connections, oldest first.
     pub fn live_connections(&self) -> Vec<u64> {
         self.inner.read(|s| s.sock.conns.keys().copied().collect())

@@ -89,6 +89,7 @@ async fn muted_kinds_are_not_delivered_while_pings_are_answered() {
     let e = c.envelope_acked().await;
     assert_eq!(e["payload"]["event"]["ts"], again);
     assert_eq!(sim.muted_events().len(), 6);
+    assert_eq!(sim.muted_event_total(), 6);
 }
 
 #[tokio::test]
