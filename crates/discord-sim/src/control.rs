@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -118,6 +119,29 @@ enum FaultError {
     Bad(String),
 }
 
+/// The `events` query parameter: dispatch names separated by commas.
+fn kinds(q: &HashMap<String, String>) -> Result<Vec<&str>, FaultError> {
+    let kinds: Vec<&str> = q
+        .get("events")
+        .map(|e| {
+            e.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if kinds.is_empty() {
+        return Err(FaultError::Bad(
+            "events is required, e.g. events=MESSAGE_CREATE".to_owned(),
+        ));
+    }
+    Ok(kinds)
+}
+
+/// `kind` and its query: drop, reconnect, heartbeat,
+/// invalid_session?resumable=, close?code=, acks?enabled=, silent?on=,
+/// refuse?on=, token?valid=, mute?events=A,B&all_sessions=, unmute,
+/// delay?events=A,B&ms= (ms=0 ends it).
 fn apply_fault(
     sim: &DiscordSim,
     kind: &str,
@@ -149,6 +173,23 @@ fn apply_fault(
         "silent" => sim.set_silent(flag("on", true)?),
         "refuse" => sim.set_refuse_connections(flag("on", true)?),
         "token" => sim.set_token_valid(flag("valid", true)?),
+        "mute" => {
+            let kinds = kinds(q)?;
+            if flag("all_sessions", false)? {
+                sim.mute_dispatches_all_sessions(&kinds);
+            } else {
+                sim.mute_dispatches(&kinds);
+            }
+        }
+        "unmute" => sim.unmute_dispatches(),
+        "delay" => {
+            let ms = q
+                .get("ms")
+                .ok_or_else(|| FaultError::Bad("ms is required".to_owned()))?
+                .parse::<u64>()
+                .map_err(|_| FaultError::Bad("ms must be a whole number".to_owned()))?;
+            sim.delay_dispatches(&kinds(q)?, Duration::from_millis(ms));
+        }
         _ => return Err(FaultError::Unknown),
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! Fault injection on a running simulator: gateway faults (drop, close,
 //! op 7, op 9, server heartbeat request, withheld ACKs, silence, refused
-//! connections, bad token, disallowed intent) and REST faults / limits,
-//! including answers lost or delayed after the request took effect.
+//! connections, bad token, disallowed intent, muted or delayed dispatch
+//! kinds) and REST faults / limits, including answers lost or delayed
+//! after the request took effect.
 //!
 //! Each switch is one state change under the lock; the connection tasks do
 //! the socket work. Gateway faults apply to every current connection.
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::config::{RateLimits, ResponseFault, RestFault};
+use crate::dispatch_faults;
 use crate::gateway::{self, ops};
 use crate::payloads::{self, op};
 use crate::sessions::Outgoing;
@@ -93,6 +95,45 @@ impl DiscordSim {
                 s.gw.flush_after_silence(&hello);
             }
         });
+    }
+
+    /// Deaf but connected: the sessions that exist now (connected or
+    /// resumable) stop getting dispatches of these kinds (`t`, e.g.
+    /// "MESSAGE_CREATE"), spending no sequence number, so no gap shows and a
+    /// RESUME replays nothing of them; a resumed session stays muted.
+    /// Heartbeats are still ACKed, other kinds still delivered, REST still
+    /// shows everything. A session from a later IDENTIFY is not muted.
+    /// Each muted dispatch is recorded (`muted_dispatches`).
+    pub fn mute_dispatches(&self, kinds: &[&str]) {
+        let kinds = dispatch_faults::kinds(kinds);
+        self.inner.update(|s| s.gw.mute(&kinds, false));
+    }
+
+    /// `mute_dispatches` for every session, later ones included: a new
+    /// session alone does not heal it.
+    pub fn mute_dispatches_all_sessions(&self, kinds: &[&str]) {
+        let kinds = dispatch_faults::kinds(kinds);
+        self.inner.update(|s| s.gw.mute(&kinds, true));
+    }
+
+    /// Ends every mute; later dispatches flow again (what was muted stays
+    /// undelivered, as on Discord).
+    pub fn unmute_dispatches(&self) {
+        self.inner.update(|s| s.gw.unmute());
+    }
+
+    /// Dispatches of these kinds reach every connection `delay` after they
+    /// happen (numbered and buffered at once); later dispatches on the same
+    /// connection wait behind them, other frames (ACKs) do not.
+    /// `Duration::ZERO` ends the delay of these kinds.
+    pub fn delay_dispatches(&self, kinds: &[&str], delay: Duration) {
+        self.inner.update(|s| s.gw.faults.set_delay(kinds, delay));
+    }
+
+    /// Ends every dispatch delay (frames already held still wait out
+    /// theirs, and go out even if `set_silent` began meanwhile).
+    pub fn clear_dispatch_delays(&self) {
+        self.inner.update(|s| s.gw.faults.clear_delays());
     }
 
     /// true: gateway upgrades are answered 503 (REST keeps working).

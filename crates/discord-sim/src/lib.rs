@@ -9,6 +9,7 @@
 //! - `faults`    fault switches on the handle (gateway and REST)
 //! - `state`     the one locked state and its change signal
 //! - `sessions`  gateway sessions, sequence numbers, replay buffers, fan-out
+//! - `dispatch_faults` muted and delayed dispatch kinds, muted records
 //! - `gateway`   WebSocket connection tasks; `gateway::ops` handles op 1/2/6
 //! - `events`    world changes -> dispatches, with intent rules
 //! - `rest`      REST pipeline (faults, auth, rate limits), routes, nonces
@@ -25,6 +26,7 @@
 mod clock;
 pub mod config;
 mod control;
+mod dispatch_faults;
 mod events;
 mod faults;
 mod gateway;
@@ -40,7 +42,7 @@ mod world;
 pub use config::{RateLimits, ResponseFault, RestFault, SimChannel, SimConfig, SimUser};
 pub use events::intents;
 pub use records::{
-    ConnectionRecord, HeartbeatRecord, IdentifyRecord, ReadyKind, ReadyRecord, RestCall,
-    ResumeRecord, SimMessage, SimThread,
+    ConnectionRecord, HeartbeatRecord, IdentifyRecord, MutedDispatch, ReadyKind, ReadyRecord,
+    RestCall, ResumeRecord, SimMessage, SimThread,
 };
 pub use sim::DiscordSim;

@@ -87,6 +87,17 @@ pub struct RestCall {
     pub body: Option<Value>,
 }
 
+/// One dispatch a muted session did not get (no sequence number spent).
+#[derive(Clone, Debug)]
+pub struct MutedDispatch {
+    pub at: Instant,
+    pub session_id: String,
+    /// The dispatch name (`t`), e.g. "MESSAGE_CREATE".
+    pub event: String,
+    /// The `d` the session would have got.
+    pub data: Value,
+}
+
 /// A stored message (guild channel or thread), oldest edits first.
 #[derive(Clone, Debug)]
 pub struct SimMessage {
@@ -123,6 +134,7 @@ pub(crate) struct RecordsJson<'a> {
     pub connections: &'a [ConnectionRecord],
     pub ready_sent: &'a [ReadyRecord],
     pub rest_calls: &'a [RestCall],
+    pub muted: &'a [MutedDispatch],
 }
 
 impl RecordsJson<'_> {
@@ -156,6 +168,10 @@ impl RecordsJson<'_> {
             "rest_calls": self.rest_calls.iter().map(|r| json!({
                 "at_ms": ms(r.at), "method": r.method, "path": r.path, "query": r.query,
                 "status": r.status, "body": r.body,
+            })).collect::<Vec<_>>(),
+            "muted_dispatches": self.muted.iter().map(|r| json!({
+                "at_ms": ms(r.at), "session_id": r.session_id, "event": r.event,
+                "id": r.data.get("id"), "channel_id": r.data.get("channel_id"),
             })).collect::<Vec<_>>(),
         })
     }

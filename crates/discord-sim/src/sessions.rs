@@ -1,23 +1,30 @@
 //! Gateway sessions and live connections: per-session sequence numbers and
 //! replay buffers, which connection currently carries a session, and the
-//! fan-out of dispatches (delivered live, or buffered for a later resume).
+//! fan-out of dispatches (delivered live, or buffered for a later resume;
+//! muted or delayed per `dispatch_faults`).
 //!
 //! Holds only bookkeeping and the outgoing queue of each connection; it must
 //! never touch a socket or await (it runs under the state lock, which keeps
 //! frame order equal to sequence order).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
 
+use crate::dispatch_faults::DispatchFaults;
 use crate::payloads;
+use crate::records::MutedDispatch;
 
 /// What a connection task is asked to do with its socket.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
-    /// Send one text frame.
+    /// Send one text frame now (ahead of any held dispatch).
     Text(String),
+    /// Send one live dispatch no earlier than `not_before`, and never
+    /// before the dispatches queued ahead of it on this connection.
+    Dispatch { text: String, not_before: Instant },
     /// Send a close frame with this code and reason, then close.
     Close(u16, String),
     /// Abort the TCP flow at once, no close frame.
@@ -46,6 +53,8 @@ pub(crate) struct Session {
     /// The newest connection carrying the session, if it is connected.
     pub conn: Option<u64>,
     pub resumable: bool,
+    /// Dispatch kinds this session never gets (`DiscordSim::mute_dispatches`).
+    pub muted: BTreeSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -55,19 +64,25 @@ pub(crate) struct Gateway {
     pub next_conn_id: u64,
     pub silent: bool,
     pub last_session_id: Option<String>,
+    pub faults: DispatchFaults,
 }
 
 impl Gateway {
     /// Queues a frame on a connection unless the sim is silent.
     /// Returns whether it was queued.
     pub fn send(&mut self, conn_id: u64, text: String) -> bool {
+        self.queue(conn_id, Outgoing::Text(text))
+    }
+
+    /// Queues a frame (text or dispatch) unless the sim is silent.
+    fn queue(&mut self, conn_id: u64, out: Outgoing) -> bool {
         if self.silent {
             return false;
         }
         match self.conns.get(&conn_id) {
             Some(conn) => {
-                tracing::debug!(conn_id, frame = %text, "sim -> client");
-                conn.tx.send(Outgoing::Text(text)).is_ok()
+                tracing::debug!(conn_id, frame = ?out, "sim -> client");
+                conn.tx.send(out).is_ok()
             }
             None => false,
         }
@@ -91,6 +106,7 @@ impl Gateway {
                 buffer: Vec::new(),
                 conn: Some(conn_id),
                 resumable: true,
+                muted: self.faults.muted_for_new_sessions.clone(),
             },
         );
         if let Some(conn) = self.conns.get_mut(&conn_id) {
@@ -100,7 +116,8 @@ impl Gateway {
     }
 
     /// Appends one dispatch to a session (numbered, buffered) and delivers
-    /// it if the session's connection is live.
+    /// it if the session's connection is live (after its kind's delay).
+    /// A kind the session has muted is only recorded: no number, no buffer.
     pub fn dispatch_to(&mut self, session_id: &str, event: &str, d: &Value) {
         let Some(session) = self.sessions.get_mut(session_id) else {
             return;
@@ -108,16 +125,49 @@ impl Gateway {
         if !session.resumable {
             return;
         }
+        if session.muted.contains(event) {
+            tracing::debug!(session_id, event, "muted dispatch not sent");
+            self.faults.record(MutedDispatch {
+                at: Instant::now(),
+                session_id: session_id.to_owned(),
+                event: event.to_owned(),
+                data: d.clone(),
+            });
+            return;
+        }
         session.seq += 1;
         let seq = session.seq;
         let text = payloads::dispatch(event, seq, d);
         session.buffer.push((seq, text.clone()));
+        let not_before = Instant::now() + self.faults.delay_of(event).unwrap_or_default();
         if let Some(conn_id) = session.conn
-            && self.send(conn_id, text)
+            && self.queue(conn_id, Outgoing::Dispatch { text, not_before })
             && let Some(conn) = self.conns.get_mut(&conn_id)
         {
             conn.last_sent_seq = seq;
         }
+    }
+
+    /// Mutes `kinds` for every session that can still be resumed (connected
+    /// or not); `new_sessions` also for every session identified later.
+    pub fn mute(&mut self, kinds: &BTreeSet<String>, new_sessions: bool) {
+        for session in self.sessions.values_mut().filter(|s| s.resumable) {
+            session.muted.extend(kinds.iter().cloned());
+        }
+        if new_sessions {
+            self.faults
+                .muted_for_new_sessions
+                .extend(kinds.iter().cloned());
+        }
+    }
+
+    /// Ends every mute (current and future sessions). What was muted stays
+    /// undelivered.
+    pub fn unmute(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.muted.clear();
+        }
+        self.faults.muted_for_new_sessions.clear();
     }
 
     /// Sends an unbuffered numbered dispatch (RESUMED) on a connection.

@@ -19,8 +19,8 @@ use tokio_util::sync::DropGuard;
 use crate::config::{SimConfig, SimUser};
 use crate::events;
 use crate::records::{
-    ConnectionRecord, HeartbeatRecord, IdentifyRecord, ReadyRecord, RecordsJson, RestCall,
-    ResumeRecord, SimMessage, SimThread,
+    ConnectionRecord, HeartbeatRecord, IdentifyRecord, MutedDispatch, ReadyRecord, RecordsJson,
+    RestCall, ResumeRecord, SimMessage, SimThread,
 };
 use crate::server;
 use crate::state::Inner;
@@ -192,6 +192,18 @@ impl DiscordSim {
         self.inner.read(|s| s.rec.rest_calls.clone())
     }
 
+    /// Dispatches muted sessions did not get, oldest first (the most
+    /// recent 10,000).
+    pub fn muted_dispatches(&self) -> Vec<MutedDispatch> {
+        self.inner
+            .read(|s| s.gw.faults.muted.iter().cloned().collect())
+    }
+
+    /// How many dispatches were muted in all (not bounded like the list).
+    pub fn muted_dispatch_total(&self) -> u64 {
+        self.inner.read(|s| s.gw.faults.muted_total)
+    }
+
     /// Number of gateway connections currently open.
     pub fn live_connections(&self) -> usize {
         self.inner.read(|s| s.gw.conns.len())
@@ -216,6 +228,7 @@ impl DiscordSim {
     /// All records as JSON (instants as ms since the sim started).
     pub fn records_json(&self) -> Value {
         self.inner.read(|s| {
+            let muted: Vec<MutedDispatch> = s.gw.faults.muted.iter().cloned().collect();
             RecordsJson {
                 origin: self.inner.origin,
                 identifies: &s.rec.identifies,
@@ -224,6 +237,7 @@ impl DiscordSim {
                 connections: &s.rec.connections,
                 ready_sent: &s.rec.ready_sent,
                 rest_calls: &s.rec.rest_calls,
+                muted: &muted,
             }
             .to_json()
         })

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -109,9 +110,30 @@ enum FaultError {
     Bad(String),
 }
 
+/// The `events` query parameter: event types separated by commas.
+fn kinds(q: &HashMap<String, String>) -> Result<Vec<&str>, FaultError> {
+    let kinds: Vec<&str> = q
+        .get("events")
+        .map(|e| {
+            e.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if kinds.is_empty() {
+        return Err(FaultError::Bad(
+            "events is required, e.g. events=message,app_mention".to_owned(),
+        ));
+    }
+    Ok(kinds)
+}
+
 /// `kind` and its query: disconnect?reason=, drop, silent?on=,
 /// silence_current, refuse_open?on=, link_disabled?on=,
-/// token?which=bot|app&valid=, redeliver_last.
+/// token?which=bot|app&valid=, redeliver_last,
+/// mute?events=message,app_mention&all_connections=, unmute,
+/// delay?events=message&ms= (ms=0 ends it).
 fn apply_fault(sim: &SlackSim, kind: &str, q: &HashMap<String, String>) -> Result<(), FaultError> {
     let flag = |name: &str, default: bool| -> Result<bool, FaultError> {
         match q.get(name).map(String::as_str) {
@@ -143,6 +165,23 @@ fn apply_fault(sim: &SlackSim, kind: &str, q: &HashMap<String, String>) -> Resul
         }
         "redeliver_last" => {
             sim.redeliver_last();
+        }
+        "mute" => {
+            let kinds = kinds(q)?;
+            if flag("all_connections", false)? {
+                sim.mute_events_all_connections(&kinds);
+            } else {
+                sim.mute_events(&kinds);
+            }
+        }
+        "unmute" => sim.unmute_events(),
+        "delay" => {
+            let ms = q
+                .get("ms")
+                .ok_or_else(|| FaultError::Bad("ms is required".to_owned()))?
+                .parse::<u64>()
+                .map_err(|_| FaultError::Bad("ms must be a whole number".to_owned()))?;
+            sim.delay_events(&kinds(q)?, Duration::from_millis(ms));
         }
         _ => return Err(FaultError::Unknown),
     }

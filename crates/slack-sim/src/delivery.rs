@@ -3,6 +3,9 @@
 //! `envelope_id`, and redelivered after `ack_timeout` (retry_attempt + 1,
 //! retry_reason "timeout") on any open connection, up to `max_retries`.
 //! Envelopes created while no connection is open wait for the next one.
+//! An event kind muted on every open connection is not sent at all: it is
+//! recorded as muted and dropped (no retry), as on a deaf link. A delayed
+//! kind goes out after its delay; its ack timeout starts then.
 //!
 //! The bookkeeping runs under the state lock and never awaits; the one
 //! timer task (`spawn_redelivery`) only sleeps until the next deadline and
@@ -16,8 +19,8 @@ use tokio::time::Instant;
 use crate::clock::{self, unix_now_secs};
 use crate::config::SlackSimConfig;
 use crate::payloads;
-use crate::records::{AckRecord, DeliveryRecord};
-use crate::sockets::Sent;
+use crate::records::{AckRecord, DeliveryRecord, MutedEvent};
+use crate::sockets::{Picked, Sent};
 use crate::state::{Inner, State};
 
 /// What an envelope carries (retry fields are added per attempt).
@@ -87,19 +90,46 @@ pub(crate) fn deliver_event(s: &mut State, config: &SlackSimConfig, event: Value
     id
 }
 
+/// What became of a pending envelope handed to `send`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Still pending (sent and awaiting its ack, or awaiting a connection).
+    Pending,
+    /// Every connection had muted its kind: recorded and removed.
+    Muted,
+}
+
 /// Sends the pending envelope at `index` on a picked connection.
-fn send(s: &mut State, config: &SlackSimConfig, index: usize) {
-    let Some(conn) = s.sock.pick(s.switches.pick) else {
-        s.delivery.pending[index].awaiting = Awaiting::Connection;
-        return;
+fn send(s: &mut State, config: &SlackSimConfig, index: usize) -> Outcome {
+    let kind = s.delivery.pending[index].env.event_type.clone();
+    let conn = match s.sock.pick_for(s.switches.pick, kind.as_deref()) {
+        Picked::Conn(conn) => conn,
+        Picked::NoConnection => {
+            s.delivery.pending[index].awaiting = Awaiting::Connection;
+            return Outcome::Pending;
+        }
+        Picked::AllMuted => {
+            let p = s.delivery.pending.remove(index);
+            tracing::debug!(envelope_id = %p.env.id, ?kind, "muted event not sent");
+            let event = p.env.payload.get("event").cloned().unwrap_or_default();
+            s.sock.faults.record(MutedEvent {
+                at: Instant::now(),
+                envelope_id: p.env.id,
+                event_id: p.env.event_id,
+                event_type: kind,
+                event,
+            });
+            return Outcome::Muted;
+        }
     };
+    let delay = s.sock.faults.delay_of(kind.as_deref()).unwrap_or_default();
     let p = &mut s.delivery.pending[index];
     let frame = payloads::envelope(&p.env.id, &p.env.payload, p.attempt, p.reason);
-    let sent = s.sock.send(conn, frame);
-    let now = Instant::now();
+    let goes_out = Instant::now() + delay;
+    let sent = s.sock.send_envelope(conn, frame, goes_out);
     p.awaiting = Awaiting::Ack {
-        sent_at: now,
-        due: now + config.ack_timeout,
+        sent_at: goes_out,
+        due: goes_out + config.ack_timeout,
     };
     s.rec.deliveries.push(DeliveryRecord {
         envelope_id: p.env.id.clone(),
@@ -108,16 +138,19 @@ fn send(s: &mut State, config: &SlackSimConfig, index: usize) {
         connection_id: conn,
         retry_attempt: p.attempt,
         retry_reason: p.reason.to_owned(),
-        at: now,
+        at: goes_out,
         dropped: sent == Sent::Swallowed,
     });
+    Outcome::Pending
 }
 
 /// A connection said hello: deliver what waited for one.
 pub(crate) fn on_connection_ready(s: &mut State, config: &SlackSimConfig) {
-    for index in 0..s.delivery.pending.len() {
-        if matches!(s.delivery.pending[index].awaiting, Awaiting::Connection) {
-            send(s, config, index);
+    let mut index = 0;
+    while index < s.delivery.pending.len() {
+        let waiting = matches!(s.delivery.pending[index].awaiting, Awaiting::Connection);
+        if !waiting || send(s, config, index) == Outcome::Pending {
+            index += 1;
         }
     }
 }
@@ -173,8 +206,9 @@ fn fire_due(s: &mut State, config: &SlackSimConfig, now: Instant) {
         }
         p.attempt += 1;
         p.reason = "timeout";
-        send(s, config, index);
-        index += 1;
+        if send(s, config, index) == Outcome::Pending {
+            index += 1;
+        }
     }
 }
 
@@ -205,7 +239,7 @@ pub(crate) fn redeliver_last(s: &mut State, config: &SlackSimConfig) -> Option<S
     let p = &mut s.delivery.pending[index];
     p.attempt = attempt;
     p.reason = "timeout";
-    send(s, config, index);
+    let _ = send(s, config, index);
     Some(env.id)
 }
 
@@ -255,7 +289,7 @@ mod tests {
 
     fn retry_of(rx: &mut mpsc::UnboundedReceiver<Outgoing>) -> Option<(u64, String)> {
         match rx.try_recv().ok()? {
-            Outgoing::Text(t) => {
+            Outgoing::Text(t) | Outgoing::Envelope { text: t, .. } => {
                 let v: Value = serde_json::from_str(&t).unwrap();
                 Some((
                     v["retry_attempt"].as_u64()?,
@@ -280,6 +314,7 @@ mod tests {
             phase: ConnPhase::Open,
             silent: false,
             hello_sent: true,
+            muted: Default::default(),
         };
         let id = inner.update(|s| {
             s.sock.conns.insert(1, conn);
@@ -325,6 +360,7 @@ mod tests {
             phase: ConnPhase::Open,
             silent: false,
             hello_sent: true,
+            muted: Default::default(),
         };
         let id = inner.update(|s| {
             s.sock.conns.insert(7, conn);

@@ -1,12 +1,16 @@
 //! Fault injection on a running simulator: Socket Mode faults (disconnect
 //! messages, dropped flows, silence / half-open sockets, refused or
-//! disabled connection opening, bad tokens) and Web API faults and limits,
-//! including answers lost or delayed after the call took effect.
+//! disabled connection opening, bad tokens, muted or delayed event kinds)
+//! and Web API faults and limits, including answers lost or delayed after
+//! the call took effect.
 //!
 //! Each switch is one state change under the lock; the connection tasks do
 //! the socket work.
 
+use std::time::Duration;
+
 use crate::config::{ConnectionPick, Fault, RateLimit, ResponseFault, TokenKind};
+use crate::event_faults;
 use crate::protocol::DisconnectReason;
 use crate::sim::SlackSim;
 use crate::socket;
@@ -77,6 +81,43 @@ impl SlackSim {
                 s.sock.command(id, Outgoing::Silence(true));
             }
         });
+    }
+
+    /// Deaf but connected: the connections open now stop getting events of
+    /// these kinds (the inner `event.type`, e.g. "message", "app_mention").
+    /// Such an event goes to a connection that has not muted it, if one is
+    /// open (a new `apps.connections.open` socket is not muted); else it is
+    /// lost without a retry and recorded (`muted_events`). Pings, pongs,
+    /// acks, other kinds and the Web API (conversations.history/replies
+    /// list the messages) keep working.
+    pub fn mute_events(&self, kinds: &[&str]) {
+        let kinds = event_faults::kinds(kinds);
+        self.inner.update(|s| s.sock.mute(&kinds, false));
+    }
+
+    /// `mute_events` on every connection, later ones included: a new
+    /// connection alone does not heal it.
+    pub fn mute_events_all_connections(&self, kinds: &[&str]) {
+        let kinds = event_faults::kinds(kinds);
+        self.inner.update(|s| s.sock.mute(&kinds, true));
+    }
+
+    /// Ends every mute; later events flow again (what was muted stays lost).
+    pub fn unmute_events(&self) {
+        self.inner.update(|s| s.sock.unmute());
+    }
+
+    /// Envelopes of these kinds go out `delay` after the event (their ack
+    /// timeout starts then); later envelopes on the same connection wait
+    /// behind them, pings and pongs do not. `Duration::ZERO` ends the delay
+    /// of these kinds.
+    pub fn delay_events(&self, kinds: &[&str], delay: Duration) {
+        self.inner.update(|s| s.sock.faults.set_delay(kinds, delay));
+    }
+
+    /// Ends every event delay (envelopes already held still wait out theirs).
+    pub fn clear_event_delays(&self) {
+        self.inner.update(|s| s.sock.faults.clear_delays());
     }
 
     /// true: `apps.connections.open` answers HTTP 503

@@ -13,6 +13,7 @@
 //! - `sockets`   connection registry: tickets, phases, silence, picking
 //! - `socket`    WebSocket connection tasks: hello, acks, disconnects, close
 //! - `delivery`  envelopes, acks, redelivery timer
+//! - `event_faults` muted and delayed event kinds, muted records
 //! - `events`    workspace changes -> Events API events
 //! - `web`       Web API pipeline (faults, auth, rate limits) and methods
 //! - `world`     channels, users, messages, threads, reactions, pagination
@@ -29,6 +30,7 @@ mod clock;
 pub mod config;
 mod control;
 mod delivery;
+mod event_faults;
 mod events;
 mod faults;
 mod payloads;
@@ -46,5 +48,7 @@ pub use config::{
     ConnectionPick, Fault, RateLimit, ResponseFault, SlackChannel, SlackSimConfig, TokenKind,
 };
 pub use protocol::DisconnectReason;
-pub use records::{AckRecord, ConnectionRecord, DeliveryRecord, OpenRecord, SlackMessage, WebCall};
+pub use records::{
+    AckRecord, ConnectionRecord, DeliveryRecord, MutedEvent, OpenRecord, SlackMessage, WebCall,
+};
 pub use sim::{SlackSim, SlackUser};

@@ -53,9 +53,23 @@ pub struct DeliveryRecord {
     pub connection_id: u64,
     pub retry_attempt: u32,
     pub retry_reason: String,
+    /// When it goes out on the connection (after any `delay_events`).
     pub at: Instant,
     /// The connection was silent: nothing reached the socket.
     pub dropped: bool,
+}
+
+/// One event a muted connection did not get and no other connection took:
+/// lost, as on a deaf link (no retry follows).
+#[derive(Clone, Debug)]
+pub struct MutedEvent {
+    pub at: Instant,
+    pub envelope_id: String,
+    pub event_id: Option<String>,
+    /// `payload.event.type`, e.g. "message" or "app_mention".
+    pub event_type: Option<String>,
+    /// The `event` object the app would have got.
+    pub event: Value,
 }
 
 /// One `{"envelope_id": ...}` acknowledgement received.
@@ -114,6 +128,7 @@ pub(crate) struct RecordsJson<'a> {
     pub deliveries: &'a [DeliveryRecord],
     pub acks: &'a [AckRecord],
     pub web_calls: &'a [WebCall],
+    pub muted: &'a [MutedEvent],
 }
 
 impl RecordsJson<'_> {
@@ -141,6 +156,11 @@ impl RecordsJson<'_> {
             "web_calls": self.web_calls.iter().map(|r| json!({
                 "at_ms": ms(r.at), "method": r.method, "params": r.params, "status": r.status,
                 "ok": r.ok, "error": r.error,
+            })).collect::<Vec<_>>(),
+            "muted_events": self.muted.iter().map(|r| json!({
+                "at_ms": ms(r.at), "envelope_id": r.envelope_id, "event_id": r.event_id,
+                "event_type": r.event_type, "ts": r.event.get("ts"),
+                "channel": r.event.get("channel"),
             })).collect::<Vec<_>>(),
         })
     }

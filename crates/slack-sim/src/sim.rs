@@ -21,7 +21,8 @@ use crate::delivery;
 use crate::events;
 use crate::protocol::Ts;
 use crate::records::{
-    AckRecord, ConnectionRecord, DeliveryRecord, OpenRecord, RecordsJson, SlackMessage, WebCall,
+    AckRecord, ConnectionRecord, DeliveryRecord, MutedEvent, OpenRecord, RecordsJson, SlackMessage,
+    WebCall,
 };
 use crate::server;
 use crate::state::Inner;
@@ -244,6 +245,18 @@ impl SlackSim {
         self.inner.read(|s| s.rec.web_calls.clone())
     }
 
+    /// Events no connection got because every open one had muted their
+    /// kind, oldest first (the most recent 10,000).
+    pub fn muted_events(&self) -> Vec<MutedEvent> {
+        self.inner
+            .read(|s| s.sock.faults.muted.iter().cloned().collect())
+    }
+
+    /// How many events were muted in all (not bounded like the list).
+    pub fn muted_event_total(&self) -> u64 {
+        self.inner.read(|s| s.sock.faults.muted_total)
+    }
+
     /// Ids of the open Socket Mode connections, oldest first.
     pub fn live_connections(&self) -> Vec<u64> {
         self.inner.read(|s| s.sock.conns.keys().copied().collect())
@@ -257,6 +270,7 @@ impl SlackSim {
     /// All records as JSON (instants as ms since the sim started).
     pub fn records_json(&self) -> Value {
         self.inner.read(|s| {
+            let muted: Vec<MutedEvent> = s.sock.faults.muted.iter().cloned().collect();
             RecordsJson {
                 origin: self.inner.origin,
                 connections: &s.rec.connections,
@@ -264,6 +278,7 @@ impl SlackSim {
                 deliveries: &s.rec.deliveries,
                 acks: &s.rec.acks,
                 web_calls: &s.rec.web_calls,
+                muted: &muted,
             }
             .to_json()
         })

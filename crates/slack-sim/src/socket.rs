@@ -3,10 +3,13 @@
 //! queued frames, reads acks, and closes or aborts when told.
 //!
 //! Owns the socket and nothing else: decisions are taken under the state
-//! lock (`sockets`, `delivery`). Every await on the peer has a deadline, and
+//! lock (`sockets`, `delivery`). A delayed envelope is held in the task
+//! (with every envelope queued after it, so order holds) while other
+//! frames, pings and pongs go on at once. Every await on the peer has a deadline, and
 //! a silent connection is not read at all, so its pings go unanswered
 //! (axum answers pings only while the socket is read).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,6 +124,7 @@ async fn run(inner: Arc<Inner>, mut socket: WebSocket, ticket: String) {
                 phase: ConnPhase::Open,
                 silent: false,
                 hello_sent: false,
+                muted: s.sock.faults.muted_for_new_connections.clone(),
             },
         );
         if over_limit {
@@ -161,13 +165,19 @@ async fn pump(
     mut silent: bool,
 ) -> End {
     let mut close_at: Option<Instant> = None;
+    // Envelopes waiting for their time, in order. Bounded by what the sim
+    // delivers within one configured delay; they die with the connection
+    // (unacked, they are redelivered like any other).
+    let mut held: VecDeque<(Instant, String)> = VecDeque::new();
     let mut pings = inner
         .config
         .server_ping_interval
         .map(|every| tokio::time::interval_at(Instant::now() + every, every));
     loop {
-        // Priority: shutdown, a due close, then our queued output (so a
-        // decided close or abort wins over more input), pings, then input.
+        let next_due = held.front().map(|(at, _)| *at);
+        // Priority: shutdown, a due close, a held envelope whose time has
+        // come, then our queued output (so a decided close or abort wins
+        // over more input), pings, then input.
         tokio::select! {
             biased;
             () = inner.cancel.cancelled() => return End::Shutdown,
@@ -177,11 +187,26 @@ async fn pump(
                 }
                 return End::SimClosed;
             }
+            () = sleep_until_opt(next_due), if !silent => {
+                if let Some((_, text)) = held.pop_front()
+                    && !write_text(socket, text).await
+                {
+                    return End::ClientGone;
+                }
+            }
             cmd = rx.recv() => match cmd {
                 Some(Outgoing::Text(text)) => {
-                    let sent = tokio::time::timeout(PEER_DEADLINE, socket.send(Message::Text(text.into()))).await;
-                    if !matches!(sent, Ok(Ok(()))) {
+                    if !write_text(socket, text).await {
                         return End::ClientGone;
+                    }
+                }
+                Some(Outgoing::Envelope { text, not_before }) => {
+                    if held.is_empty() && not_before <= Instant::now() {
+                        if !write_text(socket, text).await {
+                            return End::ClientGone;
+                        }
+                    } else {
+                        held.push_back((not_before, text));
                     }
                 }
                 Some(Outgoing::Silence(on)) => silent = on,
@@ -207,6 +232,12 @@ async fn pump(
             },
         }
     }
+}
+
+/// Writes one text frame within `PEER_DEADLINE`; false when the peer is gone.
+async fn write_text(socket: &mut WebSocket, text: String) -> bool {
+    let sent = tokio::time::timeout(PEER_DEADLINE, socket.send(Message::Text(text.into()))).await;
+    matches!(sent, Ok(Ok(())))
 }
 
 /// A client frame: in Socket Mode only acks (`{"envelope_id", "payload"?}`).

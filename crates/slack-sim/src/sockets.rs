@@ -1,24 +1,28 @@
 //! The registry of Socket Mode connections: one-time tickets, each live
-//! connection's phase and outgoing queue, silence, and which connection an
-//! envelope goes to.
+//! connection's phase and outgoing queue, silence, muted event kinds, and
+//! which connection an envelope goes to.
 //!
 //! Bookkeeping only: it must never touch a socket or await (it runs under
 //! the state lock; the connection tasks in `socket` do the I/O).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use crate::config::ConnectionPick;
+use crate::event_faults::EventFaults;
 use crate::protocol::DisconnectReason;
 
 /// What a connection task is asked to do with its socket.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
-    /// Send one text frame.
+    /// Send one text frame now (ahead of any held envelope).
     Text(String),
+    /// Send one envelope no earlier than `not_before`, and never before the
+    /// envelopes queued ahead of it on this connection.
+    Envelope { text: String, not_before: Instant },
     /// Stop (true) or resume (false) reading the socket and answering pings.
     Silence(bool),
     /// Send a close frame after this delay, then end.
@@ -48,6 +52,17 @@ pub(crate) struct Conn {
     pub silent: bool,
     /// Hello is withheld while silent and sent when silence ends.
     pub hello_sent: bool,
+    /// Event kinds never sent on it (`SlackSim::mute_events`).
+    pub muted: BTreeSet<String>,
+}
+
+/// Where an envelope may go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Picked {
+    Conn(u64),
+    /// Connections exist, but every one has muted this kind.
+    AllMuted,
+    NoConnection,
 }
 
 /// Whether a frame reached a connection's queue.
@@ -68,6 +83,7 @@ pub(crate) struct Sockets {
     /// Every connection silent (new ones included).
     pub silent: bool,
     round_robin: u64,
+    pub faults: EventFaults,
 }
 
 impl Sockets {
@@ -97,21 +113,59 @@ impl Sockets {
 
     /// Queues a text frame unless the connection is silent.
     pub fn send(&mut self, conn_id: u64, text: String) -> Sent {
+        self.queue(conn_id, Outgoing::Text(text))
+    }
+
+    /// Queues an envelope (held until `not_before`) unless silent.
+    pub fn send_envelope(&mut self, conn_id: u64, text: String, not_before: Instant) -> Sent {
+        self.queue(conn_id, Outgoing::Envelope { text, not_before })
+    }
+
+    fn queue(&mut self, conn_id: u64, out: Outgoing) -> Sent {
         if !self.conns.contains_key(&conn_id) {
             return Sent::NoConnection;
         }
         if self.is_silent(conn_id) {
-            tracing::debug!(conn_id, frame = %text, "sim -> client (swallowed: silent)");
+            tracing::debug!(conn_id, frame = ?out, "sim -> client (swallowed: silent)");
             return Sent::Swallowed;
         }
-        tracing::debug!(conn_id, frame = %text, "sim -> client");
-        match self
-            .conns
-            .get(&conn_id)
-            .map(|c| c.tx.send(Outgoing::Text(text)))
-        {
+        tracing::debug!(conn_id, frame = ?out, "sim -> client");
+        match self.conns.get(&conn_id).map(|c| c.tx.send(out)) {
             Some(Ok(())) => Sent::Queued,
             _ => Sent::NoConnection,
+        }
+    }
+
+    /// Mutes `kinds` on every connection open now; `new_connections` also
+    /// on every connection opened later.
+    pub fn mute(&mut self, kinds: &BTreeSet<String>, new_connections: bool) {
+        for conn in self.conns.values_mut() {
+            conn.muted.extend(kinds.iter().cloned());
+        }
+        if new_connections {
+            self.faults
+                .muted_for_new_connections
+                .extend(kinds.iter().cloned());
+        }
+    }
+
+    /// Ends every mute (current and future connections).
+    pub fn unmute(&mut self) {
+        for conn in self.conns.values_mut() {
+            conn.muted.clear();
+        }
+        self.faults.muted_for_new_connections.clear();
+    }
+
+    /// `pick` among the connections that have not muted `kind`.
+    pub fn pick_for(&mut self, pick: ConnectionPick, kind: Option<&str>) -> Picked {
+        if self.conns.is_empty() {
+            return Picked::NoConnection;
+        }
+        let hearing = |c: &Conn| kind.is_none_or(|k| !c.muted.contains(k));
+        match self.pick_where(pick, hearing) {
+            Some(id) => Picked::Conn(id),
+            None => Picked::AllMuted,
         }
     }
 
@@ -139,15 +193,23 @@ impl Sockets {
     /// The connection for the next envelope: among open ones per `pick`,
     /// falling back to closing ones (Slack still delivers on a connection
     /// it has warned until it is gone).
-    pub fn pick(&mut self, pick: ConnectionPick) -> Option<u64> {
+    fn pick_where(
+        &mut self,
+        pick: ConnectionPick,
+        eligible: impl Fn(&Conn) -> bool,
+    ) -> Option<u64> {
         let open: Vec<u64> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.phase == ConnPhase::Open)
+            .filter(|(_, c)| c.phase == ConnPhase::Open && eligible(c))
             .map(|(id, _)| *id)
             .collect();
         let candidates = if open.is_empty() {
-            self.conns.keys().copied().collect()
+            self.conns
+                .iter()
+                .filter(|(_, c)| eligible(c))
+                .map(|(id, _)| *id)
+                .collect()
         } else {
             open
         };
@@ -179,6 +241,7 @@ mod tests {
             phase: ConnPhase::Open,
             silent: false,
             hello_sent: true,
+            muted: BTreeSet::new(),
         };
         (c, rx)
     }
@@ -201,17 +264,47 @@ mod tests {
             s.conns.insert(id, c);
             rxs.push(rx);
         }
-        assert_eq!(s.pick(ConnectionPick::First), Some(1));
-        assert_eq!(s.pick(ConnectionPick::Newest), Some(3));
+        assert_eq!(s.pick_for(ConnectionPick::First, None), Picked::Conn(1));
+        assert_eq!(s.pick_for(ConnectionPick::Newest, None), Picked::Conn(3));
         let turns: Vec<_> = (0..4)
-            .filter_map(|_| s.pick(ConnectionPick::RoundRobin))
+            .map(|_| s.pick_for(ConnectionPick::RoundRobin, None))
             .collect();
-        assert_eq!(turns, vec![1, 2, 3, 1]);
+        let conns = |ids: &[u64]| ids.iter().map(|id| Picked::Conn(*id)).collect::<Vec<_>>();
+        assert_eq!(turns, conns(&[1, 2, 3, 1]));
         s.start_closing(1, DisconnectReason::Warning, Duration::from_secs(1));
-        assert_eq!(s.pick(ConnectionPick::First), Some(2));
+        assert_eq!(s.pick_for(ConnectionPick::First, None), Picked::Conn(2));
         assert!(matches!(rxs[0].try_recv(), Ok(Outgoing::CloseAfter(_))));
         s.silent = true;
         assert_eq!(s.send(2, "x".into()), Sent::Swallowed);
         assert_eq!(s.send(9, "x".into()), Sent::NoConnection);
+    }
+
+    #[tokio::test]
+    async fn muted_connections_are_passed_over() {
+        let mut s = Sockets::default();
+        let mut rxs = Vec::new();
+        assert_eq!(
+            s.pick_for(ConnectionPick::First, Some("message")),
+            Picked::NoConnection
+        );
+        for id in 1..=2 {
+            let (c, rx) = conn();
+            s.conns.insert(id, c);
+            rxs.push(rx);
+        }
+        s.mute(&crate::event_faults::kinds(&["message"]), false);
+        let (c, rx) = conn();
+        s.conns.insert(3, c);
+        rxs.push(rx);
+        let message = Some("message");
+        assert_eq!(s.pick_for(ConnectionPick::First, message), Picked::Conn(3));
+        assert_eq!(
+            s.pick_for(ConnectionPick::First, Some("app_mention")),
+            Picked::Conn(1)
+        );
+        s.conns.remove(&3);
+        assert_eq!(s.pick_for(ConnectionPick::First, message), Picked::AllMuted);
+        s.unmute();
+        assert_eq!(s.pick_for(ConnectionPick::First, message), Picked::Conn(1));
     }
 }

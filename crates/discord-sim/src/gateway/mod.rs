@@ -1,6 +1,8 @@
 //! The gateway WebSocket: accepting (or refusing) an upgrade, and one task
 //! per connection that writes queued frames and feeds received ones to
-//! `ops`.
+//! `ops`. A delayed dispatch is held in the task (with every dispatch
+//! queued after it, so order holds) while other frames, heartbeat ACKs
+//! included, go out at once.
 //!
 //! Owns the socket and nothing else: every decision is taken in `ops` /
 //! `sessions` under the state lock. It must never hold the lock across an
@@ -8,6 +10,7 @@
 
 pub(crate) mod ops;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,16 +118,38 @@ async fn pump(
     rx: &mut mpsc::UnboundedReceiver<Outgoing>,
     conn_id: u64,
 ) -> Option<u16> {
+    // Dispatches waiting for their time, in sequence order. Bounded by what
+    // the sim dispatches within one configured delay; they die with the
+    // connection (the session's buffer keeps them for a resume).
+    let mut held: VecDeque<(Instant, String)> = VecDeque::new();
     loop {
-        // Priority: shutdown, then our queued output (so a close we decided
-        // on goes out before more input is read), then client input.
+        let next_due = held.front().map(|(at, _)| *at);
+        // Priority: shutdown, then a held dispatch whose time has come, then
+        // our queued output (so a close we decided on goes out before more
+        // input is read), then client input.
         tokio::select! {
             biased;
             () = inner.cancel.cancelled() => return None,
+            () = sleep_until_opt(next_due) => {
+                if let Some((_, text)) = held.pop_front()
+                    && socket.send(Message::Text(text.into())).await.is_err()
+                {
+                    return None;
+                }
+            }
             cmd = rx.recv() => match cmd {
                 Some(Outgoing::Text(text)) => {
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         return None;
+                    }
+                }
+                Some(Outgoing::Dispatch { text, not_before }) => {
+                    if held.is_empty() && not_before <= Instant::now() {
+                        if socket.send(Message::Text(text.into())).await.is_err() {
+                            return None;
+                        }
+                    } else {
+                        held.push_back((not_before, text));
                     }
                 }
                 Some(Outgoing::Close(code, reason)) => {
@@ -153,6 +178,13 @@ async fn pump(
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             },
         }
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
