@@ -6,8 +6,22 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The first id the sim hands out; ids increase by one from here.
+/// The floor under the ids the sim hands out (a snowflake of late 2024).
 pub const FIRST_ID: u64 = 1_300_000_000_000_000_000;
+
+/// Discord's epoch: snowflakes count milliseconds from 2015-01-01.
+pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// The smallest snowflake of the current millisecond, as Discord makes
+/// them (time in the top 42 bits), so a client can read when a message
+/// was posted from its id.
+pub fn snowflake_now() -> u64 {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    now_ms.saturating_sub(DISCORD_EPOCH_MS) << 22
+}
 
 /// Now, as Discord renders timestamps: `2024-05-01T12:34:56.789000+00:00`.
 pub fn now_iso() -> String {
@@ -76,6 +90,18 @@ mod tests {
             iso_from_unix_millis(951_782_400_000),
             "2000-02-29T00:00:00.000000+00:00"
         );
+    }
+
+    #[test]
+    fn snowflakes_carry_the_time_they_were_made() {
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let id = snowflake_now();
+        let ms = (id >> 22) + DISCORD_EPOCH_MS;
+        assert!(ms >= before && ms < before + 1_000, "{ms} vs {before}");
+        assert!(id > FIRST_ID);
     }
 
     #[test]

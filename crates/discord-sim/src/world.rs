@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use tokio::time::Instant;
 
-use crate::clock::{FIRST_ID, now_iso};
+use crate::clock::{FIRST_ID, now_iso, snowflake_now};
 use crate::config::{SimConfig, SimUser};
 use crate::records::{SimMessage, SimThread};
 
@@ -102,9 +102,11 @@ impl World {
         }
     }
 
+    /// A new id: a snowflake of now (so its time can be read from it, as
+    /// from Discord's), and always above every id handed out before.
     pub fn next_id(&mut self) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.next_id.max(snowflake_now());
+        self.next_id = id + 1;
         id
     }
 
