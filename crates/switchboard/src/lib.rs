@@ -38,6 +38,7 @@ pub mod chat;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod demo;
 pub mod demo_agent;
 pub mod health;

@@ -39,6 +39,8 @@ pub struct Metrics {
     messages_received: Family<PlatformLabels, Counter>,
     duplicate_events: Family<PlatformLabels, Counter>,
     caught_up: Family<PlatformLabels, Counter>,
+    missed_dispatches: Family<PlatformLabels, Counter>,
+    delivery_checks: Family<PlatformLabels, Counter>,
     discord_invalid: InvalidRequests,
 }
 
@@ -63,6 +65,18 @@ impl Metrics {
             "Messages fetched by catch-up after downtime and acted on",
             caught_up.clone(),
         );
+        let missed_dispatches = Family::<PlatformLabels, Counter>::default();
+        registry.register(
+            "switchboard_missed_dispatches",
+            "Messages the platform holds that the live connection did not deliver within canary.grace (found by the delivery check, then handled)",
+            missed_dispatches.clone(),
+        );
+        let delivery_checks = Family::<PlatformLabels, Counter>::default();
+        registry.register(
+            "switchboard_delivery_checks",
+            "REST calls made by the delivery check",
+            delivery_checks.clone(),
+        );
         registry.register_collector(Box::new(HealthCollector { health }));
         let discord_invalid = InvalidRequests::default();
         registry.register_collector(Box::new(InvalidCollector(discord_invalid.clone())));
@@ -71,6 +85,8 @@ impl Metrics {
             messages_received,
             duplicate_events,
             caught_up,
+            missed_dispatches,
+            delivery_checks,
             discord_invalid,
         }
     }
@@ -89,6 +105,16 @@ impl Metrics {
 
     pub fn message_caught_up(&self, platform: &str) {
         self.caught_up.get_or_create(&labels(platform)).inc();
+    }
+
+    pub fn missed_dispatches(&self, platform: &str, count: u64) {
+        self.missed_dispatches
+            .get_or_create(&labels(platform))
+            .inc_by(count);
+    }
+
+    pub fn delivery_check(&self, platform: &str) {
+        self.delivery_checks.get_or_create(&labels(platform)).inc();
     }
 
     pub fn duplicate_event(&self, platform: &str) {

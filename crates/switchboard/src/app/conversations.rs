@@ -19,6 +19,9 @@ use crate::broker::reply::{ReplyConfig, ToolDisplay};
 use crate::broker::thread::ThreadDeps;
 use crate::chat::{ChatHistory, ChatOutbound, Platform};
 use crate::config::{Gating, Reactions};
+use crate::delivery::reconcile::ReconcileSettings;
+use crate::delivery::schedule::ScheduleSettings;
+use crate::delivery::{DeliveryLedger, LatestProbe, Reconciler, SessionRenewal};
 use crate::supervisor::FatalError;
 
 /// How often idle agent sessions are checked against their TTL.
@@ -33,6 +36,13 @@ pub(super) struct PlatformSide {
     pub reactions: Reactions,
     /// The fatal end a 401 from the platform's API means.
     pub unauthorized: FatalError,
+    /// The platform's view of a channel's newest message, for the delivery
+    /// check (`None`: the platform is not checked).
+    pub probe: Option<Arc<dyn LatestProbe>>,
+    /// Where the delivery check asks the connections for a new session.
+    pub renewal: SessionRenewal,
+    /// `canary.calls_per_minute` of this platform.
+    pub check_calls_per_minute: u32,
 }
 
 pub(super) struct Wired {
@@ -73,6 +83,32 @@ pub(super) async fn wire_conversations(
         durable,
         fatal_tx,
     );
+    let ledger = DeliveryLedger::default();
+    if let Some(probe) = side.probe.filter(|_| w.config.canary.enabled) {
+        let canary = &w.config.canary;
+        let reconciler = Reconciler {
+            platform: side.platform,
+            settings: ReconcileSettings {
+                schedule: ScheduleSettings {
+                    interval: canary.interval,
+                    idle_interval: canary.idle_interval,
+                    thread_window: canary.thread_window,
+                    calls_per_minute: side.check_calls_per_minute,
+                },
+                grace: canary.grace,
+                max_misses: canary.max_misses,
+            },
+            configured: side.gating.allowed_channels.clone(),
+            probe,
+            history: side.history.clone(),
+            ledger: ledger.clone(),
+            inbound: w.inbound.clone(),
+            renewal: side.renewal.clone(),
+            health: w.health.delivery.clone(),
+            metrics: w.metrics.clone(),
+        };
+        w.tracker.spawn(reconciler.run(w.stop.clone()));
+    }
     let catch_up = CatchUpSource {
         history: side.history,
         inbound: w.inbound.clone(),
@@ -93,7 +129,8 @@ pub(super) async fn wire_conversations(
         w.tracker.clone(),
         w.stop.clone(),
     )
-    .with_prune_after(w.config.store.prune_after);
+    .with_prune_after(w.config.store.prune_after)
+    .with_delivery_ledger(ledger);
     bridge.restore().await;
     Wired { bridge, pool }
 }

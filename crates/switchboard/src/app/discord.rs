@@ -10,9 +10,10 @@ use crate::chat::Platform;
 use crate::chat::discord::rest::global_limit;
 use crate::chat::discord::{
     BotUserId, ChannelDirectory, DiscordCause, DiscordGateway, DiscordHistory, DiscordOutbound,
-    DiscordRest,
+    DiscordProbe, DiscordRest,
 };
 use crate::config::DiscordConfig;
+use crate::delivery::SessionRenewal;
 use crate::health::ConnectionHealth;
 use crate::supervisor::{FatalError, fatal_error};
 
@@ -37,6 +38,7 @@ pub(super) async fn wire(
         global_limit(),
         w.metrics.discord_invalid_requests(),
     );
+    let renewal = SessionRenewal::default();
     let gateway = DiscordGateway::new(
         discord,
         &w.config.supervisor,
@@ -44,7 +46,8 @@ pub(super) async fn wire(
         w.inbound.clone(),
         directory.clone(),
         bot.clone(),
-    );
+    )
+    .with_renewal(renewal.watch());
     let side = PlatformSide {
         platform: Platform::Discord,
         outbound: Arc::new(DiscordOutbound::new(rest.clone())),
@@ -53,6 +56,9 @@ pub(super) async fn wire(
         reactions: discord.reactions.clone(),
         unauthorized: fatal_error("discord", &DiscordCause::RestUnauthorized)
             .expect("401 is fatal"),
+        probe: Some(Arc::new(DiscordProbe::new(rest.clone()))),
+        renewal,
+        check_calls_per_minute: w.config.canary.discord_calls_per_minute,
     };
     let wired = wire_conversations(w, side, platforms).await;
     platforms.spawn(verify_token(rest));

@@ -15,6 +15,7 @@ use crate::chat::slack::outbound::SlackOutbound;
 use crate::chat::slack::socket::{SlackSocket, SlotsShared, SocketSettings};
 use crate::chat::slack::web::{SharedIdentity, SlackWeb, TokenKind};
 use crate::config::SlackConfig;
+use crate::delivery::SessionRenewal;
 use crate::health::ConnectionHealth;
 use crate::supervisor::fatal_error;
 
@@ -43,6 +44,9 @@ pub(super) async fn wire(
         gating: slack.gating.clone(),
         reactions: slack.reactions.clone(),
         unauthorized: fatal_error("slack", &refused).expect("a refused token is fatal"),
+        probe: None,
+        renewal: SessionRenewal::default(),
+        check_calls_per_minute: w.config.canary.slack_calls_per_minute,
     };
     let wired = wire_conversations(w, side, platforms).await;
     let shared = SlotsShared::default();

@@ -26,6 +26,7 @@ use crate::chat::receipt::Receipt;
 use crate::chat::recent_ids::RecentIds;
 use crate::chat::{ChatHistory, ChatMessage, Conversation, InboundSender, Platform};
 use crate::config::Gating;
+use crate::delivery::DeliveryLedger;
 use crate::metrics::Metrics;
 use crate::store::{JournalEntry, JournalState, now_ms};
 
@@ -57,6 +58,8 @@ pub struct Bridge {
     metrics: Metrics,
     pub(super) catch_up: CatchUpSource,
     cursors: CursorQueue,
+    /// What the live connection delivered, for the delivery check.
+    ledger: DeliveryLedger,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     /// Threads idle longer than this are not loaded at start (`restore`).
@@ -83,10 +86,17 @@ impl Bridge {
             metrics,
             catch_up,
             cursors,
+            ledger: DeliveryLedger::default(),
             tracker,
             shutdown,
             prune_after: crate::config::DEFAULT_PRUNE_AFTER,
         }
+    }
+
+    /// Record live deliveries in `ledger` (the delivery check reads it).
+    pub fn with_delivery_ledger(mut self, ledger: DeliveryLedger) -> Self {
+        self.ledger = ledger;
+        self
     }
 
     /// Load (and keep) only threads active within `prune_after`
@@ -98,6 +108,7 @@ impl Bridge {
 
     /// A new platform session started: catch up on what was missed.
     pub fn start_catch_up(&self) {
+        self.ledger.session_started(std::time::SystemTime::now());
         let scope = CatchUpScope {
             allowed_channels: self.gating.allowed_channels.iter().cloned().collect(),
             allow_all_channels: self.gating.allow_all_channels,
@@ -126,12 +137,17 @@ impl Bridge {
     /// settles it "not durable" (the platform redelivers) and the message
     /// is still handled, deduped in memory.
     pub async fn handle(&mut self, message: ChatMessage, receipt: Receipt) {
+        if !message.caught_up {
+            self.ledger.delivered(&message.channel_id, &message.id);
+        }
         let decision = route(&message, &self.gating, |id| {
             self.threads.get(id).map(|t| t.parent.clone())
         });
         let platform = self.platform.as_str();
         let accepted = match &decision {
             Route::Start { prompt } if !prompt.is_empty() => {
+                // The thread it opens is checked for delivery from now on.
+                self.ledger.watch(&message.id);
                 Some((message.id.clone(), prompt.clone()))
             }
             Route::Adopt {

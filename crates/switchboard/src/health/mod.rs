@@ -6,11 +6,13 @@
 //! This module knows nothing of any platform's protocol.
 
 mod catch_up;
+mod delivery;
 mod pipeline;
 mod pools;
 mod store;
 
 pub use catch_up::{CatchUpFigures, CatchUpHealth, IncompleteChannel};
+pub use delivery::{DeliveryFigures, DeliveryHealth};
 pub use pipeline::{INTAKE_BEAT, PipelineFigures, PipelineHealth};
 pub use pools::{PoolFigures, PoolView, SATURATION_SAMPLE, Saturation};
 pub use store::{StoreFigures, StoreHealth};
@@ -335,6 +337,8 @@ pub struct HealthRegistry {
     pub pipeline: PipelineHealth,
     /// Each platform's latest catch-up after downtime.
     pub catch_up: CatchUpHealth,
+    /// Whether each platform's connection delivers what it holds.
+    pub delivery: DeliveryHealth,
 }
 
 impl std::fmt::Debug for HealthRegistry {
@@ -434,6 +438,7 @@ impl HealthRegistry {
             })
             .collect();
         reasons.extend(self.pipeline.unready_reasons());
+        reasons.extend(self.delivery.unready_reasons());
         for (name, pool, saturation) in self.named_pools() {
             reasons.extend(saturation.unready_reason(&name, &pool.figures()));
         }

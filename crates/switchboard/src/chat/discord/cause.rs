@@ -100,6 +100,9 @@ pub enum DiscordCause {
     StreamEnded,
     /// REST answered 401: the token is not valid.
     RestUnauthorized,
+    /// The delivery check found messages the connection never delivered,
+    /// check after check: a new session is needed.
+    NotDelivered,
 }
 
 impl DiscordCause {
@@ -108,6 +111,7 @@ impl DiscordCause {
         match self {
             Self::Closed { code, .. } => code.ends_session(),
             Self::InvalidSession { resumable, .. } => !resumable,
+            Self::NotDelivered => true,
             _ => false,
         }
     }
@@ -124,6 +128,7 @@ impl DiscordCause {
             Self::HandshakeTimeout(_) => "handshake_timeout",
             Self::StreamEnded => "stream_ended",
             Self::RestUnauthorized => "rest_unauthorized",
+            Self::NotDelivered => "events_not_delivered",
         }
     }
 }
@@ -169,6 +174,9 @@ impl fmt::Display for DiscordCause {
             }
             Self::StreamEnded => f.write_str("gateway event stream ended"),
             Self::RestUnauthorized => f.write_str("REST API answered 401 Unauthorized"),
+            Self::NotDelivered => f.write_str(
+                "events not delivered: the platform holds messages this session never dispatched",
+            ),
         }
     }
 }

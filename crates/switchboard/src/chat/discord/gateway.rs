@@ -33,6 +33,7 @@ use super::watchdog::{Action, Watchdog, WatchdogConfig, Zombie};
 use crate::chat::receipt::Receipt;
 use crate::chat::{ChatEvent, InboundSender, Platform};
 use crate::config::{DiscordConfig, Secret, SupervisorConfig};
+use crate::delivery::RenewalWatch;
 use crate::health::{ConnectionHealth, ConnectionState};
 use crate::supervisor::{Connection, RunEnd};
 
@@ -60,6 +61,8 @@ pub struct DiscordGateway {
     inbound: InboundSender,
     directory: ChannelDirectory,
     bot: BotUserId,
+    /// Asks for a new session when events are not delivered.
+    renewal: Option<RenewalWatch>,
 }
 
 impl DiscordGateway {
@@ -89,7 +92,14 @@ impl DiscordGateway {
             inbound,
             directory,
             bot,
+            renewal: None,
         }
+    }
+
+    /// End the connection for a new session whenever `renewal` asks.
+    pub fn with_renewal(mut self, renewal: RenewalWatch) -> Self {
+        self.renewal = Some(renewal);
+        self
     }
 
     fn build_shard(&self) -> Shard {
@@ -225,6 +235,15 @@ impl DiscordGateway {
     }
 }
 
+/// Resolves when the delivery check asks for a new session; never
+/// without a watch.
+async fn renewal_requested(renewal: &mut Option<RenewalWatch>) {
+    match renewal {
+        Some(renewal) => renewal.requested().await,
+        None => std::future::pending().await,
+    }
+}
+
 #[derive(Deserialize)]
 struct Frame<T> {
     d: T,
@@ -256,6 +275,10 @@ impl Connection for DiscordGateway {
         let mut dog = Watchdog::new(self.watchdog, Instant::now());
         let mut reader = ShardReader::default();
         let mut active_since: Option<Instant> = None;
+        let mut renewal = self.renewal.take();
+        if let Some(renewal) = &mut renewal {
+            renewal.arm();
+        }
         let cause = loop {
             dog.observe_heartbeat(shard.latency().sent().map(Instant::from_std));
             let next_check = dog.next_check(Instant::now());
@@ -266,7 +289,12 @@ impl Connection for DiscordGateway {
                 biased;
                 () = shutdown.cancelled() => {
                     self.close_for_shutdown(&mut shard).await;
+                    self.renewal = renewal;
                     return RunEnd::Shutdown;
+                }
+                () = renewal_requested(&mut renewal) => {
+                    self.close_for_shutdown(&mut shard).await;
+                    break DiscordCause::NotDelivered;
                 }
                 () = sleep_until(next_check) => {
                     let now = Instant::now();
@@ -318,6 +346,7 @@ impl Connection for DiscordGateway {
                 }
             }
         };
+        self.renewal = renewal;
         self.remember_session(&shard, &cause);
         // Dropping the shard aborts the TCP flow without a close handshake,
         // which keeps the session resumable.
