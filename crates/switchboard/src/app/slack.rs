@@ -47,6 +47,7 @@ pub(super) async fn wire(
         probe: None,
         renewal: SessionRenewal::default(),
         check_calls_per_minute: w.config.canary.slack_calls_per_minute,
+        canary: None,
     };
     let wired = wire_conversations(w, side, platforms).await;
     let shared = SlotsShared::default();
