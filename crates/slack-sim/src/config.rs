@@ -49,6 +49,10 @@ pub struct SlackSimConfig {
     pub api_base_path: String,
     /// Per-method rate limits enforced from the start (off by default).
     pub rate_limits: HashMap<String, RateLimit>,
+    /// How long an interaction's response_url works (Slack: 30 minutes).
+    pub response_url_life: Duration,
+    /// How many times a response_url may be used (Slack: 5).
+    pub response_url_max_uses: u32,
 }
 
 impl Default for SlackSimConfig {
@@ -75,6 +79,8 @@ impl Default for SlackSimConfig {
             server_ping_interval: None,
             api_base_path: "/api".to_owned(),
             rate_limits: HashMap::new(),
+            response_url_life: Duration::from_secs(30 * 60),
+            response_url_max_uses: 5,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The control API under /_sim for manual use and scripts: post user
-//! messages, deliver raw events, trigger faults, read records. No token;
-//! loopback peers only.
+//! messages, deliver raw events, click buttons, run slash commands,
+//! trigger faults, read records. No token; loopback peers only. It also
+//! serves the response_urls handed out in interaction payloads
+//! (`/_sim/response/{id}`), which the app posts to.
 //!
 //! A thin HTTP shell over `SlackSim` methods; it must never change state
 //! any other way.
@@ -20,8 +22,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::TokenKind;
+use crate::interactions::InteractionError;
 use crate::protocol::DisconnectReason;
 use crate::sim::SlackSim;
+use crate::sim_interactions::InteractionHandle;
 use crate::state::Inner;
 
 pub(crate) fn router() -> Router<Arc<Inner>> {
@@ -29,6 +33,9 @@ pub(crate) fn router() -> Router<Arc<Inner>> {
         .route("/messages", post(message))
         .route("/events", post(event))
         .route("/faults/{kind}", post(fault))
+        .route("/click", post(click))
+        .route("/slash", post(slash))
+        .route("/response/{id}", post(response_url))
         .route("/records", get(records))
 }
 
@@ -186,6 +193,85 @@ fn apply_fault(sim: &SlackSim, kind: &str, q: &HashMap<String, String>) -> Resul
         _ => return Err(FaultError::Unknown),
     }
     Ok(())
+}
+
+#[derive(Deserialize)]
+struct ClickBody {
+    channel: Option<String>,
+    message_ts: String,
+    action_id: String,
+    user: String,
+}
+
+#[derive(Deserialize)]
+struct SlashBody {
+    channel: Option<String>,
+    user: String,
+    command: String,
+    #[serde(default)]
+    text: String,
+}
+
+fn started(result: Result<InteractionHandle, InteractionError>) -> Response {
+    match result {
+        Ok(h) => Json(json!({
+            "envelope_id": h.envelope_id, "response_url": h.response_url,
+            "trigger_id": h.trigger_id, "outcome": h.outcome.as_str(),
+        }))
+        .into_response(),
+        Err(e) => bad_request(&e.to_string()),
+    }
+}
+
+/// POST /_sim/click {channel?, message_ts, action_id, user}
+/// -> {envelope_id, response_url, trigger_id, outcome}.
+async fn click(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<ClickBody>,
+) -> Response {
+    if let Some(denied) = forbidden_unless_loopback(peer) {
+        return denied;
+    }
+    let sim = SlackSim::from_inner(inner);
+    let Some(channel) = body.channel.or_else(|| sim.channel_ids().first().cloned()) else {
+        return bad_request("channel is required");
+    };
+    started(sim.click_button(&channel, &body.message_ts, &body.action_id, &body.user))
+}
+
+/// POST /_sim/slash {channel?, user, command, text?} -> as /_sim/click.
+async fn slash(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<SlashBody>,
+) -> Response {
+    if let Some(denied) = forbidden_unless_loopback(peer) {
+        return denied;
+    }
+    let sim = SlackSim::from_inner(inner);
+    let Some(channel) = body.channel.or_else(|| sim.channel_ids().first().cloned()) else {
+        return bad_request("channel is required");
+    };
+    started(sim.run_slash_command(&channel, &body.user, &body.command, &body.text))
+}
+
+/// POST /_sim/response/{id} {text?, blocks?, response_type?, thread_ts?,
+/// replace_original?, delete_original?}: a response_url (JSON body, as
+/// Slack takes it).
+async fn response_url(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(denied) = forbidden_unless_loopback(peer) {
+        return denied;
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let answer = SlackSim::from_inner(inner).post_response_url(&id, body);
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, Json(answer.body)).into_response()
 }
 
 async fn records(

@@ -6,6 +6,11 @@
 //! An event kind muted on every open connection is not sent at all: it is
 //! recorded as muted and dropped (no retry), as on a deaf link. A delayed
 //! kind goes out after its delay; its ack timeout starts then.
+//! `interactive` and `slash_commands` envelopes follow the same connection
+//! choice, mute and delay rules (their kind is the payload type,
+//! "block_actions" or "slash_commands"), but Slack does not redeliver
+//! them: one not acked within `ack_timeout` is recorded as timed out (the
+//! user saw an error), and one with no connection open is not kept.
 //!
 //! The bookkeeping runs under the state lock and never awaits; the one
 //! timer task (`spawn_redelivery`) only sleeps until the next deadline and
@@ -18,14 +23,39 @@ use tokio::time::Instant;
 
 use crate::clock::{self, unix_now_secs};
 use crate::config::SlackSimConfig;
+use crate::interactions;
 use crate::payloads;
 use crate::records::{AckRecord, DeliveryRecord, MutedEvent};
 use crate::sockets::{Picked, Sent};
 use crate::state::{Inner, State};
 
+/// The Socket Mode envelope `type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EnvelopeKind {
+    EventsApi,
+    Interactive,
+    SlashCommands,
+}
+
+impl EnvelopeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvelopeKind::EventsApi => "events_api",
+            EnvelopeKind::Interactive => "interactive",
+            EnvelopeKind::SlashCommands => "slash_commands",
+        }
+    }
+
+    /// Only Events API envelopes are redelivered when not acked.
+    fn redelivered(self) -> bool {
+        self == EnvelopeKind::EventsApi
+    }
+}
+
 /// What an envelope carries (retry fields are added per attempt).
 #[derive(Clone, Debug)]
 pub(crate) struct Envelope {
+    pub kind: EnvelopeKind,
     pub id: String,
     pub event_id: Option<String>,
     pub event_type: Option<String>,
@@ -72,6 +102,7 @@ pub(crate) fn deliver_event(s: &mut State, config: &SlackSimConfig, event: Value
     let event_type = event.get("type").and_then(Value::as_str).map(str::to_owned);
     let payload = payloads::event_callback(config, event, &event_id, unix_now_secs());
     let env = Envelope {
+        kind: EnvelopeKind::EventsApi,
         id: clock::uuid4(),
         event_id: Some(event_id),
         event_type,
@@ -88,6 +119,53 @@ pub(crate) fn deliver_event(s: &mut State, config: &SlackSimConfig, event: Value
     let index = s.delivery.pending.len() - 1;
     send(s, config, index);
     id
+}
+
+/// What became of an interaction's envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dispatched {
+    /// Sent (or held for its delay); awaiting its ack.
+    Sent,
+    /// No connection was open: Slack tells the user the dispatch failed.
+    NoConnection,
+    /// Every open connection had muted its kind: lost and recorded.
+    Muted,
+}
+
+/// Sends an `interactive` or `slash_commands` envelope now (never queued
+/// for a later connection, never redelivered).
+pub(crate) fn deliver_interaction(
+    s: &mut State,
+    config: &SlackSimConfig,
+    kind: EnvelopeKind,
+    envelope_id: &str,
+    payload: Value,
+) -> Dispatched {
+    if s.sock.conns.is_empty() {
+        return Dispatched::NoConnection;
+    }
+    let payload_type = payload.get("type").and_then(Value::as_str);
+    let event_type = match kind {
+        EnvelopeKind::SlashCommands => Some("slash_commands".to_owned()),
+        _ => payload_type.map(str::to_owned),
+    };
+    s.delivery.pending.push(Pending {
+        env: Envelope {
+            kind,
+            id: envelope_id.to_owned(),
+            event_id: None,
+            event_type,
+            payload,
+        },
+        attempt: 0,
+        reason: "",
+        awaiting: Awaiting::Connection,
+    });
+    let index = s.delivery.pending.len() - 1;
+    match send(s, config, index) {
+        Outcome::Muted => Dispatched::Muted,
+        Outcome::Pending => Dispatched::Sent,
+    }
 }
 
 /// What became of a pending envelope handed to `send`.
@@ -111,7 +189,10 @@ fn send(s: &mut State, config: &SlackSimConfig, index: usize) -> Outcome {
         Picked::AllMuted => {
             let p = s.delivery.pending.remove(index);
             tracing::debug!(envelope_id = %p.env.id, ?kind, "muted event not sent");
-            let event = p.env.payload.get("event").cloned().unwrap_or_default();
+            let event = match p.env.kind {
+                EnvelopeKind::EventsApi => p.env.payload.get("event").cloned().unwrap_or_default(),
+                _ => p.env.payload,
+            };
             s.sock.faults.record(MutedEvent {
                 at: Instant::now(),
                 envelope_id: p.env.id,
@@ -124,7 +205,12 @@ fn send(s: &mut State, config: &SlackSimConfig, index: usize) -> Outcome {
     };
     let delay = s.sock.faults.delay_of(kind.as_deref()).unwrap_or_default();
     let p = &mut s.delivery.pending[index];
-    let frame = payloads::envelope(&p.env.id, &p.env.payload, p.attempt, p.reason);
+    let frame = match p.env.kind {
+        EnvelopeKind::EventsApi => {
+            payloads::envelope(&p.env.id, &p.env.payload, p.attempt, p.reason)
+        }
+        kind => payloads::interaction_envelope(kind.as_str(), &p.env.id, &p.env.payload),
+    };
     let goes_out = Instant::now() + delay;
     let sent = s.sock.send_envelope(conn, frame, goes_out);
     p.awaiting = Awaiting::Ack {
@@ -156,7 +242,13 @@ pub(crate) fn on_connection_ready(s: &mut State, config: &SlackSimConfig) {
 }
 
 /// An `{"envelope_id": ...}` frame from the client.
-pub(crate) fn on_ack(s: &mut State, conn_id: u64, envelope_id: &str, payload: Option<Value>) {
+pub(crate) fn on_ack(
+    s: &mut State,
+    config: &SlackSimConfig,
+    conn_id: u64,
+    envelope_id: &str,
+    payload: Option<Value>,
+) {
     let now = Instant::now();
     let latency = s
         .delivery
@@ -173,8 +265,9 @@ pub(crate) fn on_ack(s: &mut State, conn_id: u64, envelope_id: &str, payload: Op
         connection_id: conn_id,
         at: now,
         latency,
-        payload,
+        payload: payload.clone(),
     });
+    interactions::on_ack(s, config, envelope_id, payload, latency);
 }
 
 /// The earliest redelivery deadline.
@@ -197,6 +290,12 @@ fn fire_due(s: &mut State, config: &SlackSimConfig, now: Instant) {
         let overdue = matches!(p.awaiting, Awaiting::Ack { due, .. } if due <= now);
         if !overdue {
             index += 1;
+            continue;
+        }
+        if !p.env.kind.redelivered() {
+            let id = p.env.id.clone();
+            s.delivery.pending.remove(index);
+            interactions::on_ack_timeout(s, &id);
             continue;
         }
         if p.attempt >= config.max_retries {
@@ -340,7 +439,7 @@ mod tests {
         let attempts: Vec<u32> =
             inner.read(|s| s.rec.deliveries.iter().map(|d| d.retry_attempt).collect());
         assert_eq!(attempts, [0, 1, 2]);
-        inner.update(|s| on_ack(s, 1, &id, None));
+        inner.update(|s| on_ack(s, &inner.config, 1, &id, None));
         assert_eq!(
             inner.read(|s| s.rec.acks[0].latency),
             None,
@@ -367,7 +466,7 @@ mod tests {
             deliver_event(s, &inner.config, json!({ "type": "message" }))
         });
         tokio::time::advance(Duration::from_millis(250)).await;
-        inner.update(|s| on_ack(s, 7, &id, Some(json!({}))));
+        inner.update(|s| on_ack(s, &inner.config, 7, &id, Some(json!({}))));
         let ack = inner.read(|s| s.rec.acks[0].clone());
         assert_eq!(ack.latency, Some(Duration::from_millis(250)));
         assert_eq!(ack.connection_id, 7);

@@ -2,7 +2,7 @@
 //! message is a `message` event (the bot's own posts included, with
 //! `bot_id`); a user message naming the bot (`<@BOTID>`) is additionally an
 //! `app_mention` (its own envelope and event_id, same ts); an edit is a
-//! `message` with subtype `message_changed`.
+//! `message` with subtype `message_changed`, a removal `message_deleted`.
 //!
 //! Runs under the state lock; never awaits and never builds JSON shapes
 //! itself (that is `payloads`).
@@ -48,6 +48,13 @@ pub(crate) fn message_changed(
 ) {
     let event_ts = after.edited.unwrap_or_else(|| s.world.next_ts());
     let event = payloads::message_changed_event(config, before, after, event_ts);
+    delivery::deliver_event(s, config, event);
+}
+
+/// A removal (response_url `delete_original`).
+pub(crate) fn message_deleted(s: &mut State, config: &SlackSimConfig, deleted: &StoredMessage) {
+    let event_ts = s.world.next_ts();
+    let event = payloads::message_deleted_event(config, deleted, event_ts);
     delivery::deliver_event(s, config, event);
 }
 

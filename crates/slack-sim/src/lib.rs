@@ -15,6 +15,12 @@
 //! - `delivery`  envelopes, acks, redelivery timer
 //! - `event_faults` muted and delayed event kinds, muted records
 //! - `events`    workspace changes -> Events API events
+//! - `blocks`    Block Kit checks (Slack's limits) and the ids Slack fills in
+//! - `interactions` button clicks and slash commands: envelopes, acks,
+//!   responses, ephemeral messages
+//! - `interaction_payloads` the block_actions and slash command payloads
+//! - `response_url` the response_url rules (30 min, 5 uses)
+//! - `sim_interactions` the handle's interaction methods, `InteractionHandle`
 //! - `web`       Web API pipeline (faults, auth, rate limits) and methods
 //! - `world`     channels, users, messages, threads, reactions, pagination
 //! - `payloads`  the JSON shapes Slack sends
@@ -26,6 +32,7 @@
 //! Must never hold its state lock across an `.await`, and never wait on a
 //! peer without a deadline.
 
+mod blocks;
 mod clock;
 pub mod config;
 mod control;
@@ -33,11 +40,15 @@ mod delivery;
 mod event_faults;
 mod events;
 mod faults;
+mod interaction_payloads;
+mod interactions;
 mod payloads;
 pub mod protocol;
 pub mod records;
+mod response_url;
 mod server;
 mod sim;
+mod sim_interactions;
 mod socket;
 mod sockets;
 mod state;
@@ -47,8 +58,12 @@ mod world;
 pub use config::{
     ConnectionPick, Fault, RateLimit, ResponseFault, SlackChannel, SlackSimConfig, TokenKind,
 };
+pub use interactions::InteractionError;
 pub use protocol::DisconnectReason;
 pub use records::{
-    AckRecord, ConnectionRecord, DeliveryRecord, MutedEvent, OpenRecord, SlackMessage, WebCall,
+    AckRecord, ConnectionRecord, DeliveryRecord, EphemeralMessage, EphemeralSource,
+    InteractionKind, InteractionOutcome, InteractionRecord, MutedEvent, OpenRecord, ResponseUrlUse,
+    SlackMessage, WebCall,
 };
 pub use sim::{SlackSim, SlackUser};
+pub use sim_interactions::InteractionHandle;

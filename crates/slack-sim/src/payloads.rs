@@ -46,6 +46,9 @@ fn message_core(config: &SlackSimConfig, m: &StoredMessage) -> Map<String, Value
     o.insert("text".into(), json!(m.sim.text));
     o.insert("ts".into(), json!(m.ts.to_string()));
     o.insert("team".into(), json!(config.team_id));
+    if !m.sim.blocks.is_empty() {
+        o.insert("blocks".into(), json!(m.sim.blocks));
+    }
     if let Some(thread_ts) = m.thread_ts {
         o.insert("thread_ts".into(), json!(thread_ts.to_string()));
     }
@@ -153,6 +156,25 @@ pub(crate) fn message_changed_event(
     })
 }
 
+/// A `message` event with subtype `message_deleted` for a removal.
+pub(crate) fn message_deleted_event(
+    config: &SlackSimConfig,
+    deleted: &StoredMessage,
+    event_ts: Ts,
+) -> Value {
+    json!({
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": true,
+        "channel": deleted.sim.channel,
+        "ts": event_ts.to_string(),
+        "event_ts": event_ts.to_string(),
+        "deleted_ts": deleted.ts.to_string(),
+        "channel_type": "channel",
+        "previous_message": Value::Object(message_core(config, deleted)),
+    })
+}
+
 /// The `event_callback` payload around one event.
 pub(crate) fn event_callback(
     config: &SlackSimConfig,
@@ -194,6 +216,23 @@ pub(crate) fn envelope(
         "accepts_response_payload": false,
         "retry_attempt": retry_attempt,
         "retry_reason": retry_reason,
+    })
+    .to_string()
+}
+
+/// An `interactive` or `slash_commands` envelope frame: the ack may carry
+/// a response payload, and there are no retry fields (Slack does not
+/// redeliver these).
+pub(crate) fn interaction_envelope(
+    envelope_type: &str,
+    envelope_id: &str,
+    payload: &Value,
+) -> String {
+    json!({
+        "envelope_id": envelope_id,
+        "payload": payload,
+        "type": envelope_type,
+        "accepts_response_payload": true,
     })
     .to_string()
 }

@@ -115,6 +115,8 @@ pub(crate) enum ApiError {
     InvalidArguments,
     InvalidJson,
     InvalidMetadataFormat,
+    InvalidBlocks,
+    InvalidBlocksFormat,
 }
 
 impl ApiError {
@@ -140,6 +142,8 @@ impl ApiError {
             ApiError::InvalidArguments => "invalid_arguments",
             ApiError::InvalidJson => "invalid_json",
             ApiError::InvalidMetadataFormat => "invalid_metadata_format",
+            ApiError::InvalidBlocks => "invalid_blocks",
+            ApiError::InvalidBlocksFormat => "invalid_blocks_format",
         }
     }
 }

@@ -112,12 +112,140 @@ pub struct SlackMessage {
     pub bot_id: Option<String>,
     /// The current text.
     pub text: String,
+    /// The current Block Kit blocks (empty when none), ids filled in.
+    pub blocks: Vec<Value>,
     /// The text after each edit, in order.
     pub edits: Vec<String>,
     /// The bot's reactions (emoji names without colons).
     pub reactions: Vec<String>,
     pub created_at: Instant,
     pub edited_at: Vec<Instant>,
+}
+
+/// What a user did that reached the app as an interaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InteractionKind {
+    /// A Block Kit button click (`interactive` envelope, `block_actions`).
+    BlockActions,
+    /// A slash command (`slash_commands` envelope).
+    SlashCommand,
+}
+
+impl InteractionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionKind::BlockActions => "block_actions",
+            InteractionKind::SlashCommand => "slash_commands",
+        }
+    }
+}
+
+/// Where an interaction's envelope stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InteractionOutcome {
+    /// Sent; no ack yet (and `ack_timeout` has not passed).
+    Awaiting,
+    /// Acked within `ack_timeout`.
+    Acked,
+    /// Not acked within `ack_timeout`: the user saw an error; Slack does
+    /// not redeliver it.
+    TimedOut,
+    /// No Socket Mode connection was open: not sent (dispatch failed).
+    NoConnection,
+    /// Every open connection had muted its kind: not sent.
+    Muted,
+}
+
+impl InteractionOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InteractionOutcome::Awaiting => "awaiting",
+            InteractionOutcome::Acked => "acked",
+            InteractionOutcome::TimedOut => "timed_out",
+            InteractionOutcome::NoConnection => "no_connection",
+            InteractionOutcome::Muted => "muted",
+        }
+    }
+}
+
+/// One button click or slash command and what became of it.
+#[derive(Clone, Debug)]
+pub struct InteractionRecord {
+    pub envelope_id: String,
+    pub kind: InteractionKind,
+    pub channel: String,
+    /// The user who clicked or typed the command.
+    pub user: String,
+    pub trigger_id: String,
+    pub response_url: String,
+    /// The clicked button's `action_id` (block_actions).
+    pub action_id: Option<String>,
+    /// The message the button is on (block_actions).
+    pub message_ts: Option<String>,
+    /// The command, e.g. "/switchboard" (slash commands).
+    pub command: Option<String>,
+    /// The text after the command (slash commands).
+    pub text: Option<String>,
+    pub created_at: Instant,
+    pub outcome: InteractionOutcome,
+    /// When the (first) ack arrived, however late.
+    pub acked_at: Option<Instant>,
+    /// Time from the envelope going out to its ack (`None` for a late ack).
+    pub ack_latency: Option<Duration>,
+    /// The ack's `payload`, if any.
+    pub ack_payload: Option<Value>,
+    /// Why a slash command's ack payload was not shown (e.g. "invalid_blocks").
+    pub response_error: Option<String>,
+}
+
+/// How an ephemeral message came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EphemeralSource {
+    /// `chat.postEphemeral`.
+    PostEphemeral,
+    /// A slash command ack payload (response_type ephemeral, the default).
+    CommandAck,
+    /// A response_url post (response_type ephemeral, the default).
+    ResponseUrl,
+}
+
+impl EphemeralSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EphemeralSource::PostEphemeral => "chat.postEphemeral",
+            EphemeralSource::CommandAck => "command_ack",
+            EphemeralSource::ResponseUrl => "response_url",
+        }
+    }
+}
+
+/// A message only `user` sees; never stored in the channel's history.
+#[derive(Clone, Debug)]
+pub struct EphemeralMessage {
+    pub channel: String,
+    /// The one user who sees it.
+    pub user: String,
+    pub text: String,
+    pub blocks: Vec<Value>,
+    pub thread_ts: Option<String>,
+    /// The ts Slack hands back (`message_ts`); no stored message has it.
+    pub message_ts: String,
+    pub source: EphemeralSource,
+    pub at: Instant,
+}
+
+/// One POST to a response_url, accepted or refused.
+#[derive(Clone, Debug)]
+pub struct ResponseUrlUse {
+    /// The envelope whose payload carried the URL.
+    pub envelope_id: String,
+    pub at: Instant,
+    pub status: u16,
+    /// `None` when accepted; else Slack's error, e.g. "expired_url".
+    pub error: Option<String>,
+    /// What it did: "ephemeral", "in_channel", "replaced", "deleted".
+    pub effect: Option<String>,
+    pub body: Value,
 }
 
 /// All records as JSON for the control API; instants as ms since `origin`.
@@ -129,6 +257,9 @@ pub(crate) struct RecordsJson<'a> {
     pub acks: &'a [AckRecord],
     pub web_calls: &'a [WebCall],
     pub muted: &'a [MutedEvent],
+    pub interactions: &'a [InteractionRecord],
+    pub ephemerals: &'a [EphemeralMessage],
+    pub response_uses: &'a [ResponseUrlUse],
 }
 
 impl RecordsJson<'_> {
@@ -161,6 +292,24 @@ impl RecordsJson<'_> {
                 "at_ms": ms(r.at), "envelope_id": r.envelope_id, "event_id": r.event_id,
                 "event_type": r.event_type, "ts": r.event.get("ts"),
                 "channel": r.event.get("channel"),
+            })).collect::<Vec<_>>(),
+            "interactions": self.interactions.iter().map(|r| json!({
+                "envelope_id": r.envelope_id, "kind": r.kind.as_str(), "channel": r.channel,
+                "user": r.user, "trigger_id": r.trigger_id, "response_url": r.response_url,
+                "action_id": r.action_id, "message_ts": r.message_ts, "command": r.command,
+                "text": r.text, "created_at_ms": ms(r.created_at), "outcome": r.outcome.as_str(),
+                "acked_at_ms": r.acked_at.map(ms),
+                "ack_latency_ms": r.ack_latency.map(|d| d.as_millis() as u64),
+                "ack_payload": r.ack_payload, "response_error": r.response_error,
+            })).collect::<Vec<_>>(),
+            "ephemerals": self.ephemerals.iter().map(|r| json!({
+                "channel": r.channel, "user": r.user, "text": r.text, "blocks": r.blocks,
+                "thread_ts": r.thread_ts, "message_ts": r.message_ts,
+                "source": r.source.as_str(), "at_ms": ms(r.at),
+            })).collect::<Vec<_>>(),
+            "response_url_uses": self.response_uses.iter().map(|r| json!({
+                "envelope_id": r.envelope_id, "at_ms": ms(r.at), "status": r.status,
+                "error": r.error, "effect": r.effect, "body": r.body,
             })).collect::<Vec<_>>(),
         })
     }

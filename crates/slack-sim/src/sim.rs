@@ -279,6 +279,9 @@ impl SlackSim {
                 acks: &s.rec.acks,
                 web_calls: &s.rec.web_calls,
                 muted: &muted,
+                interactions: &s.interactions.records,
+                ephemerals: &s.interactions.ephemerals,
+                response_uses: &s.interactions.response_uses,
             }
             .to_json()
         })

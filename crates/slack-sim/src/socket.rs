@@ -252,7 +252,7 @@ fn handle_text(inner: &Inner, conn_id: u64, text: &str) {
         return;
     };
     let payload = v.get("payload").cloned();
-    inner.update(|s| delivery::on_ack(s, conn_id, envelope_id, payload));
+    inner.update(|s| delivery::on_ack(s, &inner.config, conn_id, envelope_id, payload));
 }
 
 /// Sends a normal close frame and waits (with a deadline) for the reply.

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConnectionPick, Fault, RateLimit, SlackSimConfig, TokenKind};
 use crate::delivery::Delivery;
+use crate::interactions::Interactions;
 use crate::records::{AckRecord, ConnectionRecord, DeliveryRecord, OpenRecord, WebCall};
 use crate::sockets::Sockets;
 use crate::world::World;
@@ -86,6 +87,7 @@ pub(crate) struct State {
     pub switches: Switches,
     pub rec: Records,
     pub web: WebState,
+    pub interactions: Interactions,
 }
 
 pub(crate) struct Inner {
@@ -115,6 +117,7 @@ impl Inner {
                 limits: config.rate_limits.clone(),
                 ..WebState::default()
             },
+            interactions: Interactions::default(),
         };
         Self {
             addr,

@@ -50,6 +50,23 @@ pub(crate) struct ThreadSummary {
     pub latest_reply: Ts,
 }
 
+/// What `World::update` changes; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Edit {
+    pub text: Option<String>,
+    pub blocks: Option<Vec<serde_json::Value>>,
+}
+
+impl Edit {
+    #[cfg(test)]
+    pub fn text(text: &str) -> Edit {
+        Edit {
+            text: Some(text.to_owned()),
+            blocks: None,
+        }
+    }
+}
+
 /// Paging arguments shared by history and replies.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Page {
@@ -141,6 +158,7 @@ impl World {
                 user: user.to_owned(),
                 bot_id: bot_id.map(str::to_owned),
                 text: text.to_owned(),
+                blocks: Vec::new(),
                 edits: Vec::new(),
                 reactions: Vec::new(),
                 created_at: Instant::now(),
@@ -166,12 +184,42 @@ impl World {
         }
     }
 
-    /// Edits a bot message; returns it before and after the edit.
+    /// Sets a stored message's blocks (chat.postMessage's `blocks`).
+    pub fn set_blocks(&mut self, channel: &str, ts: Ts, blocks: Vec<serde_json::Value>) {
+        if let Some(m) = self.find_mut(channel, ts) {
+            m.sim.blocks = blocks;
+        }
+    }
+
+    /// Removes a bot message (response_url `delete_original`); returns it.
+    pub fn delete(
+        &mut self,
+        channel: &str,
+        ts: Ts,
+        editor_bot_id: &str,
+    ) -> Result<StoredMessage, ApiError> {
+        let list = self
+            .messages
+            .get_mut(channel)
+            .ok_or(ApiError::MessageNotFound)?;
+        let index = list
+            .iter()
+            .position(|m| m.ts == ts)
+            .ok_or(ApiError::MessageNotFound)?;
+        if list[index].sim.bot_id.as_deref() != Some(editor_bot_id) {
+            return Err(ApiError::CantUpdateMessage);
+        }
+        Ok(list.remove(index))
+    }
+
+    /// Edits a bot message; returns it before and after the edit. `None`
+    /// keeps the text or the blocks as they were; `Some(vec![])` removes
+    /// the blocks (as chat.update's `blocks: []` does).
     pub fn update(
         &mut self,
         channel: &str,
         ts: Ts,
-        text: &str,
+        edit: Edit,
         editor_bot_id: &str,
     ) -> Result<(StoredMessage, StoredMessage), ApiError> {
         let edit_ts = self.next_ts();
@@ -182,8 +230,13 @@ impl World {
             return Err(ApiError::CantUpdateMessage);
         }
         let before = m.clone();
-        m.sim.text = text.to_owned();
-        m.sim.edits.push(text.to_owned());
+        if let Some(text) = edit.text {
+            m.sim.text = text;
+        }
+        if let Some(blocks) = edit.blocks {
+            m.sim.blocks = blocks;
+        }
+        m.sim.edits.push(m.sim.text.clone());
         m.sim.edited_at.push(Instant::now());
         m.edited = Some(edit_ts);
         Ok((before, m.clone()))
@@ -406,10 +459,10 @@ mod tests {
         let user = w.post(c, "U1", None, "hi", None, None).ts;
         let bot = w.post(c, "U0BOT", Some("B0BOT"), "v1", None, None).ts;
         assert_eq!(
-            w.update(c, user, "x", "B0BOT").unwrap_err(),
+            w.update(c, user, Edit::text("x"), "B0BOT").unwrap_err(),
             ApiError::CantUpdateMessage
         );
-        let (before, after) = w.update(c, bot, "v2", "B0BOT").unwrap();
+        let (before, after) = w.update(c, bot, Edit::text("v2"), "B0BOT").unwrap();
         assert_eq!((before.sim.text.as_str(), after.sim.edits.len()), ("v1", 1));
         assert_eq!(w.react(c, user, ":eyes:", true), Ok(()));
         assert_eq!(

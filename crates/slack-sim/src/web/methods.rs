@@ -6,15 +6,19 @@
 
 use serde_json::{Value, json};
 
+use tokio::time::Instant;
+
 use super::Reply;
 use super::params::Params;
+use crate::blocks;
 use crate::clock;
 use crate::config::TokenKind;
 use crate::events;
 use crate::payloads;
 use crate::protocol::ApiError;
+use crate::records::{EphemeralMessage, EphemeralSource};
 use crate::state::{Inner, State};
-use crate::world::{Page, PageOut};
+use crate::world::{Edit, Page, PageOut};
 
 /// Slack's default and maximum page sizes for history and replies.
 const DEFAULT_LIMIT: usize = 100;
@@ -26,6 +30,7 @@ pub(crate) enum Method {
     AuthTest,
     ChatPostMessage,
     ChatUpdate,
+    ChatPostEphemeral,
     ReactionsAdd,
     ReactionsRemove,
     ConversationsHistory,
@@ -34,11 +39,12 @@ pub(crate) enum Method {
 }
 
 impl Method {
-    const ALL: [Method; 9] = [
+    const ALL: [Method; 10] = [
         Method::AppsConnectionsOpen,
         Method::AuthTest,
         Method::ChatPostMessage,
         Method::ChatUpdate,
+        Method::ChatPostEphemeral,
         Method::ReactionsAdd,
         Method::ReactionsRemove,
         Method::ConversationsHistory,
@@ -52,6 +58,7 @@ impl Method {
             Method::AuthTest => "auth.test",
             Method::ChatPostMessage => "chat.postMessage",
             Method::ChatUpdate => "chat.update",
+            Method::ChatPostEphemeral => "chat.postEphemeral",
             Method::ReactionsAdd => "reactions.add",
             Method::ReactionsRemove => "reactions.remove",
             Method::ConversationsHistory => "conversations.history",
@@ -85,6 +92,7 @@ pub(super) fn handle(
         Method::AuthTest => Ok(auth_test(inner)),
         Method::ChatPostMessage => post_message(inner, s, p),
         Method::ChatUpdate => update(inner, s, p),
+        Method::ChatPostEphemeral => post_ephemeral(s, p),
         Method::ReactionsAdd => react(s, p, true),
         Method::ReactionsRemove => react(s, p, false),
         Method::ConversationsHistory => history(inner, s, p),
@@ -139,12 +147,14 @@ fn channel(s: &State, p: &Params) -> Result<String, ApiError> {
         .ok_or(ApiError::ChannelNotFound)
 }
 
-/// Message text; blocks without text are accepted with empty text.
-fn text(p: &Params) -> Result<String, ApiError> {
-    match (p.str("text"), p.str("blocks")) {
-        (Some(t), _) => Ok(t),
-        (None, Some(_)) => Ok(String::new()),
-        (None, None) => Err(ApiError::NoText),
+/// Message text and checked blocks; blocks without text are accepted with
+/// empty text, and `blocks: []` counts as no blocks.
+fn content(p: &Params) -> Result<(String, Vec<Value>), ApiError> {
+    let blocks = blocks::parse(p.value("blocks"))?.unwrap_or_default();
+    match p.str("text") {
+        Some(t) => Ok((t, blocks)),
+        None if !blocks.is_empty() => Ok((String::new(), blocks)),
+        None => Err(ApiError::NoText),
     }
 }
 
@@ -178,7 +188,7 @@ fn metadata(p: &Params) -> Result<Option<Value>, ApiError> {
 fn post_message(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiError> {
     let c = &inner.config;
     let channel = channel(s, p)?;
-    let text = text(p)?;
+    let (text, blocks) = content(p)?;
     let thread = p
         .ts("thread_ts", ApiError::InvalidArguments)?
         .and_then(|t| s.world.thread_root(&channel, t));
@@ -195,6 +205,10 @@ fn post_message(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiEr
         s.world.set_metadata(&channel, m.ts, metadata.clone());
         m.metadata = Some(metadata);
     }
+    if !blocks.is_empty() {
+        s.world.set_blocks(&channel, m.ts, blocks.clone());
+        m.sim.blocks = blocks;
+    }
     events::bot_message(s, c, &m);
     let message = payloads::message_with_metadata(&s.world, c, &m, true);
     Ok(Reply::ok(
@@ -203,19 +217,50 @@ fn post_message(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiEr
 }
 
 /// `chat.update`: edits one of the bot's messages; emits `message_changed`.
+/// Without `blocks` the message keeps its blocks; `blocks: []` removes
+/// them. With blocks but no `text` the text is kept.
 fn update(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiError> {
     let c = &inner.config;
     let channel = channel(s, p)?;
     let ts = p
         .ts("ts", ApiError::MessageNotFound)?
         .ok_or(ApiError::MessageNotFound)?;
-    let text = text(p)?;
-    let (before, after) = s.world.update(&channel, ts, &text, &c.bot_id)?;
+    let blocks = blocks::parse(p.value("blocks"))?;
+    let text = p.str("text");
+    if text.is_none() && blocks.is_none() {
+        return Err(ApiError::NoText);
+    }
+    let edit = Edit { text, blocks };
+    let (before, after) = s.world.update(&channel, ts, edit, &c.bot_id)?;
     events::message_changed(s, c, &before, &after);
     let message = payloads::message(&s.world, c, &after);
     Ok(Reply::ok(json!({
-        "channel": channel, "ts": after.sim.ts, "text": text, "message": message,
+        "channel": channel, "ts": after.sim.ts, "text": after.sim.text, "message": message,
     })))
+}
+
+/// `chat.postEphemeral`: a message only `user` sees (recorded, never
+/// stored in the channel); answers `message_ts`. Ephemeral messages in a
+/// thread need an existing thread: an unknown `thread_ts` posts unthreaded.
+fn post_ephemeral(s: &mut State, p: &Params) -> Result<Reply, ApiError> {
+    let channel = channel(s, p)?;
+    let user = p.required("user")?;
+    let (text, blocks) = content(p)?;
+    let thread = p
+        .ts("thread_ts", ApiError::InvalidArguments)?
+        .and_then(|t| s.world.thread_root(&channel, t));
+    let message_ts = s.world.next_ts().to_string();
+    s.interactions.ephemerals.push(EphemeralMessage {
+        channel,
+        user,
+        text,
+        blocks,
+        thread_ts: thread.map(|t| t.to_string()),
+        message_ts: message_ts.clone(),
+        source: EphemeralSource::PostEphemeral,
+        at: Instant::now(),
+    });
+    Ok(Reply::ok(json!({ "message_ts": message_ts })))
 }
 
 /// `reactions.add` / `reactions.remove` as the bot.
