@@ -1,6 +1,9 @@
 //! Prometheus metrics: event counters owned here, connection figures read
 //! from [`HealthRegistry`] at scrape time so /metrics and /status can never
 //! disagree. One [`Metrics`] per running instance (no global registry).
+//! The runtime's alive-task count is read at scrape time too (`runtime`).
+
+mod runtime;
 
 use std::sync::Arc;
 
@@ -80,6 +83,7 @@ impl Metrics {
         registry.register_collector(Box::new(HealthCollector { health }));
         let discord_invalid = InvalidRequests::default();
         registry.register_collector(Box::new(InvalidCollector(discord_invalid.clone())));
+        registry.register_collector(Box::new(runtime::RuntimeCollector));
         Self {
             registry: Arc::new(registry),
             messages_received,

@@ -22,6 +22,8 @@ pub struct Setup {
     /// `[supervisor]` lines.
     pub supervisor: String,
     pub max_sessions: u32,
+    /// Extra `[agent]` lines (e.g. `idle_ttl`).
+    pub agent: String,
     /// Milliseconds the echo agent waits before answering.
     pub echo_delay_ms: u64,
     /// Extra environment variables for the broker process.
@@ -35,6 +37,7 @@ impl Default for Setup {
             broker: String::new(),
             supervisor: String::new(),
             max_sessions: 256,
+            agent: String::new(),
             echo_delay_ms: 0,
             env: Vec::new(),
         }
@@ -85,7 +88,7 @@ impl Broker {
              allow_all_users = true\napi_url = \"{}\"\ngateway_url = \"{}\"\n\n\
              [admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\n\n\
              [supervisor]\n{}\n\n[broker]\n{}\n\n\
-             [agent]\ncommand = {:?}\nargs = [{}]\nmax_sessions = {}\n\n\
+             [agent]\ncommand = {:?}\nargs = [{}]\nmax_sessions = {}\n{}\n\n\
              [store]\ndata_dir = {:?}\nallow_inside_agent_cwd = true\n",
             sim.http_url(),
             sim.gateway_url(),
@@ -94,6 +97,7 @@ impl Broker {
             binary(),
             args.join(", "),
             setup.max_sessions,
+            setup.agent,
             dir.path().join("data").display().to_string(),
         );
         let config_path = dir.path().join("switchboard.toml");
@@ -147,6 +151,11 @@ impl Broker {
             "{why}; switchboard stderr (last lines):\n{}",
             tail.join("\n")
         );
+    }
+
+    /// What the broker has written to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     /// `<@bot> text`, a message that calls the bot.

@@ -1,20 +1,22 @@
 //! The broker benchmark: the real `switchboard` binary between an in-process
 //! discord-sim and real echo-agent child processes, all on loopback.
 //! Measures the broker's own latency in and out, throughput and CPU per
-//! message, memory, recovery of the gateway connection, REST economy and
-//! Slack's envelope ack latency,
-//! and prints one table (min / median / p99 / max, budget, verdict).
+//! message, memory, recovery of the gateway connection, REST economy,
+//! Slack's envelope ack latency and a soak of thousands of conversations
+//! (resources flat at the end), and prints one table (min / median / p99 /
+//! max, budget, verdict).
 //!
-//! Run: `cargo bench -p switchboard --bench broker` (about 5 minutes);
+//! Run: `cargo bench -p switchboard --bench broker` (about 9 minutes);
 //! `-- --smoke` runs every scenario tiny (seconds); `-- --only a,b` runs
-//! some of: latency, throughput, memory, recovery, economy, slack_acks;
-//! `-- --messages N` sets the messages per thread of the throughput run.
+//! some of: latency, throughput, memory, recovery, economy, slack_acks,
+//! soak; `-- --messages N` sets the messages per thread of the throughput
+//! run, `-- --conversations N` the conversations of the soak.
 //! `tests/bench_smoke.rs` runs the smoke mode under `cargo test`.
 //!
 //! Modules: `broker` (the process under test), `driver` (simulated users),
 //! `clock` (one monotonic clock across processes), `agentlog` (the agents'
-//! timestamps), `procfs` (RSS and CPU), `stats` (summaries and the table),
-//! and one module per figure.
+//! timestamps), `procfs` (RSS and CPU), `probe` (/proc and /metrics in one
+//! look), `stats` (summaries and the table), and one module per figure.
 
 #![allow(dead_code)]
 
@@ -25,9 +27,11 @@ mod driver;
 mod economy;
 mod latency;
 mod memory;
+mod probe;
 mod procfs;
 mod recovery;
 mod slack_acks;
+mod soak;
 mod stats;
 mod throughput;
 
@@ -42,6 +46,8 @@ pub struct Options {
     pub only: Vec<String>,
     /// Messages per thread in the throughput run.
     pub messages: Option<usize>,
+    /// Conversations in the soak.
+    pub conversations: Option<usize>,
 }
 
 impl Options {
@@ -52,15 +58,17 @@ impl Options {
             .and_then(|i| args.get(i + 1))
             .map(|list| list.split(',').map(str::to_owned).collect())
             .unwrap_or_default();
-        let messages = args
-            .iter()
-            .position(|a| a == "--messages")
-            .and_then(|i| args.get(i + 1))
-            .and_then(|n| n.parse().ok());
+        let number = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .and_then(|n| n.parse().ok())
+        };
         Options {
             smoke: args.iter().any(|a| a == "--smoke"),
             only,
-            messages,
+            messages: number("--messages"),
+            conversations: number("--conversations"),
         }
     }
 
@@ -123,6 +131,9 @@ pub async fn run(options: &Options) -> Vec<Row> {
     }
     if options.wants("slack_acks") {
         done("slack_acks", slack_acks::run(options).await);
+    }
+    if options.wants("soak") {
+        done("soak", soak::run(options).await);
     }
     rows
 }

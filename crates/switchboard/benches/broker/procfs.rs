@@ -1,5 +1,5 @@
-//! What /proc says about a process: resident memory and CPU time, and the
-//! children of a process (the broker's agents).
+//! What /proc says about a process: resident memory, CPU time, open file
+//! descriptors, and the children of a process (the broker's agents).
 
 use std::time::Duration;
 
@@ -107,4 +107,30 @@ pub fn cpu_by_thread(pid: u32) -> std::collections::BTreeMap<String, Duration> {
         *by.entry(name.to_owned()).or_insert(Duration::ZERO) += Duration::from_nanos(ns);
     }
     by
+}
+
+/// Open file descriptors of `pid` (entries of /proc/PID/fd).
+pub fn open_fds(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// Open file descriptors of `pid` by kind ("socket", "pipe", "anon_inode",
+/// or the file's path), for telling a pool of connections from a leak.
+pub fn fd_kinds(pid: u32) -> std::collections::BTreeMap<String, usize> {
+    let mut kinds = std::collections::BTreeMap::new();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return kinds;
+    };
+    for fd in fds.filter_map(Result::ok) {
+        let Ok(target) = std::fs::read_link(fd.path()) else {
+            continue;
+        };
+        let target = target.display().to_string();
+        let kind = match target.split_once(':') {
+            Some((kind, _)) if !target.starts_with('/') => kind.to_owned(),
+            _ => target,
+        };
+        *kinds.entry(kind).or_insert(0) += 1;
+    }
+    kinds
 }

@@ -26,7 +26,19 @@ use crate::delivery::{DeliveryLedger, LatestProbe, Reconciler, SessionRenewal};
 use crate::supervisor::FatalError;
 
 /// How often idle agent sessions are checked against their TTL.
+/// Overridden by the environment variable `SWITCHBOARD_POOL_REAP_EVERY_MS`
+/// (the soak benchmark, whose short `idle_ttl` would otherwise wait up to
+/// a minute for the reaper).
 const REAP_EVERY: Duration = Duration::from_secs(60);
+
+/// [`REAP_EVERY`], or the environment's override.
+fn reap_every() -> Duration {
+    std::env::var("SWITCHBOARD_POOL_REAP_EVERY_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .filter(|ms| *ms > 0)
+        .map_or(REAP_EVERY, Duration::from_millis)
+}
 
 /// What a platform brings to the broker.
 pub(super) struct PlatformSide {
@@ -63,7 +75,7 @@ pub(super) async fn wire_conversations(
     let name = side.platform.as_str();
     let pool = SessionPool::new(w.agent.max_sessions, w.agent.idle_ttl);
     w.tracker
-        .spawn(pool.clone().run_reaper(REAP_EVERY, w.stop.clone()));
+        .spawn(pool.clone().run_reaper(reap_every(), w.stop.clone()));
     w.health
         .register_pool(name, pool.clone(), w.agent.turn_idle_timeout);
     let durable = Durable::new(w.store.clone(), w.health.store.clone(), name)

@@ -34,10 +34,17 @@ use crate::store::{JournalEntry, JournalState, now_ms};
 const THREAD_NAME_CHARS: usize = 60;
 /// Ids remembered in memory when the store cannot be used.
 const FALLBACK_DEDUPE: usize = 10_000;
+/// Handles of actors that ended idle are let go after every this many
+/// actor starts: a closed sender still keeps its channel's first block of
+/// slots allocated (a few KB), which the soak measured as RSS growing with
+/// every thread ever held.
+const LET_GO_EVERY: u32 = 256;
 
 pub(super) struct OwnedThread {
     pub(super) parent: String,
     pub(super) input: Option<ThreadHandle>,
+    /// Its actor ended idle and its handle was let go (`let_go_of_ended`).
+    pub(super) ended_idle: bool,
     pub(super) previous: Option<PreviousSession>,
 }
 
@@ -64,6 +71,8 @@ pub struct Bridge {
     shutdown: CancellationToken,
     /// Threads idle longer than this are not loaded at start (`restore`).
     pub(super) prune_after: Duration,
+    /// Actors started since ended ones were last let go.
+    started_since_let_go: u32,
 }
 
 impl Bridge {
@@ -90,6 +99,7 @@ impl Bridge {
             tracker,
             shutdown,
             prune_after: crate::config::DEFAULT_PRUNE_AFTER,
+            started_since_let_go: 0,
         }
     }
 
@@ -340,6 +350,7 @@ impl Bridge {
             .or_insert_with(|| OwnedThread {
                 parent: parent.to_owned(),
                 input: None,
+                ended_idle: false,
                 previous: None,
             });
         if let Some(handle) = &thread.input
@@ -347,7 +358,8 @@ impl Bridge {
         {
             return handle.clone();
         }
-        let ended_idle = thread.input.is_some();
+        let ended_idle = thread.input.is_some() || thread.ended_idle;
+        thread.ended_idle = false;
         let mut previous = thread.previous.take();
         if ended_idle && previous.is_none() {
             previous = self.stored_session(key).await;
@@ -363,7 +375,23 @@ impl Bridge {
         if let Some(thread) = self.threads.get_mut(key) {
             thread.input = Some(handle.clone());
         }
+        self.started_since_let_go += 1;
+        if self.started_since_let_go >= LET_GO_EVERY {
+            self.started_since_let_go = 0;
+            self.let_go_of_ended();
+        }
         handle
+    }
+
+    /// Drop the handles of actors that ended idle, remembering that they
+    /// did (the next actor of such a thread restores its stored session).
+    fn let_go_of_ended(&mut self) {
+        for thread in self.threads.values_mut() {
+            if thread.input.as_ref().is_some_and(|h| h.tx.is_closed()) {
+                thread.input = None;
+                thread.ended_idle = true;
+            }
+        }
     }
 
     /// The agent session the store remembers for thread `key`.

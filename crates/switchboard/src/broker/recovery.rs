@@ -42,6 +42,7 @@ impl Bridge {
                 OwnedThread {
                     parent: record.channel_id,
                     input: None,
+                    ended_idle: false,
                     previous,
                 },
             );

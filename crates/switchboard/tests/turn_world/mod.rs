@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 mod outbound;
+pub mod property;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
