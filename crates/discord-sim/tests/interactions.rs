@@ -699,3 +699,92 @@ async fn a_channel_reply_to_a_command_can_carry_buttons_that_are_clicked() {
     assert_eq!(click.message.unwrap().id.get(), reply_id);
     assert_eq!(handle.callbacks().len(), 3);
 }
+
+/// twilight's rustls needs one process-wide crypto provider.
+fn twilight(sim: &DiscordSim) -> twilight_http::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    twilight_http::Client::builder()
+        .token(sim.token())
+        .proxy(sim.addr().to_string(), true)
+        .build()
+}
+
+#[tokio::test]
+async fn twilight_http_registers_answers_and_follows_up() {
+    use twilight_model::channel::message::Component;
+    use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
+    use twilight_model::id::Id;
+
+    let (sim, mut gw) = start(SimConfig::default()).await;
+    let client = twilight(&sim);
+    let app = Id::new(sim.bot_user().id);
+    let interactions = client.interaction(app);
+    // twilight's Command model needs a version even for registration.
+    let mut mode = mode_command();
+    mode["version"] = json!("1");
+    let commands: Vec<Command> = serde_json::from_value(json!([mode])).unwrap();
+    let stored = interactions
+        .set_guild_commands(Id::new(sim.guild_id()), &commands)
+        .await
+        .unwrap()
+        .models()
+        .await
+        .unwrap();
+    assert!(stored[0].id.is_some());
+
+    let channel = sim.channel_ids()[0];
+    let rows: Vec<Component> = serde_json::from_value(buttons(&["allow", "deny"])).unwrap();
+    let prompt = client
+        .create_message(Id::new(channel))
+        .content("Run `ls`?")
+        .components(&rows)
+        .await
+        .unwrap()
+        .model()
+        .await
+        .unwrap();
+    gw.dispatch("MESSAGE_CREATE").await;
+    let handle = sim
+        .click_button(channel, prompt.id.get(), "allow", &alice(&sim))
+        .unwrap();
+    let interaction = interaction_of(&gw.dispatch("INTERACTION_CREATE").await);
+
+    let response: InteractionResponse = serde_json::from_value(json!({
+        "type": 7, "data": { "content": "Allowed once by @alice", "components": [] }
+    }))
+    .unwrap();
+    assert_eq!(response.kind, InteractionResponseType::UpdateMessage);
+    interactions
+        .create_response(interaction.id, &interaction.token, &response)
+        .await
+        .unwrap();
+    assert_eq!(handle.response().unwrap().kind, 7);
+    assert_eq!(
+        gw.dispatch("MESSAGE_UPDATE").await["d"]["components"],
+        json!([])
+    );
+
+    let followup = interactions
+        .create_followup(&interaction.token)
+        .content("ls done")
+        .await
+        .unwrap()
+        .model()
+        .await
+        .unwrap();
+    assert_eq!(followup.content, "ls done");
+    let original = interactions
+        .update_response(&interaction.token)
+        .content(Some("Allowed once by @alice at 12:00"))
+        .await
+        .unwrap()
+        .model()
+        .await
+        .unwrap();
+    assert_eq!(original.id, prompt.id);
+    let again = interactions
+        .create_response(interaction.id, &interaction.token, &response)
+        .await;
+    assert!(again.is_err(), "a second callback is refused");
+    assert_eq!(handle.callbacks()[1].error_code, Some(40060));
+}
