@@ -33,6 +33,13 @@ pub struct SimConfig {
     pub message_content_intent_allowed: bool,
     /// REST rate-limit enforcement (headers are always sent).
     pub rate_limits: RateLimits,
+    /// How long after an interaction is dispatched its initial callback is
+    /// accepted (Discord: 3 s; later -> 404 Unknown interaction, 10062,
+    /// and the token is invalidated).
+    pub interaction_callback_deadline: Duration,
+    /// How long an interaction token serves follow-ups and @original edits
+    /// (Discord: 15 min; later -> 401 Invalid Webhook Token, 50027).
+    pub interaction_token_life: Duration,
 }
 
 impl Default for SimConfig {
@@ -52,6 +59,8 @@ impl Default for SimConfig {
             }],
             message_content_intent_allowed: true,
             rate_limits: RateLimits::default(),
+            interaction_callback_deadline: Duration::from_secs(3),
+            interaction_token_life: Duration::from_secs(15 * 60),
         }
     }
 }

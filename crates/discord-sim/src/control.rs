@@ -1,5 +1,6 @@
 //! The control API under /_sim for manual use and scripts: inject messages,
-//! trigger faults, read records. No token; loopback peers only.
+//! click buttons and run slash commands as a user, trigger faults, read
+//! records. No token; loopback peers only.
 //!
 //! A thin HTTP shell over `DiscordSim` methods; it must never change state
 //! any other way.
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::SimUser;
+use crate::interact::{InteractionError, InteractionHandle};
 use crate::sim::DiscordSim;
 use crate::state::Inner;
 
@@ -27,6 +29,8 @@ pub(crate) fn router() -> Router<Arc<Inner>> {
         .route("/messages", post(inject))
         .route("/faults/{kind}", post(fault))
         .route("/records", get(records))
+        .route("/interactions/click", post(click))
+        .route("/interactions/command", post(command))
 }
 
 /// A snowflake given as a JSON number or string.
@@ -91,6 +95,103 @@ async fn inject(
     };
     let id = sim.inject_message(channel_id, &author, &body.content);
     Json(json!({ "id": id.to_string(), "channel_id": channel_id.to_string() })).into_response()
+}
+
+/// A user of the guild, as the control API names one.
+#[derive(Deserialize)]
+struct ActingUser {
+    user_id: Snowflake,
+    user_name: String,
+}
+
+impl ActingUser {
+    fn user(&self) -> Option<SimUser> {
+        Some(SimUser {
+            id: self.user_id.get()?,
+            name: self.user_name.clone(),
+            bot: false,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct ClickBody {
+    channel_id: Snowflake,
+    message_id: Snowflake,
+    custom_id: String,
+    #[serde(flatten)]
+    user: ActingUser,
+    /// Skip the check that the message carries the button (a forged id).
+    #[serde(default)]
+    unchecked: bool,
+}
+
+#[derive(Deserialize)]
+struct CommandBody {
+    channel_id: Option<Snowflake>,
+    name: String,
+    #[serde(default)]
+    options: Value,
+    #[serde(flatten)]
+    user: ActingUser,
+}
+
+/// `{"interaction_id", "token"}`, or 404 with the reason.
+fn interaction_made(made: Result<InteractionHandle, InteractionError>) -> Response {
+    match made {
+        Ok(handle) => Json(json!({
+            "interaction_id": handle.id().to_string(),
+            "token": handle.token(),
+        }))
+        .into_response(),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+async fn click(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<ClickBody>,
+) -> Response {
+    if let Some(denied) = forbidden_unless_loopback(peer) {
+        return denied;
+    }
+    let sim = DiscordSim::from_inner(inner);
+    let (Some(channel_id), Some(message_id), Some(user)) = (
+        body.channel_id.get(),
+        body.message_id.get(),
+        body.user.user(),
+    ) else {
+        return bad_request("channel_id, message_id and user_id must be snowflakes");
+    };
+    interaction_made(if body.unchecked {
+        sim.click_button_unchecked(channel_id, message_id, &body.custom_id, &user)
+    } else {
+        sim.click_button(channel_id, message_id, &body.custom_id, &user)
+    })
+}
+
+async fn command(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<CommandBody>,
+) -> Response {
+    if let Some(denied) = forbidden_unless_loopback(peer) {
+        return denied;
+    }
+    let sim = DiscordSim::from_inner(inner);
+    let channel_id = match &body.channel_id {
+        Some(c) => c.get(),
+        None => sim.channel_ids().first().copied(),
+    };
+    let (Some(channel_id), Some(user)) = (channel_id, body.user.user()) else {
+        return bad_request("channel_id and user_id must be snowflakes");
+    };
+    interaction_made(sim.run_command(channel_id, &user, &body.name, body.options))
 }
 
 async fn fault(

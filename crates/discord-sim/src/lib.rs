@@ -14,6 +14,11 @@
 //! - `events`    world changes -> dispatches, with intent rules
 //! - `rest`      REST pipeline (faults, auth, rate limits), routes, nonces
 //! - `world`     channels, threads, messages, reactions, ids
+//! - `components` message components (action rows, buttons) validation
+//! - `commands`  application commands: validation and the registered set
+//! - `interactions` live interactions, their clocks, ephemeral messages
+//! - `interact`  `click_button` / `run_command` and `InteractionHandle`
+//! - `form_error` Discord's nested "Invalid Form Body" errors
 //! - `payloads`  the JSON shapes Discord sends
 //! - `records`   what tests assert on
 //! - `control`   the /_sim HTTP control API
@@ -24,12 +29,17 @@
 //! peer without a deadline.
 
 mod clock;
+mod commands;
+mod components;
 pub mod config;
 mod control;
 mod dispatch_faults;
 mod events;
 mod faults;
+mod form_error;
 mod gateway;
+mod interact;
+mod interactions;
 mod payloads;
 pub mod records;
 mod rest;
@@ -41,8 +51,10 @@ mod world;
 
 pub use config::{RateLimits, ResponseFault, RestFault, SimChannel, SimConfig, SimUser};
 pub use events::intents;
+pub use interact::{InteractionError, InteractionHandle};
 pub use records::{
-    ConnectionRecord, HeartbeatRecord, IdentifyRecord, MutedDispatch, ReadyKind, ReadyRecord,
-    RestCall, ResumeRecord, SimMessage, SimThread,
+    CallbackRecord, ConnectionRecord, EphemeralMessage, HeartbeatRecord, IdentifyRecord,
+    InteractionRecord, MutedDispatch, ReadyKind, ReadyRecord, RestCall, ResumeRecord, SimMessage,
+    SimThread, WebhookCallRecord,
 };
 pub use sim::DiscordSim;

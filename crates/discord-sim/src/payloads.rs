@@ -75,8 +75,8 @@ pub(crate) fn message(world: &World, m: &StoredMessage, gateway: bool) -> Value 
         "embeds": [],
         "pinned": false,
         "type": if m.sim.reply_to.is_some() { 19 } else { 0 },
-        "flags": 0,
-        "components": [],
+        "flags": m.flags,
+        "components": m.sim.components,
     });
     if let Some(reply_to) = m.sim.reply_to {
         v["message_reference"] = json!({
@@ -89,6 +89,68 @@ pub(crate) fn message(world: &World, m: &StoredMessage, gateway: bool) -> Value 
     if gateway {
         v["guild_id"] = json!(world.guild_id.to_string());
         v["member"] = partial_member(&world.joined_at);
+    }
+    v
+}
+
+/// Permissions a member is shown with in interactions (view, send, read
+/// history, use application commands; no administrator).
+const MEMBER_PERMISSIONS: &str = "2147552256";
+
+/// An interaction's `member`: the partial member with its user, roles and
+/// computed permissions.
+pub(crate) fn interaction_member(world: &World, u: &SimUser) -> Value {
+    let mut member = partial_member(&world.joined_at);
+    member["user"] = user(u);
+    member["roles"] = json!(
+        world
+            .member_roles
+            .get(&u.id)
+            .map(|roles| roles.iter().map(u64::to_string).collect::<Vec<_>>())
+            .unwrap_or_default()
+    );
+    member["permissions"] = json!(MEMBER_PERMISSIONS);
+    member
+}
+
+/// What an INTERACTION_CREATE carries besides its `data` and `message`.
+pub(crate) struct InteractionFrame<'a> {
+    pub id: u64,
+    pub kind: u8,
+    pub token: &'a str,
+    pub channel: &'a ChannelInfo,
+    pub user: &'a SimUser,
+}
+
+/// INTERACTION_CREATE's `d` (a guild interaction).
+pub(crate) fn interaction(
+    world: &World,
+    f: &InteractionFrame<'_>,
+    data: Value,
+    message: Option<&StoredMessage>,
+) -> Value {
+    let guild_id = world.guild_id.to_string();
+    let mut v = json!({
+        "id": f.id.to_string(),
+        "application_id": world.bot.id.to_string(),
+        "type": f.kind,
+        "token": f.token,
+        "version": 1,
+        "guild_id": guild_id,
+        "channel_id": f.channel.id.to_string(),
+        "channel": channel(world, f.channel, false),
+        "member": interaction_member(world, f.user),
+        "app_permissions": MEMBER_PERMISSIONS,
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": { "0": guild_id },
+        "context": 0,
+        "attachment_size_limit": 10_485_760,
+        "data": data,
+    });
+    if let Some(m) = message {
+        v["message"] = self::message(world, m, false);
     }
     v
 }

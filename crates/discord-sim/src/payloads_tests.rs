@@ -86,7 +86,9 @@ fn replies_and_edits_parse() {
     let reply = w
         .create_message(channel, &bot, "reply", Some(mid), false)
         .unwrap();
-    let edited = w.edit_message(channel, reply.sim.id, "edited").unwrap();
+    let edited = w
+        .edit_message(channel, reply.sim.id, "edited", None)
+        .unwrap();
     let DispatchEvent::MessageUpdate(update) =
         parse_dispatch("MESSAGE_UPDATE", &message(&w, &edited, true))
     else {

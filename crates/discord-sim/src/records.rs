@@ -112,6 +112,8 @@ pub struct SimMessage {
     pub edited_at: Vec<Instant>,
     /// The message this one replies to (message_reference.message_id).
     pub reply_to: Option<u64>,
+    /// The message's action rows as Discord returns them (`[]` for none).
+    pub components: Value,
 }
 
 /// A thread created through REST.
@@ -122,6 +124,86 @@ pub struct SimThread {
     pub parent_id: u64,
     pub name: String,
     pub auto_archive_duration: u16,
+}
+
+/// One INTERACTION_CREATE the sim made (dispatched to every session, or
+/// muted / delayed like any dispatch).
+#[derive(Clone, Debug)]
+pub struct InteractionRecord {
+    pub id: u64,
+    pub token: String,
+    /// 2 APPLICATION_COMMAND or 3 MESSAGE_COMPONENT.
+    pub kind: u8,
+    pub channel_id: u64,
+    pub user: SimUser,
+    /// The message whose component was clicked.
+    pub message_id: Option<u64>,
+    pub custom_id: Option<String>,
+    /// The command's name and the options sent with it.
+    pub command: Option<String>,
+    pub options: Value,
+    pub dispatched_at: Instant,
+}
+
+/// One `POST /interactions/{id}/{token}/callback` (accepted or refused).
+#[derive(Clone, Debug)]
+pub struct CallbackRecord {
+    pub interaction_id: u64,
+    /// The callback `type` asked for (4, 5, 6, 7, ...; 0 when missing).
+    pub kind: u8,
+    /// 204 when accepted, else the error status.
+    pub status: u16,
+    /// Discord's JSON error code when refused (10062, 40060, 50035, ...).
+    pub error_code: Option<u64>,
+    pub at: Instant,
+    /// From the dispatch to this callback.
+    pub after: std::time::Duration,
+    pub content: Option<String>,
+    pub flags: u64,
+    pub components: Option<Value>,
+}
+
+impl CallbackRecord {
+    pub fn accepted(&self) -> bool {
+        self.status == 204
+    }
+
+    pub fn ephemeral(&self) -> bool {
+        self.flags & 64 != 0
+    }
+}
+
+/// One call on an interaction's webhook: a follow-up (`POST`) or an
+/// edit / read of the original answer (`PATCH` / `GET` on `@original`).
+#[derive(Clone, Debug)]
+pub struct WebhookCallRecord {
+    pub interaction_id: Option<u64>,
+    pub method: String,
+    /// "followup", "@original", or the follow-up message id edited.
+    pub target: String,
+    pub status: u16,
+    pub error_code: Option<u64>,
+    pub at: Instant,
+    /// From the interaction's dispatch, when the token was known.
+    pub after: Option<std::time::Duration>,
+    /// The message created or edited.
+    pub message_id: Option<u64>,
+    pub body: Option<Value>,
+}
+
+/// A message only its interaction's user sees (flags 64): never stored in
+/// the channel and never dispatched to the bot.
+#[derive(Clone, Debug)]
+pub struct EphemeralMessage {
+    pub id: u64,
+    pub interaction_id: u64,
+    pub channel_id: u64,
+    pub visible_to: u64,
+    pub content: String,
+    pub components: Value,
+    /// The content after each edit, in order.
+    pub edits: Vec<String>,
+    pub created_at: Instant,
 }
 
 /// All records, as JSON, for the control API (`GET /_sim/records`).
@@ -135,6 +217,12 @@ pub(crate) struct RecordsJson<'a> {
     pub ready_sent: &'a [ReadyRecord],
     pub rest_calls: &'a [RestCall],
     pub muted: &'a [MutedDispatch],
+    pub interactions: &'a [InteractionRecord],
+    pub callbacks: &'a [CallbackRecord],
+    pub webhook_calls: &'a [WebhookCallRecord],
+    pub ephemeral: &'a [EphemeralMessage],
+    /// Registered commands by scope ("global" or the guild id).
+    pub commands: Value,
 }
 
 impl RecordsJson<'_> {
@@ -173,6 +261,31 @@ impl RecordsJson<'_> {
                 "at_ms": ms(r.at), "session_id": r.session_id, "event": r.event,
                 "id": r.data.get("id"), "channel_id": r.data.get("channel_id"),
             })).collect::<Vec<_>>(),
+            "interactions": self.interactions.iter().map(|r| json!({
+                "id": r.id.to_string(), "type": r.kind, "channel_id": r.channel_id.to_string(),
+                "user_id": r.user.id.to_string(), "message_id": r.message_id.map(|m| m.to_string()),
+                "custom_id": r.custom_id, "command": r.command, "options": r.options,
+                "dispatched_at_ms": ms(r.dispatched_at),
+            })).collect::<Vec<_>>(),
+            "interaction_callbacks": self.callbacks.iter().map(|r| json!({
+                "interaction_id": r.interaction_id.to_string(), "type": r.kind,
+                "status": r.status, "error_code": r.error_code, "at_ms": ms(r.at),
+                "after_ms": r.after.as_secs_f64() * 1000.0, "content": r.content,
+                "flags": r.flags, "components": r.components,
+            })).collect::<Vec<_>>(),
+            "interaction_webhook_calls": self.webhook_calls.iter().map(|r| json!({
+                "interaction_id": r.interaction_id.map(|i| i.to_string()), "method": r.method,
+                "target": r.target, "status": r.status, "error_code": r.error_code,
+                "at_ms": ms(r.at), "after_ms": r.after.map(|a| a.as_secs_f64() * 1000.0),
+                "message_id": r.message_id.map(|m| m.to_string()),
+            })).collect::<Vec<_>>(),
+            "ephemeral_messages": self.ephemeral.iter().map(|r| json!({
+                "id": r.id.to_string(), "interaction_id": r.interaction_id.to_string(),
+                "channel_id": r.channel_id.to_string(), "visible_to": r.visible_to.to_string(),
+                "content": r.content, "components": r.components, "edits": r.edits,
+                "created_at_ms": ms(r.created_at),
+            })).collect::<Vec<_>>(),
+            "application_commands": self.commands,
         })
     }
 }

@@ -238,6 +238,11 @@ impl DiscordSim {
                 ready_sent: &s.rec.ready_sent,
                 rest_calls: &s.rec.rest_calls,
                 muted: &muted,
+                interactions: &s.rec.interactions,
+                callbacks: &s.rec.callbacks,
+                webhook_calls: &s.rec.webhook_calls,
+                ephemeral: &s.rec.ephemeral,
+                commands: s.commands.to_json(),
             }
             .to_json()
         })

@@ -12,9 +12,12 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::commands::Commands;
 use crate::config::{RateLimits, ResponseFault, RestFault, SimConfig};
+use crate::interactions::Interactions;
 use crate::records::{
-    ConnectionRecord, HeartbeatRecord, IdentifyRecord, ReadyRecord, RestCall, ResumeRecord,
+    CallbackRecord, ConnectionRecord, EphemeralMessage, HeartbeatRecord, IdentifyRecord,
+    InteractionRecord, ReadyRecord, RestCall, ResumeRecord, WebhookCallRecord,
 };
 use crate::rest::ratelimit::Buckets;
 use crate::sessions::Gateway;
@@ -45,6 +48,10 @@ pub(crate) struct Records {
     pub connections: Vec<ConnectionRecord>,
     pub ready_sent: Vec<ReadyRecord>,
     pub rest_calls: Vec<RestCall>,
+    pub interactions: Vec<InteractionRecord>,
+    pub callbacks: Vec<CallbackRecord>,
+    pub webhook_calls: Vec<WebhookCallRecord>,
+    pub ephemeral: Vec<EphemeralMessage>,
 }
 
 impl Records {
@@ -86,6 +93,8 @@ pub(crate) struct State {
     pub switches: Switches,
     pub rec: Records,
     pub rest: RestState,
+    pub commands: Commands,
+    pub interactions: Interactions,
 }
 
 pub(crate) struct Inner {
@@ -117,6 +126,8 @@ impl Inner {
                 limits: config.rate_limits.clone(),
                 buckets: Buckets::default(),
             },
+            commands: Commands::default(),
+            interactions: Interactions::default(),
         };
         Self {
             addr,

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::clock::{FIRST_ID, now_iso, snowflake_now};
@@ -38,6 +39,19 @@ pub(crate) struct StoredMessage {
     pub edited_timestamp: Option<String>,
     pub mentions: Vec<SimUser>,
     pub mention_everyone: bool,
+    /// Message flags (64 EPHEMERAL, 128 LOADING for a deferred answer).
+    pub flags: u64,
+}
+
+/// Message flag of a deferred interaction answer still "thinking".
+pub(crate) const MESSAGE_FLAG_LOADING: u64 = 128;
+
+/// What a message carries beyond its text.
+#[derive(Clone, Debug)]
+pub(crate) struct Extras {
+    /// Validated action rows (`[]` for none).
+    pub components: Value,
+    pub flags: u64,
 }
 
 /// Why a world operation was refused.
@@ -68,6 +82,8 @@ pub(crate) struct World {
     /// (channel, message) -> the bot's reactions, in the order added.
     pub reactions: HashMap<(u64, u64), Vec<String>>,
     pub threads: Vec<SimThread>,
+    /// Guild role ids of members (interaction `member.roles`).
+    pub member_roles: HashMap<u64, Vec<u64>>,
     next_id: u64,
 }
 
@@ -98,6 +114,7 @@ impl World {
             users,
             reactions: HashMap::new(),
             threads: Vec::new(),
+            member_roles: HashMap::new(),
             next_id: FIRST_ID,
         }
     }
@@ -120,6 +137,23 @@ impl World {
         reply_to: Option<u64>,
         lenient: bool,
     ) -> Result<StoredMessage, WorldError> {
+        let plain = Extras {
+            components: json!([]),
+            flags: 0,
+        };
+        self.create_message_with(channel_id, author, content, reply_to, lenient, plain)
+    }
+
+    /// `create_message` with components and flags.
+    pub fn create_message_with(
+        &mut self,
+        channel_id: u64,
+        author: &SimUser,
+        content: &str,
+        reply_to: Option<u64>,
+        lenient: bool,
+        extras: Extras,
+    ) -> Result<StoredMessage, WorldError> {
         if !lenient && !self.channels.contains_key(&channel_id) {
             return Err(WorldError::UnknownChannel);
         }
@@ -135,11 +169,13 @@ impl World {
                 created_at: Instant::now(),
                 edited_at: Vec::new(),
                 reply_to,
+                components: extras.components,
             },
             timestamp: now_iso(),
             edited_timestamp: None,
             mentions: self.parse_mentions(content),
             mention_everyone: content.contains("@everyone") || content.contains("@here"),
+            flags: extras.flags,
         };
         self.messages
             .entry(channel_id)
@@ -158,11 +194,14 @@ impl World {
             .ok_or(WorldError::UnknownMessage)
     }
 
+    /// Replaces the content, and the components when `components` is
+    /// given (`[]` removes them); an edit also ends a LOADING flag.
     pub fn edit_message(
         &mut self,
         channel_id: u64,
         message_id: u64,
         content: &str,
+        components: Option<Value>,
     ) -> Result<StoredMessage, WorldError> {
         self.message(channel_id, message_id)?;
         let mentions = self.parse_mentions(content);
@@ -177,6 +216,10 @@ impl World {
         stored.edited_timestamp = Some(now_iso());
         stored.mentions = mentions;
         stored.mention_everyone = content.contains("@everyone") || content.contains("@here");
+        if let Some(components) = components {
+            stored.sim.components = components;
+        }
+        stored.flags &= !MESSAGE_FLAG_LOADING;
         Ok(stored.clone())
     }
 

@@ -1,11 +1,14 @@
 //! The REST API under /api/v10: the request pipeline (injected faults, then
-//! auth, then rate limits, then the route), Discord-style error bodies, the
-//! X-RateLimit-* headers, recording every call, and response faults (the
-//! answer lost or late after the request took effect).
+//! auth (the bot token; interaction callbacks and webhooks carry their
+//! interaction token instead), then rate limits, then the route),
+//! Discord-style error bodies, the X-RateLimit-* headers, recording every
+//! call, and response faults (the answer lost or late after the request
+//! took effect).
 //!
 //! The whole pipeline runs synchronously under the state lock (no awaits),
 //! so a request and the dispatches it causes are atomic.
 
+mod interaction_routes;
 pub(crate) mod nonce;
 pub(crate) mod ratelimit;
 mod routes;
@@ -183,9 +186,10 @@ fn pipeline(
         return fault_reply(&fault, &route);
     }
     let now = Instant::now();
-    let authorized = auth
-        .and_then(|a| a.strip_prefix("Bot "))
-        .is_some_and(|token| inner.token_ok(s, token));
+    let authorized = interaction_routes::needs_no_bot_token(request)
+        || auth
+            .and_then(|a| a.strip_prefix("Bot "))
+            .is_some_and(|token| inner.token_ok(s, token));
     if !authorized {
         let mut reply = Reply::unauthorized();
         let limits = s.rest.limits.clone();

@@ -1,6 +1,7 @@
 //! The REST routes the sim implements, each validated the way Discord does
-//! (snowflakes, 2000-character content, thread names, page limits) and each
-//! causing the dispatches Discord would send.
+//! (snowflakes, 2000-character content, components, thread names, page
+//! limits) and each causing the dispatches Discord would send. Interaction
+//! and command routes are in `interaction_routes`.
 //!
 //! Synchronous, under the state lock; uses `world` for the model, `payloads`
 //! for JSON and `events` for dispatches. Never awaits.
@@ -10,10 +11,11 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 
 use super::{Reply, Request, nonce};
+use crate::components;
 use crate::events;
 use crate::payloads;
 use crate::state::{Inner, State};
-use crate::world::{Page, WorldError};
+use crate::world::{Extras, Page, WorldError};
 
 const MAX_CONTENT: usize = 2000;
 const ARCHIVE_DURATIONS: [u16; 4] = [60, 1440, 4320, 10080];
@@ -45,6 +47,9 @@ pub(super) fn bucket_of(r: &Request<'_>) -> (String, String) {
 }
 
 pub(super) fn handle(inner: &Inner, s: &mut State, r: &Request<'_>) -> Reply {
+    if let Some(reply) = super::interaction_routes::handle(inner, s, r) {
+        return reply;
+    }
     let m = r.method;
     match r.segments.as_slice() {
         ["gateway"] if m == Method::GET => Reply::json(200, json!({ "url": inner.gateway_url() })),
@@ -165,12 +170,29 @@ fn list_messages(s: &State, channel_id: u64, query: Option<&str>) -> Reply {
     }
 }
 
+/// The validated `components` of a body: `None` when absent (or null).
+fn components_of(body: Option<&Value>) -> Result<Option<Value>, Reply> {
+    match body
+        .and_then(|b| b.get("components"))
+        .filter(|c| !c.is_null())
+    {
+        None => Ok(None),
+        Some(c) => components::validate(c)
+            .map(Some)
+            .map_err(|e| Reply::json(400, e.body())),
+    }
+}
+
 fn create_message(s: &mut State, channel_id: u64, body: Option<&Value>) -> Reply {
     let content = body
         .and_then(|b| b.get("content"))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if content.is_empty() {
+    let components = match components_of(body) {
+        Ok(c) => c.unwrap_or_else(|| json!([])),
+        Err(refused) => return refused,
+    };
+    if content.is_empty() && components == json!([]) {
         return Reply::error(400, 50006, "Cannot send an empty message");
     }
     if let Some(bad) = too_long(content) {
@@ -216,9 +238,13 @@ fn create_message(s: &mut State, channel_id: u64, body: Option<&Value>) -> Reply
         // The message made before, not a second one (and no dispatch).
         return Reply::json(200, payloads::message(&s.world, existing, false));
     }
+    let extras = Extras {
+        components,
+        flags: 0,
+    };
     match s
         .world
-        .create_message(channel_id, &bot, content, reply_to, false)
+        .create_message_with(channel_id, &bot, content, reply_to, false, extras)
     {
         Ok(stored) => {
             if let Some(nonce) = nonce {
@@ -253,7 +279,14 @@ fn edit_message(s: &mut State, channel_id: u64, message_id: u64, body: Option<&V
     if let Some(bad) = too_long(&content) {
         return bad;
     }
-    match s.world.edit_message(channel_id, message_id, &content) {
+    let components = match components_of(body) {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    match s
+        .world
+        .edit_message(channel_id, message_id, &content, components)
+    {
         Ok(stored) => {
             events::message(s, "MESSAGE_UPDATE", &stored);
             Reply::json(200, payloads::message(&s.world, &stored, false))
@@ -300,7 +333,7 @@ fn create_thread(s: &mut State, channel_id: u64, message_id: u64, body: Option<&
     }
 }
 
-fn too_long(content: &str) -> Option<Reply> {
+pub(super) fn too_long(content: &str) -> Option<Reply> {
     (content.chars().count() > MAX_CONTENT).then(|| {
         Reply::form_error(
             "content",
@@ -310,7 +343,7 @@ fn too_long(content: &str) -> Option<Reply> {
     })
 }
 
-fn world_error(e: WorldError) -> Reply {
+pub(super) fn world_error(e: WorldError) -> Reply {
     match e {
         WorldError::UnknownChannel => Reply::error(404, 10003, "Unknown Channel"),
         WorldError::UnknownMessage => Reply::error(404, 10008, "Unknown Message"),
@@ -339,7 +372,7 @@ fn not_snowflake(field: &str, value: &str) -> Reply {
     )
 }
 
-fn with_id(raw: &str, field: &str, f: impl FnOnce(u64) -> Reply) -> Reply {
+pub(super) fn with_id(raw: &str, field: &str, f: impl FnOnce(u64) -> Reply) -> Reply {
     match raw.parse() {
         Ok(id) => f(id),
         Err(_) => not_snowflake(field, raw),
