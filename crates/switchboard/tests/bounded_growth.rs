@@ -83,3 +83,40 @@ async fn an_idle_thread_actor_ends_and_the_next_message_reaches_the_same_session
     assert_eq!(chat.h.logs.count_message("agent session started"), 1);
     chat.h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_forgotten_while_quiet_is_recalled_from_the_store_with_its_session() {
+    // Actors end after 300 ms idle, and every actor start forgets the
+    // threads whose actor ended (the product does it every 256 starts).
+    let chat = Chat::start(Options {
+        env: &[
+            ("SWITCHBOARD_THREAD_ACTOR_IDLE_MS", "300"),
+            ("SWITCHBOARD_THREAD_FORGET_EVERY", "1"),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let asked = chat.ask("first");
+    chat.done(chat.channel, asked).await;
+    chat.h
+        .logs
+        .wait_message(Duration::from_secs(10), "thread actor idle; ending")
+        .await;
+    // Another thread's actor starts: the quiet one is forgotten.
+    let other = chat.ask("another thread");
+    chat.done(chat.channel, other).await;
+    // A follow-up without a mention still reaches the first thread.
+    let follow_up = chat.say(asked, "second");
+    chat.done(asked, follow_up).await;
+    let replies = chat.reply_texts(asked);
+    let first = replies
+        .iter()
+        .find(|r| r.contains("prompt: first"))
+        .unwrap();
+    let second = replies
+        .iter()
+        .find(|r| r.contains("prompt: second"))
+        .unwrap();
+    assert_eq!(session_of(first), session_of(second), "{replies:?}");
+    chat.h.stop().await;
+}

@@ -34,17 +34,26 @@ use crate::store::{JournalEntry, JournalState, now_ms};
 const THREAD_NAME_CHARS: usize = 60;
 /// Ids remembered in memory when the store cannot be used.
 const FALLBACK_DEDUPE: usize = 10_000;
-/// Handles of actors that ended idle are let go after every this many
+/// Threads whose actor ended idle are forgotten after every this many
 /// actor starts: a closed sender still keeps its channel's first block of
-/// slots allocated (a few KB), which the soak measured as RSS growing with
-/// every thread ever held.
+/// slots allocated (a few KB), and the entry itself ~600 B, which the soak
+/// measured as RSS growing with every thread ever held. A forgotten thread
+/// is recalled from the store when someone writes in it again.
 const LET_GO_EVERY: u32 = 256;
+
+/// [`LET_GO_EVERY`], or the environment variable
+/// `SWITCHBOARD_THREAD_FORGET_EVERY` (tests: 1 forgets at every start).
+fn let_go_every() -> u32 {
+    std::env::var("SWITCHBOARD_THREAD_FORGET_EVERY")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(LET_GO_EVERY)
+}
 
 pub(super) struct OwnedThread {
     pub(super) parent: String,
     pub(super) input: Option<ThreadHandle>,
-    /// Its actor ended idle and its handle was let go (`let_go_of_ended`).
-    pub(super) ended_idle: bool,
     pub(super) previous: Option<PreviousSession>,
 }
 
@@ -73,6 +82,8 @@ pub struct Bridge {
     pub(super) prune_after: Duration,
     /// Actors started since ended ones were last let go.
     started_since_let_go: u32,
+    /// Forget ended threads after this many actor starts.
+    let_go_every: u32,
 }
 
 impl Bridge {
@@ -100,6 +111,7 @@ impl Bridge {
             shutdown,
             prune_after: crate::config::DEFAULT_PRUNE_AFTER,
             started_since_let_go: 0,
+            let_go_every: let_go_every(),
         }
     }
 
@@ -150,6 +162,7 @@ impl Bridge {
         if !message.caught_up {
             self.ledger.delivered(&message.channel_id, &message.id);
         }
+        self.recall(&message).await;
         let decision = route(&message, &self.gating, |id| {
             self.threads.get(id).map(|t| t.parent.clone())
         });
@@ -350,7 +363,6 @@ impl Bridge {
             .or_insert_with(|| OwnedThread {
                 parent: parent.to_owned(),
                 input: None,
-                ended_idle: false,
                 previous: None,
             });
         if let Some(handle) = &thread.input
@@ -358,8 +370,7 @@ impl Bridge {
         {
             return handle.clone();
         }
-        let ended_idle = thread.input.is_some() || thread.ended_idle;
-        thread.ended_idle = false;
+        let ended_idle = thread.input.is_some();
         let mut previous = thread.previous.take();
         if ended_idle && previous.is_none() {
             previous = self.stored_session(key).await;
@@ -376,21 +387,49 @@ impl Bridge {
             thread.input = Some(handle.clone());
         }
         self.started_since_let_go += 1;
-        if self.started_since_let_go >= LET_GO_EVERY {
+        if self.started_since_let_go >= self.let_go_every {
             self.started_since_let_go = 0;
             self.let_go_of_ended();
         }
         handle
     }
 
-    /// Drop the handles of actors that ended idle, remembering that they
-    /// did (the next actor of such a thread restores its stored session).
+    /// Forget the threads whose actor ended idle (and those restored at
+    /// start that never had one): the store has them, and [`Self::recall`]
+    /// brings one back when someone writes in it.
     fn let_go_of_ended(&mut self) {
-        for thread in self.threads.values_mut() {
-            if thread.input.as_ref().is_some_and(|h| h.tx.is_closed()) {
-                thread.input = None;
-                thread.ended_idle = true;
-            }
+        self.threads
+            .retain(|_, thread| thread.input.as_ref().is_some_and(|h| !h.tx.is_closed()));
+    }
+
+    /// A message in a thread this bridge does not hold: if the store knows
+    /// the thread as the bot's, take it back (with its agent session), so
+    /// a follow-up needs no mention however long the thread was quiet.
+    async fn recall(&mut self, message: &ChatMessage) {
+        if message.parent_channel_id.is_none() || self.threads.contains_key(&message.channel_id) {
+            return;
+        }
+        let durable = &self.deps.durable;
+        let record = durable.check(
+            "recall thread",
+            durable
+                .store()
+                .thread(durable.platform(), &message.channel_id)
+                .await,
+        );
+        if let Some(Some(record)) = record {
+            let previous = record.session_id.map(|session_id| PreviousSession {
+                session_id,
+                supports_load: record.supports_load,
+            });
+            self.threads.insert(
+                record.thread_id,
+                OwnedThread {
+                    parent: record.channel_id,
+                    input: None,
+                    previous,
+                },
+            );
         }
     }
 

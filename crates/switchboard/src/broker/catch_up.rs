@@ -72,10 +72,12 @@ pub async fn catch_up(
     let cutoff = now_ms() - i64::try_from(scope.window.as_millis()).unwrap_or(i64::MAX);
     let mut fetched = 0;
     let mut channels = 0;
-    for cursor in cursors
-        .iter()
-        .filter(|c| c.updated_at_ms >= cutoff && scope.covers(&c.channel_id))
-    {
+    for cursor in cursors.iter().filter(|c| c.updated_at_ms >= cutoff) {
+        if !scope.covers(&cursor.channel_id)
+            && !is_stored_thread(&durable, &cursor.channel_id).await
+        {
+            continue;
+        }
         channels += 1;
         let channel = cursor.channel_id.as_str();
         let deadline = Instant::now() + limits.max_time;
@@ -128,6 +130,13 @@ pub async fn catch_up(
     }
     tracing::info!(platform, channels, fetched, "catch-up done");
     fetched
+}
+
+/// A thread the store knows as the bot's (one the bridge let go of while
+/// it was quiet).
+async fn is_stored_thread(durable: &Durable, channel: &str) -> bool {
+    let found = durable.store().thread(durable.platform(), channel).await;
+    matches!(found, Ok(Some(_)))
 }
 
 /// Marks the run finished however it ends (done, intake closed, or the

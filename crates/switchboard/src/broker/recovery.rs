@@ -42,7 +42,6 @@ impl Bridge {
                 OwnedThread {
                     parent: record.channel_id,
                     input: None,
-                    ended_idle: false,
                     previous,
                 },
             );
