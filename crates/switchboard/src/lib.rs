@@ -12,7 +12,11 @@
 //!   transient, shutdown) and the periodic summary line.
 //! - [`health`]: live connection state read by admin, metrics and logs, and
 //!   the pipeline behind them (intake progress and heartbeat, store failing,
-//!   the latest catch-up of each platform).
+//!   the latest catch-up of each platform, each platform's delivery).
+//! - [`delivery`]: deaf-but-connected detection: what the live connection
+//!   delivered per channel versus the platform's REST view, on a budget; a
+//!   miss is fetched and handled, the platform turns suspect, repeated
+//!   misses renew the session (ADR 15). Knows no platform protocol.
 //! - [`metrics`]: Prometheus counters and scrape-time connection figures.
 //! - [`admin`]: /livez /readyz /status /metrics.
 //! - [`chat`]: the platform-independent chat model; [`chat::discord`] is the

@@ -12,9 +12,24 @@ use discord_sim::{RateLimits, RestCall, SimConfig};
 use support::chat::{Chat, TURN};
 use support::{Options, sim_wait};
 
-/// Calls made after `from` (an index into the simulator's call record).
+/// Calls made for answers after `from` (an index into the simulator's
+/// call record). The delivery check's background reads (GET
+/// /channels/{id}, at most 60 a minute) are not an answer's cost and are
+/// left out.
 fn calls_since(chat: &Chat, from: usize) -> Vec<RestCall> {
-    chat.h.sim.rest_calls()[from..].to_vec()
+    chat.h.sim.rest_calls()[from..]
+        .iter()
+        .filter(|c| !is_delivery_check(c))
+        .cloned()
+        .collect()
+}
+
+fn is_delivery_check(call: &RestCall) -> bool {
+    call.method == "GET"
+        && call
+            .path
+            .strip_prefix("/api/v10/channels/")
+            .is_some_and(|rest| !rest.contains('/'))
 }
 
 fn describe(calls: &[RestCall]) -> Vec<String> {

@@ -18,6 +18,7 @@
 //! alive after the session is shut down or dropped.
 
 mod actor;
+pub mod ask;
 mod from_config;
 pub(crate) mod line_reader;
 mod permission;
@@ -86,6 +87,10 @@ pub enum PermissionPolicy {
     /// Allow tools that only look (read, search, fetch, think); reject the
     /// others (edit, execute, delete, move, ...).
     AllowReads,
+    /// Put every request to the people in the thread
+    /// ([`AgentUpdate::PermissionAsked`]); their answer goes back through
+    /// the ask's [`ask::PermissionReply`].
+    Ask,
 }
 
 impl PermissionPolicy {
@@ -95,6 +100,7 @@ impl PermissionPolicy {
             Self::Allow => "allow",
             Self::Deny => "deny",
             Self::AllowReads => "allow_reads",
+            Self::Ask => "ask",
         }
     }
 }
@@ -217,7 +223,7 @@ pub enum PromptPart {
 }
 
 /// One thing the agent reported during a turn, flattened for rendering.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum AgentUpdate {
     /// A piece of the answer (`agent_message_chunk` text).
     MessageChunk(String),
@@ -246,6 +252,8 @@ pub enum AgentUpdate {
     },
     /// The agent's plan: (content, status) per entry; replaces the last one.
     Plan(Vec<(String, String)>),
+    /// The agent asks the people in the thread (policy `ask`).
+    PermissionAsked(Box<ask::PermissionAsk>),
     /// The permission policy answered a request: the option kind it chose
     /// (`allow_once`, `reject_always`, ...) or `cancelled`.
     PermissionDecided {

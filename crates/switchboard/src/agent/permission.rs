@@ -62,6 +62,9 @@ pub(crate) fn allows(policy: PermissionPolicy, kind: Option<ToolKind>) -> bool {
         PermissionPolicy::Allow => true,
         PermissionPolicy::Deny => false,
         PermissionPolicy::AllowReads => kind.is_some_and(is_read_only),
+        // Asked of people, not decided here; should a request ever reach
+        // the policy under `ask` (no turn to ask in), it is not allowed.
+        PermissionPolicy::Ask => false,
     }
 }
 

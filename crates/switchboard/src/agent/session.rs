@@ -73,6 +73,7 @@ impl std::fmt::Debug for Command {
             Command::Prompt { .. } => "Prompt",
             Command::Cancel => "Cancel",
             Command::SetSession(_) => "SetSession",
+            Command::Answer { .. } => "Answer",
             Command::Shutdown(_) => "Shutdown",
         })
     }
@@ -134,7 +135,7 @@ impl AgentSession {
             child,
             stdout,
             line_tx,
-            command_rx,
+            (command_rx, command_tx.downgrade()),
             killer.clone(),
             state_tx,
         );

@@ -19,6 +19,7 @@ use crate::broker::reply::{ReplyConfig, ToolDisplay};
 use crate::broker::thread::ThreadDeps;
 use crate::chat::{ChatHistory, ChatOutbound, Platform};
 use crate::config::{Gating, Reactions};
+use crate::delivery::active::{ActiveCanary, CanaryPoster};
 use crate::delivery::reconcile::ReconcileSettings;
 use crate::delivery::schedule::ScheduleSettings;
 use crate::delivery::{DeliveryLedger, LatestProbe, Reconciler, SessionRenewal};
@@ -43,6 +44,8 @@ pub(super) struct PlatformSide {
     pub renewal: SessionRenewal,
     /// `canary.calls_per_minute` of this platform.
     pub check_calls_per_minute: u32,
+    /// The active canary: where it posts (`canary.channel`) and how.
+    pub canary: Option<(String, Arc<dyn CanaryPoster>)>,
 }
 
 pub(super) struct Wired {
@@ -108,6 +111,22 @@ pub(super) async fn wire_conversations(
             metrics: w.metrics.clone(),
         };
         w.tracker.spawn(reconciler.run(w.stop.clone()));
+    }
+    if let Some((channel, poster)) = side.canary.filter(|_| w.config.canary.enabled) {
+        let canary = &w.config.canary;
+        let active = ActiveCanary {
+            platform: side.platform,
+            channel,
+            post_interval: canary.post_interval,
+            grace: canary.grace,
+            max_misses: canary.max_misses,
+            poster,
+            ledger: ledger.clone(),
+            renewal: side.renewal.clone(),
+            health: w.health.delivery.clone(),
+            metrics: w.metrics.clone(),
+        };
+        w.tracker.spawn(active.run(w.stop.clone()));
     }
     let catch_up = CatchUpSource {
         history: side.history,

@@ -14,6 +14,7 @@ use crate::chat::discord::{
 };
 use crate::config::DiscordConfig;
 use crate::delivery::SessionRenewal;
+use crate::delivery::active::CanaryPoster;
 use crate::health::ConnectionHealth;
 use crate::supervisor::{FatalError, fatal_error};
 
@@ -48,6 +49,7 @@ pub(super) async fn wire(
         bot.clone(),
     )
     .with_renewal(renewal.watch());
+    let probe = Arc::new(DiscordProbe::new(rest.clone()));
     let side = PlatformSide {
         platform: Platform::Discord,
         outbound: Arc::new(DiscordOutbound::new(rest.clone())),
@@ -56,9 +58,15 @@ pub(super) async fn wire(
         reactions: discord.reactions.clone(),
         unauthorized: fatal_error("discord", &DiscordCause::RestUnauthorized)
             .expect("401 is fatal"),
-        probe: Some(Arc::new(DiscordProbe::new(rest.clone()))),
+        probe: Some(probe.clone()),
         renewal,
         check_calls_per_minute: w.config.canary.discord_calls_per_minute,
+        canary: w
+            .config
+            .canary
+            .discord_channel
+            .clone()
+            .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
     };
     let wired = wire_conversations(w, side, platforms).await;
     platforms.spawn(verify_token(rest));

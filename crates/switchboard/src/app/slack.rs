@@ -52,6 +52,7 @@ pub(super) async fn wire(
         probe: Some(Arc::new(SlackProbe::new(web.clone()))),
         renewal: renewal.clone(),
         check_calls_per_minute: w.config.canary.slack_calls_per_minute,
+        canary: None,
     };
     let wired = wire_conversations(w, side, platforms).await;
     let shared = SlotsShared::default();

@@ -295,6 +295,16 @@ async fn forward_updates(
                 option_kind.replace('_', " ")
             )),
             AgentUpdate::ThoughtChunk(_) | AgentUpdate::Plan(_) => continue,
+            AgentUpdate::PermissionAsked(asked) => {
+                // The thread cannot be asked yet (buttons come with issue
+                // 13; the config does not offer `ask`): dropping the ask
+                // answers the agent `cancelled`, and the thread is told.
+                let title = asked.tool_title.clone();
+                drop(asked);
+                ReplyEvent::Notice(format!(
+                    "Permission for \"{title}\": cancelled (this thread cannot be asked)"
+                ))
+            }
         };
         if reply.send(event).is_err() {
             return;

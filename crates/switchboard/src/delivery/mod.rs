@@ -11,9 +11,11 @@
 //!   dedupes), counted, logged; the platform is suspect (unready) and
 //!   `canary.max_misses` misses in a row renew its session.
 //! - [`renewal`]: how a connection learns that it must start a new session.
+//! - [`active`]: the optional active canary (a post that must come back).
 //!
 //! Nothing here knows a platform's protocol: the probes are in `chat/`.
 
+pub mod active;
 pub mod ledger;
 pub mod probe;
 pub mod reconcile;

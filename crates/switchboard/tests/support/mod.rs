@@ -56,6 +56,8 @@ pub struct Options {
     pub discord: &'static str,
     /// Extra `[broker]` lines (TOML).
     pub broker: &'static str,
+    /// `[canary]` lines (TOML); the default checks at the product's pace.
+    pub canary: &'static str,
     /// Extra `[agent]` lines (TOML).
     pub agent: &'static str,
     /// Arguments after `switchboard demo-agent`.
@@ -84,6 +86,7 @@ impl Default for Options {
             supervisor: "",
             discord: "allow_all_users = true",
             broker: "edit_interval = \"300ms\"",
+            canary: "",
             agent: "",
             agent_args: &["--chunk-delay-ms", "0"],
             agent_command: None,
@@ -300,10 +303,11 @@ impl Harness {
             .unwrap_or_default();
         let config = format!(
             "{discord_section}{slack_section}[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n\
-             [supervisor]\n{}\n\n[broker]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n\
+             [supervisor]\n{}\n\n[broker]\n{}\n\n[canary]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n\
              cwd = \"agent-work\"\n{}\n",
             options.supervisor,
             options.broker,
+            options.canary,
             agent_program,
             agent_args.join(", "),
             options.agent,

@@ -17,12 +17,13 @@ use agent_client_protocol_schema::v1::{
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{Actor, CancelCause, LOGGED_LINE_MAX, Turn};
+use super::{Actor, Asked, CancelCause, LOGGED_LINE_MAX, Turn};
+use crate::agent::ask::{self, AskOutcome, PermissionAsk, PermissionReply};
 use crate::agent::permission::{self, Decision};
 use crate::agent::process::truncate;
 use crate::agent::rpc::{self, Incoming};
 use crate::agent::updates::{self, ParsedUpdate, wire_name};
-use crate::agent::{AgentError, AgentUpdate, StopReason};
+use crate::agent::{AgentError, AgentUpdate, PermissionPolicy, StopReason};
 
 impl Actor {
     pub(super) fn on_line(&mut self, line: &[u8]) {
@@ -100,6 +101,10 @@ impl Actor {
             .unwrap_or_else(|| call_id.clone());
         let kind = call.fields.kind.or_else(|| known.map(|(_, kind)| *kind));
         let cancelled = self.turn.as_ref().is_some_and(|t| t.cancelling.is_some());
+        if self.config.policy == PermissionPolicy::Ask && !cancelled && self.turn.is_some() {
+            self.ask(id, &request, title, kind);
+            return;
+        }
         let decision = if cancelled {
             Decision::Cancelled
         } else {
@@ -223,5 +228,90 @@ fn map_stop_reason(reason: WireStopReason) -> StopReason {
         WireStopReason::Cancelled => StopReason::Cancelled,
         // A future reason: the turn is over either way.
         _ => StopReason::EndTurn,
+    }
+}
+
+impl Actor {
+    /// Put a permission request to people (policy `ask`): the turn gets a
+    /// [`PermissionAsk`]; the answer comes back as `Command::Answer`.
+    fn ask(
+        &mut self,
+        id: RequestId,
+        request: &RequestPermissionRequest,
+        tool_title: String,
+        kind: Option<agent_client_protocol_schema::v1::ToolKind>,
+    ) {
+        let key = id.to_string();
+        let options = ask::allow_first(
+            request
+                .options
+                .iter()
+                .map(|o| (o.option_id.0.to_string(), o.name.clone(), o.kind))
+                .collect(),
+        );
+        let tool_kind = kind
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), wire_name);
+        tracing::info!(tool = %tool_title, tool_kind = %tool_kind, options = options.len(), "permission asked of the thread");
+        self.asking.insert(
+            key.clone(),
+            Asked {
+                id,
+                tool_title: tool_title.clone(),
+                option_ids: options.iter().map(|o| o.option_id.clone()).collect(),
+            },
+        );
+        let asked = PermissionAsk {
+            tool_title,
+            tool_kind,
+            preview: ask::preview(&request.tool_call.fields),
+            options,
+            reply: PermissionReply::new(self.own_commands.clone(), key),
+        };
+        if let Some(turn) = &self.turn {
+            // If nobody listens, the reply is dropped with the update and
+            // answers `cancelled` by itself.
+            let _ = turn
+                .updates
+                .send(AgentUpdate::PermissionAsked(Box::new(asked)));
+        }
+    }
+
+    /// People answered request `key` (or its reply was dropped).
+    pub(super) fn on_answer(&mut self, key: &str, outcome: AskOutcome) {
+        let Some(asked) = self.asking.remove(key) else {
+            tracing::debug!(
+                request = key,
+                "a permission answer for a request already answered"
+            );
+            return;
+        };
+        // The agent's idle clock starts again now: the wait was on people.
+        self.last_activity = tokio::time::Instant::now();
+        let outcome = match outcome {
+            AskOutcome::Selected(option) if !asked.option_ids.contains(&option) => {
+                tracing::warn!(request = key, option = %option, "a permission answer named an option the agent did not offer; answering cancelled");
+                AskOutcome::Cancelled
+            }
+            other => other,
+        };
+        let (wire, chosen) = match &outcome {
+            AskOutcome::Selected(option) => (
+                RequestPermissionOutcome::Selected(SelectedPermissionOutcome::new(option.clone())),
+                option.clone(),
+            ),
+            AskOutcome::Cancelled => (RequestPermissionOutcome::Cancelled, "cancelled".to_owned()),
+        };
+        tracing::info!(tool = %asked.tool_title, chosen = %chosen, "permission answered by the thread");
+        self.send_line(rpc::response(
+            asked.id,
+            &RequestPermissionResponse::new(wire),
+        ));
+        if let Some(turn) = &self.turn {
+            let _ = turn.updates.send(AgentUpdate::PermissionDecided {
+                tool_title: asked.tool_title,
+                option_kind: chosen,
+            });
+        }
     }
 }

@@ -22,6 +22,7 @@ use tokio::process::{Child, ChildStdout};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
 
+use super::ask::AskOutcome;
 use super::line_reader::{LineReader, Overlong, ReadLineError};
 use super::process::{GroupKiller, ProcessState, describe_exit, truncate};
 use super::rpc;
@@ -59,6 +60,12 @@ pub(crate) enum Command {
     Cancel,
     /// The ACP session id, once known.
     SetSession(String),
+    /// People answered a permission request (policy `ask`); see
+    /// [`crate::agent::ask::PermissionReply`].
+    Answer {
+        request: String,
+        outcome: AskOutcome,
+    },
     /// Kill the group, reap the child, then answer.
     Shutdown(oneshot::Sender<()>),
 }
@@ -132,6 +139,19 @@ pub(crate) struct Actor {
     pending: HashMap<i64, (&'static str, Reply<Value>)>,
     turn: Option<Turn>,
     last_activity: Instant,
+    /// Where a [`crate::agent::ask::PermissionReply`] sends its answer
+    /// (weak: it never keeps the actor alive).
+    own_commands: mpsc::WeakUnboundedSender<Command>,
+    /// Permission requests put to people, not answered yet: request key
+    /// -> what was asked.
+    asking: HashMap<String, Asked>,
+}
+
+/// A permission request waiting for people.
+struct Asked {
+    id: agent_client_protocol_schema::v1::RequestId,
+    tool_title: String,
+    option_ids: Vec<String>,
 }
 
 impl Actor {
@@ -141,7 +161,10 @@ impl Actor {
         child: Child,
         stdout: ChildStdout,
         writer: mpsc::UnboundedSender<String>,
-        commands: mpsc::UnboundedReceiver<Command>,
+        (commands, own_commands): (
+            mpsc::UnboundedReceiver<Command>,
+            mpsc::WeakUnboundedSender<Command>,
+        ),
         killer: GroupKiller,
         state: watch::Sender<ProcessState>,
     ) -> Self {
@@ -163,6 +186,8 @@ impl Actor {
             pending: HashMap::new(),
             turn: None,
             last_activity: Instant::now(),
+            own_commands,
+            asking: HashMap::new(),
             config,
         }
     }
@@ -223,10 +248,13 @@ impl Actor {
             return Some((closed + STDOUT_CLOSED_GRACE, Timer::StdoutClosed));
         }
         let turn = self.turn.as_ref()?;
-        Some(match turn.cancelling {
-            Some((_, kill_at)) => (kill_at, Timer::CancelGrace),
-            None => (self.last_activity + self.config.idle_timeout, Timer::Idle),
-        })
+        match turn.cancelling {
+            Some((_, kill_at)) => Some((kill_at, Timer::CancelGrace)),
+            // Waiting on people is not the agent being idle: their answer
+            // (or its timeout, or the reply's drop) ends the wait.
+            None if !self.asking.is_empty() => None,
+            None => Some((self.last_activity + self.config.idle_timeout, Timer::Idle)),
+        }
     }
 
     fn send_line(&self, line: String) {
@@ -268,6 +296,7 @@ impl Actor {
             }
             Command::Cancel => self.cancel_turn(CancelCause::User),
             Command::SetSession(id) => self.session_id = Some(id),
+            Command::Answer { request, outcome } => self.on_answer(&request, outcome),
             Command::Shutdown(_) => unreachable!("handled in the loop"),
         }
     }
@@ -290,6 +319,12 @@ impl Actor {
             return;
         }
         turn.cancelling = Some((cause, Instant::now() + grace));
+        // ACP: a cancelled turn's open permission requests are answered
+        // `cancelled`.
+        let open: Vec<String> = self.asking.keys().cloned().collect();
+        for request in open {
+            self.on_answer(&request, AskOutcome::Cancelled);
+        }
         match &self.session_id {
             Some(session_id) => {
                 let line = rpc::notification(

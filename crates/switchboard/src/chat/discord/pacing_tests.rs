@@ -428,3 +428,42 @@ async fn a_shorter_429_does_not_shorten_a_hold() {
     pacer.acquire(get(CHANNEL + 2)).await.answered(Answer::None);
     assert!(started.elapsed() >= Duration::from_secs(2));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_low_priority_call_goes_only_with_room_to_spare_and_never_waits() {
+    let pacer = Pacer::new(Some(10));
+    let probe = Route::channel(RouteKind::GetChannel, CHANNEL);
+    pacer
+        .try_acquire_idle(probe)
+        .expect("an idle pacer has room")
+        .answered(Answer::Unlimited);
+    // Four more calls: 5 of 10 in the global window, half of it.
+    for n in 0..4 {
+        pacer
+            .acquire(post(100 + n))
+            .await
+            .answered(Answer::Unlimited);
+    }
+    assert!(
+        pacer.try_acquire_idle(probe).is_none(),
+        "half the global window in use: skipped"
+    );
+    sleep(Duration::from_millis(1_200)).await;
+    pacer
+        .try_acquire_idle(probe)
+        .expect("the window emptied")
+        .answered(Answer::Unlimited);
+
+    pacer
+        .acquire(post(CHANNEL))
+        .await
+        .answered(Answer::RateLimited {
+            retry_after: Duration::from_secs(2),
+            global: true,
+            announced: None,
+        });
+    assert!(
+        pacer.try_acquire_idle(probe).is_none(),
+        "a global 429 holds the low-priority calls too"
+    );
+}

@@ -1,6 +1,7 @@
-//! [`LatestProbe`] for Discord: a channel's (or thread's) newest message
-//! is its `last_message_id` (GET /channels/{id}), asked only when the REST
-//! pacer has room to spare; a snowflake says when it was made.
+//! The delivery check's Discord parts: [`LatestProbe`] (a channel's or
+//! thread's newest message is its `last_message_id`, GET /channels/{id},
+//! asked only when the REST pacer has room to spare; a snowflake says when
+//! it was made) and the active canary's [`CanaryPoster`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,6 +9,8 @@ use async_trait::async_trait;
 
 use super::rest::DiscordRest;
 use crate::chat::OutboundError;
+use crate::chat::post_key::PostScope;
+use crate::delivery::active::CanaryPoster;
 use crate::delivery::{LatestProbe, Probed};
 
 /// Discord's epoch: snowflakes count milliseconds from 2015-01-01.
@@ -55,6 +58,21 @@ impl LatestProbe for DiscordProbe {
 
     fn id_before(&self, _channel: &str, time: SystemTime) -> String {
         snowflake_before(time).to_string()
+    }
+}
+
+#[async_trait]
+impl CanaryPoster for DiscordProbe {
+    async fn post_canary(&self, channel: &str, text: &str) -> Result<String, OutboundError> {
+        let id = channel
+            .parse()
+            .map_err(|_| OutboundError::Rejected(format!("{channel:?} is not a Discord id")))?;
+        let key = PostScope::unique("canary").notice("canary");
+        Ok(self
+            .rest
+            .create_message(id, text, &key.nonce())
+            .await?
+            .to_string())
     }
 }
 

@@ -43,6 +43,7 @@ fn an_idle_bot_checks_each_allowed_channel_every_idle_interval() {
     let mut schedule = Schedule::new(defaults(60), &allowed, now);
     let checks = run(&mut schedule, now, 3_600 * SECOND, |_, _| {});
     let total: u32 = checks.values().sum();
+    eprintln!("idle hour, 3 allowed channels: {total} calls ({checks:?})");
     // First check within the first interval, then one per 5 minutes.
     for channel in &allowed {
         let n = checks[channel];
@@ -67,6 +68,10 @@ fn a_hundred_active_threads_stay_within_the_budget_and_each_gets_its_turn() {
     assert!(total <= 3_600, "{total} calls: over 60 a minute");
     assert!(total >= 3_500, "{total} calls: the budget was not used");
     let least = threads.iter().map(|(t, _)| checks[t]).min().unwrap();
+    let most = threads.iter().map(|(t, _)| checks[t]).max().unwrap();
+    eprintln!(
+        "hour with 100 active threads + 3 channels: {total} calls; each thread {least}..={most} checks"
+    );
     assert!(
         least >= 30,
         "a thread was checked only {least} times in an hour"
