@@ -18,12 +18,7 @@ async fn a_renewal_reconnects_every_slot_and_announces_one_new_session() {
     for slot in 0..2 {
         let (socket, health) = rig.slot(slot);
         let socket = socket.with_renewal(renewal.watch());
-        tokio::spawn(supervise(
-            socket,
-            health.clone(),
-            config,
-            rig.stop.clone(),
-        ));
+        tokio::spawn(supervise(socket, health.clone(), config, rig.stop.clone()));
         healths.push(health);
     }
     rig.session_started().await;
