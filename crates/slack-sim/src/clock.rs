@@ -10,44 +10,45 @@ use crate::protocol::Ts;
 
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now_secs() -> u64 {
+    unix_now_micros() / MICROS
+}
+
+/// Microseconds since the Unix epoch.
+pub(crate) fn unix_now_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
-        .as_secs()
+        .as_micros() as u64
 }
 
-/// Hands out strictly increasing message timestamps: the wall-clock second
-/// plus a 6-digit counter within it.
+/// Hands out strictly increasing message timestamps: the wall-clock time
+/// to the microsecond, as Slack's are (so a ts says when its message was
+/// posted), one microsecond past the last when the clock has not moved on.
 #[derive(Debug, Default)]
 pub(crate) struct TsClock {
     last: Option<Ts>,
 }
 
+const MICROS: u64 = 1_000_000;
+
+fn as_micros(ts: Ts) -> u64 {
+    ts.secs * MICROS + u64::from(ts.micros)
+}
+
 impl TsClock {
     pub fn next(&mut self) -> Ts {
-        self.next_at(unix_now_secs())
+        self.next_at(unix_now_micros())
     }
 
-    /// The next ts given the current wall-clock second.
-    pub fn next_at(&mut self, now_secs: u64) -> Ts {
-        let ts = match self.last {
-            Some(last) if now_secs <= last.secs => {
-                if last.micros >= 999_999 {
-                    Ts {
-                        secs: last.secs + 1,
-                        micros: 1,
-                    }
-                } else {
-                    Ts {
-                        secs: last.secs,
-                        micros: last.micros + 1,
-                    }
-                }
-            }
-            _ => Ts {
-                secs: now_secs,
-                micros: 1,
-            },
+    /// The next ts given the current wall-clock time in microseconds.
+    pub fn next_at(&mut self, now_micros: u64) -> Ts {
+        let at = match self.last {
+            Some(last) if now_micros <= as_micros(last) => as_micros(last) + 1,
+            _ => now_micros,
+        };
+        let ts = Ts {
+            secs: at / MICROS,
+            micros: (at % MICROS) as u32,
         };
         self.last = Some(ts);
         ts
@@ -93,21 +94,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ts_strictly_increase_within_and_across_seconds() {
+    fn ts_are_the_wall_clock_and_strictly_increase() {
         let mut c = TsClock::default();
-        let a = c.next_at(100);
-        let b = c.next_at(100);
-        let d = c.next_at(99); // the wall clock stepped back
-        let e = c.next_at(101);
-        assert_eq!(a.to_string(), "100.000001");
-        assert!(a < b && b < d && d < e);
+        let a = c.next_at(100_000_250);
+        let b = c.next_at(100_000_250);
+        let d = c.next_at(99_000_000); // the wall clock stepped back
+        let e = c.next_at(101_000_000);
+        assert_eq!(a.to_string(), "100.000250");
+        assert_eq!(b.to_string(), "100.000251");
+        assert_eq!(d.to_string(), "100.000252");
+        assert_eq!(e.to_string(), "101.000000");
         let mut full = TsClock {
             last: Some(Ts {
                 secs: 5,
                 micros: 999_999,
             }),
         };
-        assert_eq!(full.next_at(5).to_string(), "6.000001");
+        assert_eq!(full.next_at(5_000_000).to_string(), "6.000000");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Wiring Slack: `connections` supervised Socket Mode slots sharing one
-//! event dedupe and the bot's identity, and the Web API (outbound and
-//! history), handed to the broker side.
+//! event dedupe, the bot's identity and one session renewal, and the Web
+//! API (outbound, history, and the delivery check's probe), handed to the
+//! broker side.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::chat::Platform;
 use crate::chat::slack::cause::SlackCause;
 use crate::chat::slack::history::SlackHistory;
 use crate::chat::slack::outbound::SlackOutbound;
+use crate::chat::slack::probe::SlackProbe;
 use crate::chat::slack::socket::{SlackSocket, SlotsShared, SocketSettings};
 use crate::chat::slack::web::{SharedIdentity, SlackWeb, TokenKind};
 use crate::config::SlackConfig;
@@ -37,6 +39,9 @@ pub(super) async fn wire(
         token: TokenKind::Bot,
         code: "invalid_auth".to_owned(),
     };
+    // One renewal for the platform: every slot watches it, and the first
+    // slot live again announces the new session.
+    let renewal = SessionRenewal::default();
     let side = PlatformSide {
         platform: Platform::Slack,
         outbound: Arc::new(SlackOutbound::new(web.clone())),
@@ -44,8 +49,8 @@ pub(super) async fn wire(
         gating: slack.gating.clone(),
         reactions: slack.reactions.clone(),
         unauthorized: fatal_error("slack", &refused).expect("a refused token is fatal"),
-        probe: None,
-        renewal: SessionRenewal::default(),
+        probe: Some(Arc::new(SlackProbe::new(web.clone()))),
+        renewal: renewal.clone(),
         check_calls_per_minute: w.config.canary.slack_calls_per_minute,
         canary: None,
     };
@@ -71,7 +76,8 @@ pub(super) async fn wire(
             health.clone(),
             w.inbound.clone(),
             settings,
-        );
+        )
+        .with_renewal(renewal.watch());
         w.supervise(socket, health, platform_stop, platforms);
     }
     wired

@@ -50,6 +50,12 @@ impl RenewalWatch {
         self.rx.borrow_and_update();
     }
 
+    /// Renewals requested so far, as this watch last saw them (after
+    /// [`Self::arm`]: the generation the connection run belongs to).
+    pub fn generation(&self) -> u64 {
+        *self.rx.borrow()
+    }
+
     /// Resolves when a renewal is requested after [`Self::arm`]; never
     /// when the sender is gone. Cancel-safe.
     pub async fn requested(&mut self) {

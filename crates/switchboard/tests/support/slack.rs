@@ -5,7 +5,7 @@
 //! undoing the mrkdwn conversion to compare replies with the agent's text,
 //! and messages from other bots (raw events the sim does not store).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -241,18 +241,19 @@ pub async fn wait_ignored(h: &Harness, message_id: &str, reason: &str) {
     assert_eq!(line["reason"], reason, "{message_id} ignored, but: {line}");
 }
 
-/// A message ts the sim never hands out: this wall-clock second, with a
-/// counter far above the sim's (which counts from 1 within a second).
+/// A message ts the sim does not hand out: the wall-clock time to the
+/// microsecond (as the sim's and Slack's are, so it sorts with them by
+/// when it was made), one microsecond past the last one made here; the
+/// sim's own ts are taken at other instants.
 pub fn unseen_ts() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let secs = SystemTime::now()
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("the clock is after 1970")
-        .as_secs();
-    format!(
-        "{secs}.{:06}",
-        900_000 + NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+        .as_micros() as u64;
+    let at = now.max(LAST.fetch_max(now, Ordering::SeqCst) + 1);
+    LAST.fetch_max(at, Ordering::SeqCst);
+    format!("{}.{:06}", at / 1_000_000, at % 1_000_000)
 }
 
 /// The bot's posts in the thread of `ts` (the parent excluded), oldest

@@ -5,7 +5,8 @@
 //! "retry" or "stop". Fatal means the operator must act: Socket Mode is
 //! turned off for the app (`link_disabled`), or Slack refused one of the two
 //! tokens (named by its config key). Everything else (dropped sockets,
-//! zombies, `refresh_requested`, an unreachable Web API) is retried.
+//! zombies, `refresh_requested`, an unreachable Web API, events not
+//! delivered) is retried.
 //! Never holds or prints a token.
 
 use std::fmt;
@@ -59,6 +60,10 @@ pub enum SlackCause {
     PongMissing { waited: Duration },
     /// No `hello` within the hello deadline of connecting.
     HelloTimeout(Duration),
+    /// The delivery check found messages Slack holds that no connection
+    /// delivered: the links are deaf though they answer pings, so the
+    /// slot opens a fresh connection.
+    NotDelivered,
 }
 
 impl SlackCause {
@@ -77,6 +82,7 @@ impl SlackCause {
             Self::SendFailed(_) => "send_failed",
             Self::PongMissing { .. } => "zombie_pong_missing",
             Self::HelloTimeout(_) => "hello_timeout",
+            Self::NotDelivered => "events_not_delivered",
         }
     }
 }
@@ -134,6 +140,9 @@ impl fmt::Display for SlackCause {
                 waited.as_millis()
             ),
             Self::HelloTimeout(after) => write!(f, "no hello within {} ms of connecting", after.as_millis()),
+            Self::NotDelivered => f.write_str(
+                "events not delivered: Slack holds messages this connection never delivered",
+            ),
         }
     }
 }
@@ -160,7 +169,8 @@ impl DisconnectCause for SlackCause {
             | Self::Dropped(_)
             | Self::SendFailed(_)
             | Self::PongMissing { .. }
-            | Self::HelloTimeout(_) => Verdict::Transient,
+            | Self::HelloTimeout(_)
+            | Self::NotDelivered => Verdict::Transient,
         }
     }
 }
@@ -261,6 +271,7 @@ mod tests {
                 waited: Duration::from_secs(5),
             },
             SlackCause::HelloTimeout(Duration::from_secs(10)),
+            SlackCause::NotDelivered,
             SlackCause::HandoverFailed(Box::new(SlackCause::HelloTimeout(Duration::from_secs(10)))),
         ];
         for cause in transient {

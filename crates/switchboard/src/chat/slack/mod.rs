@@ -7,6 +7,7 @@
 //! - `mrkdwn`    Markdown -> Slack mrkdwn
 //! - `outbound`  `ChatOutbound` over the Web API
 //! - `history`   `ChatHistory` over conversations.history / .replies
+//! - `probe`     the delivery check's `LatestProbe` (newest message, limit=1)
 //! - `cause`     why a Socket Mode connection ended; the fatal/transient policy
 //! - `events`    Events API payloads -> `ChatEvent`
 //! - `socket`    one Socket Mode connection slot for the supervisor
@@ -17,5 +18,6 @@ pub mod history;
 pub mod ids;
 pub mod mrkdwn;
 pub mod outbound;
+pub mod probe;
 pub mod socket;
 pub mod web;

@@ -1,14 +1,19 @@
 //! The Slack Web API client: one `POST {api_url}/{method}` per call with the
 //! bot token (or the app token for `apps.connections.open`), JSON in and out.
-//! A 429 waits its `Retry-After` and tries again; `ok: false` becomes a
+//! A 429 waits its `Retry-After` and tries again (and holds the method for
+//! every other call meanwhile); `ok: false` becomes a
 //! [`WebError`] naming the method and Slack's error code, and an auth error
 //! names which token Slack refused. Never logs or prints a token.
 //!
-//! The transport (timeouts, 429s, error classification) is in `call`;
-//! paging through history and replies is in `pages`.
+//! The transport (timeouts, 429s, error classification) is in `call`, the
+//! methods a 429 holds in `holds`; paging through history and replies is
+//! in `pages`; the newest message of a channel or thread, asked at the
+//! lowest priority, in `latest`.
 
 mod call;
+mod holds;
 mod keyed;
+mod latest;
 mod pages;
 
 use std::sync::{Arc, OnceLock};
@@ -20,6 +25,8 @@ use crate::chat::history::{HistoryBudget, HistoryRead};
 use crate::chat::request_timeout::{SLACK_VAR, request_timeout};
 use crate::config::Secret;
 use call::Request;
+/// A ts as a number pair, for ordering and reading its time.
+pub(crate) use pages::ts_key;
 
 /// Slack's own Web API base; any other `api_url` is a proxy or the simulator.
 pub const SLACK_API_URL: &str = "https://slack.com/api";
@@ -102,6 +109,8 @@ pub struct SlackWeb {
     app_token: Secret,
     /// The longest one call keeps waiting out 429s before it gives up.
     rate_limit_budget: Duration,
+    /// Methods a 429 holds, shared by every clone.
+    holds: holds::RateHolds,
 }
 
 impl std::fmt::Debug for SlackWeb {
@@ -133,6 +142,7 @@ impl SlackWeb {
             bot_token,
             app_token,
             rate_limit_budget: call::RATE_LIMIT_BUDGET,
+            holds: holds::RateHolds::default(),
         }
     }
 

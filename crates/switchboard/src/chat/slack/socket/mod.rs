@@ -25,7 +25,10 @@
 //! `disconnect: warning` opens the replacement link before the old one
 //! closes and reads both meanwhile; `refresh_requested` and
 //! `too_many_websockets` end the run (the supervisor reconnects);
-//! `link_disabled` and refused tokens end it fatally. Liveness: a
+//! `link_disabled` and refused tokens end it fatally. A session renewal
+//! asked by the delivery check (`with_renewal`) drops the slot's links and
+//! ends the run with "events not delivered"; the first slot live again
+//! after it announces the new session (`SessionStarted`). Liveness: a
 //! WebSocket ping every `ping_interval`, unanswered for `ping_deadline` ->
 //! zombie, dropped at once.
 //!
@@ -57,6 +60,7 @@ pub use super::web::SharedIdentity;
 
 use super::web::SlackWeb;
 use crate::chat::InboundSender;
+use crate::delivery::RenewalWatch;
 use crate::health::ConnectionHealth;
 
 /// Socket Mode timings.
@@ -96,6 +100,10 @@ pub struct SlackSocket {
     settings: SocketSettings,
     /// Links opened by this slot so far (for logs).
     links_opened: u64,
+    /// Asks for a new connection when events are not delivered.
+    renewal: Option<RenewalWatch>,
+    /// The session renewal the current run was started under.
+    generation: u64,
 }
 
 impl SlackSocket {
@@ -119,7 +127,16 @@ impl SlackSocket {
             inbound,
             settings,
             links_opened: 0,
+            renewal: None,
+            generation: 0,
         }
+    }
+
+    /// End the run (and open a fresh connection) whenever `renewal` asks:
+    /// the delivery check found events this connection never delivered.
+    pub fn with_renewal(mut self, renewal: RenewalWatch) -> Self {
+        self.renewal = Some(renewal);
+        self
     }
 
     /// The slot number given to [`SlackSocket::new`].

@@ -7,7 +7,8 @@
 //! stops being current, so no event falls in a gap. The run ends on the
 //! first thing the slot cannot carry on from (a link ending with no
 //! replacement under way, `refresh_requested`, `too_many_websockets`,
-//! `link_disabled`, a failed replacement) and drops every link, which
+//! `link_disabled`, a failed replacement, a session renewal the delivery
+//! check asked for) and drops every link, which
 //! aborts their sockets at once. Every wait is bounded: by shutdown, by the
 //! links' own deadlines, or by `open_deadline`.
 
@@ -26,6 +27,7 @@ use super::slots::LiveSlot;
 use crate::chat::slack::cause::SlackCause;
 use crate::chat::slack::web::{BotIdentity, SlackWeb};
 use crate::chat::{ChatEvent, Platform};
+use crate::delivery::RenewalWatch;
 use crate::health::ConnectionState;
 use crate::supervisor::{Connection, RunEnd};
 
@@ -55,6 +57,37 @@ impl Connection for SlackSocket {
     type Cause = SlackCause;
 
     async fn run_once(&mut self, shutdown: &CancellationToken) -> RunEnd<SlackCause> {
+        let mut renewal = self.renewal.take();
+        if let Some(renewal) = &mut renewal {
+            renewal.arm();
+            self.generation = renewal.generation();
+        }
+        let end = self.run_armed(shutdown, &mut renewal).await;
+        self.renewal = renewal;
+        end
+    }
+}
+
+fn lost(cause: SlackCause, healthy_for: Duration) -> RunEnd<SlackCause> {
+    RunEnd::Lost { cause, healthy_for }
+}
+
+/// Resolves when the delivery check asks for a new session; never
+/// without a watch.
+async fn renewal_requested(renewal: &mut Option<RenewalWatch>) {
+    match renewal {
+        Some(renewal) => renewal.requested().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl SlackSocket {
+    /// One run with the renewal watch armed.
+    async fn run_armed(
+        &mut self,
+        shutdown: &CancellationToken,
+        renewal: &mut Option<RenewalWatch>,
+    ) -> RunEnd<SlackCause> {
         let identity = tokio::select! {
             biased;
             () = shutdown.cancelled() => return RunEnd::Shutdown,
@@ -77,15 +110,9 @@ impl Connection for SlackSocket {
         if let Some(end) = self.open_first(&ctx, &mut links).await {
             return end;
         }
-        self.serve(&ctx, &mut links).await
+        self.serve(&ctx, &mut links, renewal).await
     }
-}
 
-fn lost(cause: SlackCause, healthy_for: Duration) -> RunEnd<SlackCause> {
-    RunEnd::Lost { cause, healthy_for }
-}
-
-impl SlackSocket {
     /// The bot's identity, asking `auth.test` if no slot has yet.
     async fn identity(&self) -> Result<Arc<BotIdentity>, SlackCause> {
         if let Some(known) = self.identity.get() {
@@ -155,7 +182,7 @@ impl SlackSocket {
             .set_heartbeat_interval(self.settings.ping_interval);
         links.live_since.get_or_insert_with(Instant::now);
         if links.live.is_none() {
-            let live = self.shared.go_live();
+            let live = self.shared.go_live(self.generation);
             if live.first {
                 let _ = self.inbound.send(ChatEvent::SessionStarted {
                     platform: Platform::Slack,
@@ -173,16 +200,28 @@ impl SlackSocket {
     }
 
     /// Serve until the run ends.
-    async fn serve(&mut self, ctx: &LinkContext, links: &mut Links) -> RunEnd<SlackCause> {
+    async fn serve(
+        &mut self,
+        ctx: &LinkContext,
+        links: &mut Links,
+        renewal: &mut Option<RenewalWatch>,
+    ) -> RunEnd<SlackCause> {
         loop {
             tokio::select! {
-                // Priority: shutdown; then the current link (its disconnect
-                // messages decide the most); then the replacement; then
-                // the links being drained (they ack on their own tasks).
+                // Priority: shutdown; then a session renewal (the links are
+                // deaf, whatever they report); then the current link (its
+                // disconnect messages decide the most); then the
+                // replacement; then the links being drained (they ack on
+                // their own tasks).
                 biased;
                 () = ctx.shutdown.cancelled() => {
                     close_all(links).await;
                     return RunEnd::Shutdown;
+                }
+                () = renewal_requested(renewal) => {
+                    // Returning drops every link: their sockets are
+                    // aborted at once, nothing waits on a deaf peer.
+                    return lost(SlackCause::NotDelivered, links.healthy_for());
                 }
                 report = current_report(&mut links.current) => {
                     if let Some(end) = self.on_current(ctx, links, report) {

@@ -1,11 +1,12 @@
 //! What the Socket Mode connection slots of one app share: the recent
-//! `event_id`s (Slack may redeliver an envelope on another connection) and
-//! how many slots are live (have a connection that said `hello`).
+//! `event_id`s (Slack may redeliver an envelope on another connection),
+//! how many slots are live (have a connection that said `hello`), and the
+//! newest session renewal whose new session was announced.
 //!
 //! Plain shared bookkeeping: never awaits, and never holds its lock longer
 //! than one set operation.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::chat::recent_ids::RecentIds;
@@ -25,6 +26,9 @@ pub struct SlotsShared {
 struct Inner {
     seen: Mutex<RecentIds>,
     live: AtomicUsize,
+    /// The renewal generation (see `delivery::SessionRenewal`) the last
+    /// announced session belongs to.
+    announced: AtomicU64,
 }
 
 impl Default for SlotsShared {
@@ -40,6 +44,7 @@ impl SlotsShared {
             inner: Arc::new(Inner {
                 seen: Mutex::new(RecentIds::new(capacity.max(1))),
                 live: AtomicUsize::new(0),
+                announced: AtomicU64::new(0),
             }),
         }
     }
@@ -64,13 +69,18 @@ impl SlotsShared {
             .forget(event_id);
     }
 
-    /// Mark one slot live until the returned guard drops; `first` says
-    /// whether no slot was live just before (so events may have been missed).
-    pub fn go_live(&self) -> LiveSlot {
+    /// Mark one slot live until the returned guard drops. `generation` is
+    /// the session renewal the slot's run was started under. `first` says
+    /// that a new session begins: no slot was live just before (so events
+    /// may have been missed), or this is the first slot live since a
+    /// renewal (the others may still be closing their old links), once
+    /// per renewal.
+    pub fn go_live(&self, generation: u64) -> LiveSlot {
         let before = self.inner.live.fetch_add(1, Ordering::SeqCst);
+        let renewed = self.inner.announced.fetch_max(generation, Ordering::SeqCst) < generation;
         LiveSlot {
             shared: self.clone(),
-            first: before == 0,
+            first: before == 0 || renewed,
         }
     }
 
@@ -113,17 +123,31 @@ mod tests {
     #[test]
     fn only_the_slot_that_goes_live_with_none_live_is_first() {
         let shared = SlotsShared::default();
-        let one = shared.go_live();
+        let one = shared.go_live(0);
         assert!(one.first);
-        let two = shared.go_live();
+        let two = shared.go_live(0);
         assert!(!two.first);
         assert_eq!(shared.live_slots(), 2);
         drop(one);
-        let again = shared.go_live();
+        let again = shared.go_live(0);
         assert!(!again.first, "slot two stayed live meanwhile");
         drop(two);
         drop(again);
         assert_eq!(shared.live_slots(), 0);
-        assert!(shared.go_live().first);
+        assert!(shared.go_live(0).first);
+    }
+
+    #[test]
+    fn after_a_renewal_the_first_slot_live_starts_the_session_once() {
+        let shared = SlotsShared::default();
+        let old = shared.go_live(0);
+        assert!(old.first);
+        // Renewal 1: a slot live again while the other still closes.
+        let renewed = shared.go_live(1);
+        assert!(renewed.first, "a new session, though a slot was live");
+        drop(old);
+        let other = shared.go_live(1);
+        assert!(!other.first, "one announcement per renewal");
+        assert!(!shared.go_live(0).first, "a run from before the renewal");
     }
 }

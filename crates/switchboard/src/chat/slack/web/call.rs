@@ -1,5 +1,7 @@
 //! One Web API call: the HTTP request with the right token, the wait and
-//! retry on 429, and turning Slack's answer into a body or a [`WebError`].
+//! retry on 429 (the method held meanwhile for every call, see `holds`),
+//! and turning Slack's answer into a body or a [`WebError`]. The delivery
+//! check's calls never wait: held or answered 429, they are skipped.
 //!
 //! Owns the single classification of Slack's error codes (auth, Socket Mode
 //! off, other) so no caller matches codes itself. Must never put a token in
@@ -10,6 +12,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::{SlackWeb, TokenKind, WebError};
 
@@ -85,54 +88,41 @@ fn retry_after(response: &reqwest::Response) -> Duration {
 
 impl SlackWeb {
     /// Call `method` with `token` until Slack answers something other than
-    /// 429 (each 429 waited out as Retry-After says, for at most the rate
-    /// limit budget in all); returns the body of an `ok: true` answer.
+    /// 429 (each 429, and a hold another call's 429 left on the method,
+    /// waited out as Retry-After says, for at most the rate limit budget
+    /// in all); returns the body of an `ok: true` answer.
     pub(super) async fn call(
         &self,
         method: &'static str,
         token: TokenKind,
         request: Request,
     ) -> Result<Value, WebError> {
-        let url = format!("{}/{method}", self.api_url);
-        let secret = match token {
-            TokenKind::Bot => &self.bot_token,
-            TokenKind::App => &self.app_token,
-        };
         let mut attempt: u32 = 0;
         let mut waited = Duration::ZERO;
         loop {
-            let builder = self
-                .http
-                .post(&url)
-                .header(AUTHORIZATION, format!("Bearer {}", secret.expose()));
-            let builder = match &request {
-                Request::Form(args) => builder.form(args),
-                Request::Json(args) => builder.json(args),
-            };
-            let response = builder
-                .send()
-                .await
-                .map_err(|err| transport_error(method, err))?;
+            if let Some(until) = self.holds.held_until(method, Instant::now()) {
+                let wait = until.saturating_duration_since(Instant::now());
+                if waited + wait > self.rate_limit_budget {
+                    return Err(self.gave_up(method, attempt, waited));
+                }
+                waited += wait;
+                tracing::debug!(
+                    platform = "slack",
+                    method,
+                    wait_ms = wait.as_millis() as u64,
+                    "Slack rate limit held on this method: waiting it out before calling"
+                );
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            let response = self.send(method, token, &request).await?;
             if response.status() == StatusCode::TOO_MANY_REQUESTS {
                 attempt += 1;
                 let wait = retry_after(&response);
+                self.holds.hold(method, Instant::now() + wait);
                 if waited + wait > self.rate_limit_budget {
-                    tracing::warn!(
-                        platform = "slack",
-                        method,
-                        attempt,
-                        waited_ms = waited.as_millis() as u64,
-                        "Slack rate limit (429) outlasted the budget; giving up on this call"
-                    );
-                    return Err(WebError::Unavailable {
-                        method,
-                        detail: format!(
-                            "rate limited (429) {attempt} times over {} s; gave up",
-                            waited.as_secs()
-                        ),
-                    });
+                    return Err(self.gave_up(method, attempt, waited));
                 }
-                waited += wait;
                 tracing::warn!(
                     platform = "slack",
                     method,
@@ -140,10 +130,79 @@ impl SlackWeb {
                     wait_ms = wait.as_millis() as u64,
                     "Slack rate limit (429): waiting as Retry-After says, then retrying"
                 );
-                tokio::time::sleep(wait).await;
                 continue;
             }
             return answer(method, token, response).await;
+        }
+    }
+
+    /// Call `method` once at the lowest priority: `None` without calling
+    /// while a 429 holds the method, and `None` when this call earns a 429
+    /// (its hold recorded for the other calls); never waits on a limit.
+    pub(super) async fn call_unless_limited(
+        &self,
+        method: &'static str,
+        token: TokenKind,
+        request: Request,
+    ) -> Result<Option<Value>, WebError> {
+        if self.holds.held_until(method, Instant::now()).is_some() {
+            return Ok(None);
+        }
+        let response = self.send(method, token, &request).await?;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after(&response);
+            self.holds.hold(method, Instant::now() + wait);
+            tracing::debug!(
+                platform = "slack",
+                method,
+                wait_ms = wait.as_millis() as u64,
+                "Slack rate limit (429) on a lowest-priority call: skipped, the method held"
+            );
+            return Ok(None);
+        }
+        answer(method, token, response).await.map(Some)
+    }
+
+    /// One HTTP request of `method`, whatever its status.
+    async fn send(
+        &self,
+        method: &'static str,
+        token: TokenKind,
+        request: &Request,
+    ) -> Result<reqwest::Response, WebError> {
+        let url = format!("{}/{method}", self.api_url);
+        let secret = match token {
+            TokenKind::Bot => &self.bot_token,
+            TokenKind::App => &self.app_token,
+        };
+        let builder = self
+            .http
+            .post(&url)
+            .header(AUTHORIZATION, format!("Bearer {}", secret.expose()));
+        let builder = match request {
+            Request::Form(args) => builder.form(args),
+            Request::Json(args) => builder.json(args),
+        };
+        builder
+            .send()
+            .await
+            .map_err(|err| transport_error(method, err))
+    }
+
+    fn gave_up(&self, method: &'static str, attempt: u32, waited: Duration) -> WebError {
+        tracing::warn!(
+            platform = "slack",
+            method,
+            attempt,
+            waited_ms = waited.as_millis() as u64,
+            "Slack rate limit (429) outlasted the budget; giving up on this call"
+        );
+        WebError::Unavailable {
+            method,
+            detail: format!(
+                "rate limited (429) {attempt} times over {} s; gave up",
+                waited.as_secs()
+            ),
         }
     }
 }

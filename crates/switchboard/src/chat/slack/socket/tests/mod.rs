@@ -7,6 +7,7 @@
 mod delivery;
 mod fatal;
 mod reconnect;
+mod renewal;
 
 use std::time::Duration;
 
