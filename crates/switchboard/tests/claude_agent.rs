@@ -136,18 +136,15 @@ impl Claude {
             .expect("pid") as u32
     }
 
-    /// The one "permission decided" log line.
-    fn permission_decision(&self) -> Value {
-        let decided: Vec<Value> = self
-            .chat
+    /// The "permission decided" log lines so far.
+    fn permission_decisions(&self) -> Vec<Value> {
+        self.chat
             .h
             .logs
             .json()
             .into_iter()
             .filter(|v| v["message"] == "permission decided")
-            .collect();
-        assert_eq!(decided.len(), 1, "one permission request: {decided:?}");
-        decided.into_iter().next().unwrap()
+            .collect()
     }
 }
 
@@ -279,7 +276,9 @@ async fn claude_runs_bash_when_the_policy_allows() {
     let _one = ONE_AT_A_TIME.lock().await;
     let claude = start_claude("allow").await;
     let (thread, took) = claude.ask("[[bash:touch made-by-bash]]").await;
-    let decided = claude.permission_decision();
+    let decisions = claude.permission_decisions();
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    let decided = &decisions[0];
     assert_eq!(decided["tool_kind"], "execute", "{decided}");
     assert_eq!(decided["chosen"], "allow_once", "{decided}");
     assert!(
@@ -296,12 +295,14 @@ async fn claude_runs_bash_when_the_policy_allows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn claude_does_not_run_bash_when_the_policy_denies() {
+async fn claude_does_not_run_bash_or_write_when_the_policy_denies() {
     let _one = ONE_AT_A_TIME.lock().await;
     let claude = start_claude("deny").await;
     let (thread, _) = claude.ask("[[bash:touch made-by-bash]]").await;
-    let decided = claude.permission_decision();
-    assert_eq!(decided["chosen"], "reject_once", "{decided}");
+    let decisions = claude.permission_decisions();
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert_eq!(decisions[0]["tool_kind"], "execute", "{decisions:?}");
+    assert_eq!(decisions[0]["chosen"], "reject_once", "{decisions:?}");
     assert!(
         !claude.work.join("made-by-bash").exists(),
         "a denied Bash call ran"
@@ -309,5 +310,18 @@ async fn claude_does_not_run_bash_when_the_policy_denies() {
     // The model saw the refusal as an error tool result and said so.
     let text = claude.thread_text(thread);
     assert!(text.contains("done: error: "), "{text}");
+
+    // A Write in the same session is refused as well.
+    let target = claude.work.join("written.txt");
+    claude
+        .follow_up(thread, &format!("[[write:{}:hello]]", target.display()))
+        .await;
+    let decisions = claude.permission_decisions();
+    assert_eq!(decisions.len(), 2, "{decisions:?}");
+    assert_eq!(decisions[1]["tool_kind"], "edit", "{decisions:?}");
+    assert_eq!(decisions[1]["chosen"], "reject_once", "{decisions:?}");
+    assert!(!target.exists(), "a denied Write ran");
+    let text = claude.thread_text(thread);
+    assert_eq!(text.matches("done: error: ").count(), 2, "{text}");
     claude.chat.h.stop().await;
 }
