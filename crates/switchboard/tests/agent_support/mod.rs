@@ -165,3 +165,13 @@ pub fn pid(session: &AgentSession) -> u32 {
         other => panic!("agent not running: {other:?}"),
     }
 }
+
+/// Entry point of the Claude Code ACP adapter
+/// (`@agentclientprotocol/claude-agent-acp`, pinned in tests/acp-agents),
+/// installed with `npm ci` first if it is not there yet. Run it with node.
+pub fn claude_agent_acp() -> PathBuf {
+    let script = npm::acp_agents_dir()
+        .join("node_modules/@agentclientprotocol/claude-agent-acp/dist/index.js");
+    npm::ensure_npm_agents(&script);
+    script
+}
