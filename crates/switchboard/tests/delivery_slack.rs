@@ -189,3 +189,108 @@ async fn delivery_slower_than_usual_but_within_the_grace_raises_no_alarm() {
     assert_eq!(delivery["renewals_total"], 0, "{delivery}");
     chat.h.stop().await;
 }
+
+/// conversations.history calls with `limit=1` (the delivery check's probe
+/// of a channel).
+fn channel_probes(chat: &SlackChat) -> usize {
+    chat.sim()
+        .web_calls()
+        .iter()
+        .filter(|c| {
+            c.method == "conversations.history"
+                && (c.params["limit"] == "1" || c.params["limit"] == 1)
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_bot_spends_a_dozen_calls_an_hour_on_the_check() {
+    // Every time of the defaults divided by 200 (and the per-minute budget
+    // multiplied by it): a simulated hour is 18 s.
+    const SCALE: u32 = 200;
+    let chat = SlackChat::start(Options {
+        canary: "interval = \"150ms\"\nidle_interval = \"1500ms\"\ngrace = \"50ms\"\n\
+                 thread_window = \"18s\"\ncalls_per_minute = { slack = 400 }",
+        ..slack::options()
+    })
+    .await;
+    let start = channel_probes(&chat);
+    let hour = Duration::from_secs(3_600) / SCALE;
+    tokio::time::sleep(hour).await; // the measured span itself, not a wait for a condition
+    let calls = channel_probes(&chat) - start;
+    eprintln!(
+        "Slack delivery check at idle: {calls} calls in a simulated hour, one allowed channel"
+    );
+    assert!(
+        (10..=14).contains(&calls),
+        "{calls} calls in a simulated hour (expected one per idle_interval: 12; budget 120)"
+    );
+    chat.h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_active_canary_notices_its_own_posts_not_coming_back() {
+    let sim = slack_sim::SlackSim::start(slack_sim::SlackSimConfig::default())
+        .await
+        .unwrap();
+    let channel = sim.channel_ids()[0].clone();
+    // The reconciler is slowed right down, so only the canary acts here.
+    let canary = format!(
+        "interval = \"60s\"\nidle_interval = \"60s\"\ngrace = \"1s\"\nmax_misses = 2\n\
+         post_interval = \"300ms\"\nchannel = {{ slack = \"{channel}\" }}"
+    );
+    let h = support::Harness::start_with_slack_sim(
+        sim,
+        Options {
+            canary: Box::leak(canary.into_boxed_str()),
+            ..slack::options()
+        },
+    )
+    .await;
+    slack::wait_live(&h, 2, 10 * SECOND).await;
+    let canary_posts = |h: &support::Harness| {
+        h.slack()
+            .web_calls()
+            .iter()
+            .filter(|c| c.method == "chat.postMessage" && c.params["channel"] == channel.as_str())
+            .count()
+    };
+    let deadline = Instant::now() + TURN;
+    while canary_posts(&h) < 2 {
+        assert!(Instant::now() < deadline, "the canary never posted twice");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let opened = h.slack().opens().len();
+    assert_eq!(h.get("/readyz").await.0, 200, "a healthy connection stays");
+
+    h.slack().mute_events(&MESSAGE_EVENTS);
+    h.logs
+        .wait_for(TURN, |line| {
+            line["message"] == "reconnecting"
+                && line["cause"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("events not delivered"))
+        })
+        .await;
+    let deadline = Instant::now() + TURN;
+    while h.slack().opens().len() <= opened || h.get("/readyz").await.0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "never ready on fresh connections"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, status) = h.get_json("/status").await;
+    let slack_delivery = status["delivery"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["platform"] == "slack")
+        .cloned()
+        .unwrap();
+    assert!(
+        slack_delivery["missed_dispatches_total"].as_u64() >= Some(2),
+        "{status}"
+    );
+    h.stop().await;
+}

@@ -18,6 +18,7 @@ use crate::chat::slack::socket::{SlackSocket, SlotsShared, SocketSettings};
 use crate::chat::slack::web::{SharedIdentity, SlackWeb, TokenKind};
 use crate::config::SlackConfig;
 use crate::delivery::SessionRenewal;
+use crate::delivery::active::CanaryPoster;
 use crate::health::ConnectionHealth;
 use crate::supervisor::fatal_error;
 
@@ -42,6 +43,7 @@ pub(super) async fn wire(
     // One renewal for the platform: every slot watches it, and the first
     // slot live again announces the new session.
     let renewal = SessionRenewal::default();
+    let probe = Arc::new(SlackProbe::new(web.clone()));
     let side = PlatformSide {
         platform: Platform::Slack,
         outbound: Arc::new(SlackOutbound::new(web.clone())),
@@ -49,10 +51,15 @@ pub(super) async fn wire(
         gating: slack.gating.clone(),
         reactions: slack.reactions.clone(),
         unauthorized: fatal_error("slack", &refused).expect("a refused token is fatal"),
-        probe: Some(Arc::new(SlackProbe::new(web.clone()))),
+        probe: Some(probe.clone()),
         renewal: renewal.clone(),
         check_calls_per_minute: w.config.canary.slack_calls_per_minute,
-        canary: None,
+        canary: w
+            .config
+            .canary
+            .slack_channel
+            .clone()
+            .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
     };
     let wired = wire_conversations(w, side, platforms).await;
     let shared = SlotsShared::default();

@@ -6,6 +6,8 @@
 //! the check is skipped, never waited for. A ts is the time its message
 //! was posted (seconds and microseconds since the Unix epoch).
 //!
+//! Also the active canary's poster (`canary.channel.slack`).
+//!
 //! Must never wait on Slack's rate limits nor read more than one message.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,6 +17,7 @@ use async_trait::async_trait;
 use super::ids;
 use super::web::{SlackWeb, ts_key};
 use crate::chat::OutboundError;
+use crate::delivery::active::CanaryPoster;
 use crate::delivery::{LatestProbe, Probed};
 
 pub struct SlackProbe {
@@ -41,6 +44,16 @@ pub fn ts_before(time: SystemTime) -> String {
         .as_micros()
         .saturating_sub(1);
     format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+}
+
+/// The active canary's post: a top-level message in the channel; its id in
+/// the form live events carry (`channel:ts`).
+#[async_trait]
+impl CanaryPoster for SlackProbe {
+    async fn post_canary(&self, channel: &str, text: &str) -> Result<String, OutboundError> {
+        let ts = self.web.post_message(channel, None, text).await?;
+        Ok(ids::message_id(channel, &ts))
+    }
 }
 
 #[async_trait]
