@@ -28,7 +28,7 @@ use crate::chat::{ChatHistory, ChatMessage, Conversation, InboundSender, Platfor
 use crate::config::Gating;
 use crate::delivery::DeliveryLedger;
 use crate::metrics::Metrics;
-use crate::store::{JournalEntry, JournalState, now_ms};
+use crate::store::{JournalEntry, JournalState, ThreadRecord, now_ms};
 
 /// Longest thread name, in characters (Discord allows 100).
 const THREAD_NAME_CHARS: usize = 60;
@@ -55,6 +55,22 @@ pub(super) struct OwnedThread {
     pub(super) parent: String,
     pub(super) input: Option<ThreadHandle>,
     pub(super) previous: Option<PreviousSession>,
+}
+
+impl OwnedThread {
+    /// A thread as the store remembers it (no actor yet), keyed by its id.
+    pub(super) fn from_record(record: ThreadRecord) -> (String, Self) {
+        let previous = record.session_id.map(|session_id| PreviousSession {
+            session_id,
+            supports_load: record.supports_load,
+        });
+        let thread = Self {
+            parent: record.channel_id,
+            input: None,
+            previous,
+        };
+        (record.thread_id, thread)
+    }
 }
 
 /// What catch-up needs.
@@ -418,18 +434,8 @@ impl Bridge {
                 .await,
         );
         if let Some(Some(record)) = record {
-            let previous = record.session_id.map(|session_id| PreviousSession {
-                session_id,
-                supports_load: record.supports_load,
-            });
-            self.threads.insert(
-                record.thread_id,
-                OwnedThread {
-                    parent: record.channel_id,
-                    input: None,
-                    previous,
-                },
-            );
+            let (thread_id, thread) = OwnedThread::from_record(record);
+            self.threads.insert(thread_id, thread);
         }
     }
 

@@ -7,7 +7,7 @@
 
 use super::bridge::{Bridge, OwnedThread, thread_name};
 use super::reply::retry::with_retry;
-use super::thread::{Incoming, Origin, PreviousSession, ThreadInput, notify};
+use super::thread::{Incoming, Origin, ThreadInput, notify};
 use crate::chat::Conversation;
 use crate::store::{JournalEntry, JournalState, now_ms};
 
@@ -33,18 +33,8 @@ impl Bridge {
                 .await,
         );
         for record in threads.unwrap_or_default() {
-            let previous = record.session_id.map(|session_id| PreviousSession {
-                session_id,
-                supports_load: record.supports_load,
-            });
-            self.threads.insert(
-                record.thread_id,
-                OwnedThread {
-                    parent: record.channel_id,
-                    input: None,
-                    previous,
-                },
-            );
+            let (thread_id, thread) = OwnedThread::from_record(record);
+            self.threads.insert(thread_id, thread);
         }
         let unfinished = durable.check(
             "restore journal",

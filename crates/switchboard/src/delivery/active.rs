@@ -108,15 +108,7 @@ impl ActiveCanary {
         );
         let consecutive = self.health.missed(platform, 1, reason);
         tracing::warn!(platform, channel = %self.channel, message = id, consecutive, "missed dispatch: the delivery canary's own message was not delivered back");
-        if consecutive >= self.max_misses {
-            tracing::warn!(
-                platform,
-                cause = "events not delivered",
-                consecutive,
-                "dropping the connection for a new session: a resume would replay nothing"
-            );
-            self.renewal.request();
-            self.health.renewed(platform);
-        }
+        self.renewal
+            .renew_if_due(platform, consecutive, self.max_misses, &self.health);
     }
 }

@@ -250,16 +250,12 @@ impl Reconciler {
             consecutive,
             "missed dispatch: the platform holds messages the live connection never delivered; fetched them and handed them to the intake"
         );
-        if consecutive >= self.settings.max_misses {
-            tracing::warn!(
-                platform,
-                cause = "events not delivered",
-                consecutive,
-                "dropping the connection for a new session: a resume would replay nothing"
-            );
-            self.renewal.request();
-            self.health.renewed(platform);
-        }
+        self.renewal.renew_if_due(
+            platform,
+            consecutive,
+            self.settings.max_misses,
+            &self.health,
+        );
         true
     }
 }

@@ -25,6 +25,28 @@ impl SessionRenewal {
         self.tx.send_modify(|generation| *generation += 1);
     }
 
+    /// After `consecutive` checks in a row found a miss: at `max_misses`
+    /// or more, ask for a new session (logged, counted in `health`).
+    pub fn renew_if_due(
+        &self,
+        platform: &str,
+        consecutive: u32,
+        max_misses: u32,
+        health: &crate::health::DeliveryHealth,
+    ) {
+        if consecutive < max_misses {
+            return;
+        }
+        tracing::warn!(
+            platform,
+            cause = "events not delivered",
+            consecutive,
+            "dropping the connection for a new session: a resume would replay nothing"
+        );
+        self.request();
+        health.renewed(platform);
+    }
+
     /// A watch for one connection.
     pub fn watch(&self) -> RenewalWatch {
         RenewalWatch {
