@@ -178,10 +178,19 @@ impl Store {
             .map_err(StoreError::query("journal_mode"))
     }
 
-    /// Close every connection, checkpointing the WAL into the main file.
-    /// Dropping the last handle also closes it, just without waiting.
+    /// Close every connection, checkpointing the WAL into the main file
+    /// and truncating it first (a closing connection's own checkpoint is
+    /// skipped when another one still reads, which left a WAL of several
+    /// MB behind on a busy machine). Dropping the last handle also closes
+    /// it, just without waiting.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await
+        {
+            tracing::debug!(%err, "closing store: the final WAL checkpoint failed");
+        }
         self.writer.close().await;
     }
 }
