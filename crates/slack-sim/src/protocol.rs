@@ -112,6 +112,7 @@ pub(crate) enum ApiError {
     InvalidTsOldest,
     LinkDisabled,
     UserNotFound,
+    NoSuchSubteam,
     InvalidArguments,
     InvalidJson,
     InvalidMetadataFormat,
@@ -124,6 +125,7 @@ impl ApiError {
         match self {
             ApiError::NotAuthed => "not_authed",
             ApiError::InvalidAuth => "invalid_auth",
+            ApiError::NoSuchSubteam => "no_such_subteam",
             ApiError::NotAllowedTokenType => "not_allowed_token_type",
             ApiError::UnknownMethod => "unknown_method",
             ApiError::ChannelNotFound => "channel_not_found",

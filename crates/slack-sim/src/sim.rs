@@ -131,6 +131,13 @@ impl SlackSim {
         self.inner.cancel.is_cancelled()
     }
 
+    /// Sets the members of user group `id` (`usergroups.users.list`).
+    pub fn set_usergroup(&self, id: &str, users: &[&str]) {
+        let users: Vec<String> = users.iter().map(|u| (*u).to_owned()).collect();
+        self.inner
+            .update(|s| s.world.usergroups.insert(id.to_owned(), users));
+    }
+
     /// A (non-bot) user, remembered for `users.info`.
     pub fn user(&self, id: &str, name: &str) -> SlackUser {
         self.inner.update(|s| {

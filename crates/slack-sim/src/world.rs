@@ -87,6 +87,8 @@ pub(crate) struct PageOut {
 pub(crate) struct World {
     pub channels: BTreeMap<String, String>,
     pub users: BTreeMap<String, UserInfo>,
+    /// User groups (`S...`) and their members' ids.
+    pub usergroups: BTreeMap<String, Vec<String>>,
     messages: HashMap<String, Vec<StoredMessage>>,
     clock: TsClock,
 }
@@ -109,6 +111,7 @@ impl World {
                 .map(|c| (c.id.clone(), c.name.clone()))
                 .collect(),
             users,
+            usergroups: BTreeMap::new(),
             messages: HashMap::new(),
             clock: TsClock::default(),
         }

@@ -36,10 +36,11 @@ pub(crate) enum Method {
     ConversationsHistory,
     ConversationsReplies,
     UsersInfo,
+    UsergroupsUsersList,
 }
 
 impl Method {
-    const ALL: [Method; 10] = [
+    const ALL: [Method; 11] = [
         Method::AppsConnectionsOpen,
         Method::AuthTest,
         Method::ChatPostMessage,
@@ -50,6 +51,7 @@ impl Method {
         Method::ConversationsHistory,
         Method::ConversationsReplies,
         Method::UsersInfo,
+        Method::UsergroupsUsersList,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Method {
             Method::ConversationsHistory => "conversations.history",
             Method::ConversationsReplies => "conversations.replies",
             Method::UsersInfo => "users.info",
+            Method::UsergroupsUsersList => "usergroups.users.list",
         }
     }
 
@@ -98,6 +101,7 @@ pub(super) fn handle(
         Method::ConversationsHistory => history(inner, s, p),
         Method::ConversationsReplies => replies(inner, s, p),
         Method::UsersInfo => user_info(inner, s, p),
+        Method::UsergroupsUsersList => usergroup_users(s, p),
     }
 }
 
@@ -316,6 +320,14 @@ fn replies(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiError> 
         .ok_or(ApiError::InvalidArguments)?;
     let out = s.world.replies(&channel, ts, &page(p)?)?;
     Ok(page_reply(inner, s, out, p))
+}
+
+/// `usergroups.users.list`: the user ids of a user group (`S...`), as set
+/// with `SlackSim::set_usergroup`; `no_such_subteam` for another id.
+fn usergroup_users(s: &mut State, p: &Params) -> Result<Reply, ApiError> {
+    let id = p.required("usergroup")?;
+    let users = s.world.usergroups.get(&id).ok_or(ApiError::NoSuchSubteam)?;
+    Ok(Reply::ok(json!({ "users": users })))
 }
 
 fn user_info(inner: &Inner, s: &mut State, p: &Params) -> Result<Reply, ApiError> {

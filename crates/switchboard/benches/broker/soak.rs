@@ -316,7 +316,22 @@ pub async fn run(options: &Options) -> Vec<Row> {
     let base = probe.sample(&b).await;
     let base_fds = procfs::fd_kinds(b.pid);
     let out = converse(&b, &probe, &plan).await;
-    let (end, quiet_took) = quiet(&b, &probe, plan.quiet_deadline).await;
+    let (at_quiet, quiet_took) = quiet(&b, &probe, plan.quiet_deadline).await;
+    let rss_at_quiet = at_quiet.rss_kib;
+    // The reaper hands freed memory back right after it closed the last
+    // sessions; one more reaper period makes sure the end sample is taken
+    // after that, not in between.
+    tokio::time::sleep(plan.reap_every).await;
+    let end = if quiet_took.is_some() {
+        probe.sample(&b).await
+    } else {
+        at_quiet
+    };
+    println!(
+        "soak: RSS {:.1} MB when quiet, {:.1} MB one reaper period later",
+        mb(rss_at_quiet),
+        mb(end.rss_kib)
+    );
     let end_fds = procfs::fd_kinds(b.pid);
     let (once, messages) = answered_once(&b, &out.threads);
     let log_warnings = b.log().lines().filter(|l| l.contains(" WARN ")).count();

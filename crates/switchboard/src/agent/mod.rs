@@ -113,7 +113,9 @@ impl fmt::Display for PermissionPolicy {
 
 /// A permission policy name that is none of the known ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown permission policy {0:?}; expected \"allow\", \"deny\" or \"allow_reads\"")]
+#[error(
+    "unknown permission policy {0:?}; expected \"ask\", \"allow\", \"deny\" or \"allow_reads\""
+)]
 pub struct UnknownPolicy(pub String);
 
 impl FromStr for PermissionPolicy {
@@ -124,6 +126,7 @@ impl FromStr for PermissionPolicy {
             "allow" => Ok(Self::Allow),
             "deny" => Ok(Self::Deny),
             "allow_reads" => Ok(Self::AllowReads),
+            "ask" => Ok(Self::Ask),
             other => Err(UnknownPolicy(other.to_owned())),
         }
     }

@@ -115,6 +115,7 @@ mod tests {
             PermissionPolicy::Allow,
             PermissionPolicy::Deny,
             PermissionPolicy::AllowReads,
+            PermissionPolicy::Ask,
         ] {
             assert_eq!(policy.to_string().parse::<PermissionPolicy>(), Ok(policy));
         }

@@ -16,7 +16,7 @@ use crate::broker::catch_up::{CatchUpLimits, PAGE_OVERRUN};
 use crate::broker::durable::Durable;
 use crate::broker::pool::SessionPool;
 use crate::broker::reply::{ReplyConfig, ToolDisplay};
-use crate::broker::thread::ThreadDeps;
+use crate::broker::thread::{Approval, ThreadDeps};
 use crate::chat::{ChatHistory, ChatOutbound, Platform};
 use crate::config::{Gating, Reactions};
 use crate::delivery::active::{ActiveCanary, CanaryPoster};
@@ -38,6 +38,13 @@ fn reap_every() -> Duration {
         .and_then(|ms| ms.parse().ok())
         .filter(|ms| *ms > 0)
         .map_or(REAP_EVERY, Duration::from_millis)
+}
+
+/// After idle sessions were closed: hand the memory they used back to the
+/// OS, so a burst of sessions does not stay in the RSS for good.
+fn after_reaping() {
+    let returned = super::heap::return_freed_memory();
+    tracing::debug!(returned, "freed heap memory handed back after reaping");
 }
 
 /// What a platform brings to the broker.
@@ -74,8 +81,10 @@ pub(super) async fn wire_conversations(
 ) -> Wired {
     let name = side.platform.as_str();
     let pool = SessionPool::new(w.agent.max_sessions, w.agent.idle_ttl);
-    w.tracker
-        .spawn(pool.clone().run_reaper(reap_every(), w.stop.clone()));
+    w.tracker.spawn(
+        pool.clone()
+            .run_reaper(reap_every(), w.stop.clone(), after_reaping),
+    );
     w.health
         .register_pool(name, pool.clone(), w.agent.turn_idle_timeout);
     let durable = Durable::new(w.store.clone(), w.health.store.clone(), name)
@@ -97,6 +106,7 @@ pub(super) async fn wire_conversations(
         side.reactions,
         durable,
         fatal_tx,
+        &side.gating,
     );
     let ledger = DeliveryLedger::default();
     if let Some(probe) = side.probe.filter(|_| w.config.canary.enabled) {
@@ -174,8 +184,15 @@ fn thread_deps(
     reactions: Reactions,
     durable: Durable,
     fatal: mpsc::UnboundedSender<crate::chat::OutboundError>,
+    gating: &Gating,
 ) -> Arc<ThreadDeps> {
     let (broker, agent) = (&w.config.broker, w.agent);
+    let approval = Approval {
+        users: gating.approver_users.clone(),
+        groups: gating.approver_groups.clone(),
+        timeout: agent.permission_timeout,
+        ..Approval::default()
+    };
     Arc::new(ThreadDeps {
         outbound,
         pool,
@@ -196,5 +213,6 @@ fn thread_deps(
         shutdown_grace: broker.shutdown_grace,
         durable,
         fatal,
+        approval,
     })
 }

@@ -48,7 +48,8 @@ pub(super) async fn wire(
         directory.clone(),
         bot.clone(),
     )
-    .with_renewal(renewal.watch());
+    .with_renewal(renewal.watch())
+    .with_clicks(rest.clone());
     let probe = Arc::new(DiscordProbe::new(rest.clone()));
     let side = PlatformSide {
         platform: Platform::Discord,

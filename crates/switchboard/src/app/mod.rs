@@ -9,6 +9,7 @@
 
 mod conversations;
 mod discord;
+mod heap;
 mod housekeeping;
 mod slack;
 

@@ -24,7 +24,7 @@ use super::thread::{
 };
 use crate::chat::receipt::Receipt;
 use crate::chat::recent_ids::RecentIds;
-use crate::chat::{ChatHistory, ChatMessage, Conversation, InboundSender, Platform};
+use crate::chat::{ButtonClick, ChatHistory, ChatMessage, Conversation, InboundSender, Platform};
 use crate::config::Gating;
 use crate::delivery::DeliveryLedger;
 use crate::metrics::Metrics;
@@ -245,6 +245,7 @@ impl Bridge {
         let incoming = |text: String| Incoming {
             message_id: message.id.clone(),
             channel_id: message.channel_id.clone(),
+            author_id: message.author.id.clone(),
             author: message.author.name.clone(),
             is_bot: message.author.is_bot,
             text,
@@ -320,6 +321,32 @@ impl Bridge {
                 self.send(&thread_id, parent, origin, ThreadInput::Command(command))
                     .await;
             }
+        }
+    }
+
+    /// A click on one of the bot's buttons goes to its thread's actor;
+    /// with no actor running there, nothing is open to decide.
+    pub fn click(&mut self, click: ButtonClick) {
+        let handle = self
+            .threads
+            .get(&click.thread_key)
+            .and_then(|thread| thread.input.as_ref())
+            .filter(|handle| !handle.tx.is_closed());
+        let refused = match handle {
+            Some(handle) => match handle.tx.send(ThreadInput::Click(Box::new(click))) {
+                Ok(()) => return,
+                Err(refused) => refused.0,
+            },
+            None => ThreadInput::Click(Box::new(click)),
+        };
+        if let ThreadInput::Click(click) = refused {
+            tracing::info!(thread = %click.thread_key, user = %click.user.id, "a click on a thread with nothing open; told privately");
+            tokio::spawn(async move {
+                let _ = click
+                    .answer
+                    .tell_privately(super::permission_desk::NO_LONGER_OPEN)
+                    .await;
+            });
         }
     }
 

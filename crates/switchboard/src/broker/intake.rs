@@ -46,6 +46,7 @@ async fn handle(bridges: &mut HashMap<Platform, Bridge>, event: ChatEvent) {
     let platform = match &event {
         ChatEvent::Message(message, _) => message.platform,
         ChatEvent::SessionStarted { platform } => *platform,
+        ChatEvent::ButtonClicked(click) => click.platform,
     };
     let Some(bridge) = bridges.get_mut(&platform) else {
         tracing::warn!(
@@ -61,6 +62,7 @@ async fn handle(bridges: &mut HashMap<Platform, Bridge>, event: ChatEvent) {
     match event {
         ChatEvent::Message(message, receipt) => bridge.handle(*message, receipt).await,
         ChatEvent::SessionStarted { .. } => bridge.start_catch_up(),
+        ChatEvent::ButtonClicked(click) => bridge.click(*click),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod catch_up;
 pub mod durable;
 pub mod intake;
+pub mod permission_desk;
 pub mod permission_prompt;
 pub mod pool;
 pub mod queue_cap;

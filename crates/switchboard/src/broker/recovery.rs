@@ -102,6 +102,7 @@ impl Bridge {
         let incoming = Incoming {
             message_id: entry.message_id.clone(),
             channel_id: entry.channel_id.clone(),
+            author_id: entry.author_id.clone(),
             author: entry.author_name.clone(),
             is_bot: entry.is_bot,
             text: entry.content.clone(),

@@ -144,6 +144,8 @@ mod tests {
 
     fn gating() -> Gating {
         Gating {
+            approver_users: Vec::new(),
+            approver_groups: Vec::new(),
             allowed_channels: vec!["100".into()],
             allow_all_channels: false,
             allowed_users: vec!["7".into()],

@@ -16,13 +16,15 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::durable::Durable;
+use super::permission_desk::PermissionDesk;
+use super::permission_prompt::ButtonKey;
 use super::pool::{PooledSession, SessionPool};
 use super::queue_cap::Waiting;
 use super::reply::ReplyConfig;
 use super::reply::retry::with_retry;
 use super::router::Command;
 use crate::agent::{AgentCommand, AgentSession, SessionOptions};
-use crate::chat::{ChatOutbound, Conversation, OutboundError, PostScope};
+use crate::chat::{ButtonClick, ChatOutbound, Conversation, OutboundError, PostScope};
 use crate::config::Reactions;
 use crate::store::JournalState;
 
@@ -54,6 +56,34 @@ pub struct ThreadDeps {
     pub durable: Durable,
     /// Where a 401 from the platform is reported (fatal for the process).
     pub fatal: mpsc::UnboundedSender<OutboundError>,
+    /// Who decides permission requests put to the thread, and how long
+    /// they wait (policy `ask`).
+    pub approval: Approval,
+}
+
+/// Permission prompts of one platform: the key their buttons are signed
+/// with, the approvers besides the requester, the time a prompt waits.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub key: Arc<ButtonKey>,
+    /// User ids (`<platform>.approvers.users`).
+    pub users: Vec<String>,
+    /// Discord role ids or Slack user-group ids.
+    pub groups: Vec<String>,
+    /// `agent.permission_timeout`.
+    pub timeout: Duration,
+}
+
+impl Default for Approval {
+    /// A fresh key, no approvers, 10 minutes.
+    fn default() -> Self {
+        Self {
+            key: Arc::new(ButtonKey::random()),
+            users: Vec::new(),
+            groups: Vec::new(),
+            timeout: Duration::from_secs(600),
+        }
+    }
 }
 
 /// A message for a thread, already routed and journaled.
@@ -62,6 +92,8 @@ pub struct Incoming {
     pub message_id: String,
     /// Where the message was posted (for its reactions).
     pub channel_id: String,
+    /// The author's id (a requester who may decide permission prompts).
+    pub author_id: String,
     pub author: String,
     pub is_bot: bool,
     pub text: String,
@@ -71,6 +103,8 @@ pub struct Incoming {
 pub enum ThreadInput {
     Message(Incoming),
     Command(Command),
+    /// A click on one of the thread's buttons.
+    Click(Box<ButtonClick>),
 }
 
 /// Where the thread's replies go.
@@ -128,6 +162,7 @@ pub fn spawn_thread(
     let (tx, rx) = mpsc::unbounded_channel();
     let waiting = Waiting::default();
     let actor = ThreadActor {
+        desk: PermissionDesk::new(&key, deps.approval.key.clone()),
         key,
         origin,
         deps,
@@ -149,6 +184,8 @@ pub(super) struct ThreadActor {
     pub(super) previous: Option<PreviousSession>,
     /// Messages handed over and not yet in a turn (the bridge reads it).
     waiting: Waiting,
+    /// The thread's open permission prompts.
+    pub(super) desk: PermissionDesk,
 }
 
 impl ThreadActor {
@@ -181,6 +218,7 @@ impl ThreadActor {
                     Some(ThreadInput::Message(message)) => queue.push(message),
                     Some(ThreadInput::Command(Command::Cancel)) => {}
                     Some(ThreadInput::Command(Command::Reset)) => self.reset().await,
+                    Some(ThreadInput::Click(click)) => self.desk.click(*click),
                 }
                 continue;
             }
@@ -193,6 +231,7 @@ impl ThreadActor {
             let cancel = CancellationToken::new();
             let mut reset_after = false;
             let deps = self.deps.clone();
+            let desk = self.desk.clone();
             let finished = {
                 let turn = self.turn(batch, cancel.clone());
                 tokio::pin!(turn);
@@ -216,6 +255,7 @@ impl ThreadActor {
                                 cancel.cancel();
                                 reset_after = true;
                             }
+                            Some(ThreadInput::Click(click)) => desk.click(*click),
                             None => open = false,
                         },
                     }

@@ -14,11 +14,15 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::permission_desk::{PermissionDesk, PromptSetting};
+use super::permission_prompt::Deciders;
 use super::pool::{Checkout, SlotLease};
 use super::reply::{ReplyEvent, spawn_reply_observed};
 use super::status::{THINKING_AFTER, TurnStatus};
-use super::thread::{Incoming, ThreadActor, notify, react, report};
-use crate::agent::{AgentError, AgentSession, AgentUpdate, PromptPart, StopReason};
+use super::thread::{Incoming, ThreadActor, ThreadDeps, notify, react, report};
+use crate::agent::{
+    AgentError, AgentSession, AgentUpdate, PermissionPolicy, PromptPart, StopReason,
+};
 use crate::chat::{Conversation, PostScope};
 use crate::store::JournalState;
 
@@ -110,7 +114,19 @@ impl ThreadActor {
                 }
             }
         };
-        let forwarding = forward_updates(updates_rx, reply_tx.clone(), &deps, batch, status);
+        // Open permission prompts close when the turn is cancelled or ends
+        // (however: the guard also fires if this future is dropped).
+        let prompts_closed = cancel.child_token();
+        let _close_prompts = prompts_closed.clone().drop_guard();
+        let asking = Asking {
+            desk: &self.desk,
+            conversation: &conversation,
+            scope: PostScope::turn(&ids),
+            closed: prompts_closed,
+            deciders: deciders(&deps, batch),
+        };
+        let forwarding =
+            forward_updates(updates_rx, reply_tx.clone(), &deps, batch, status, &asking);
         // Beside the prompt, not before it: the journal entry (written
         // before the message was acted on) already keeps the message safe,
         // and `prompted` is recovered the same as `received`. It is awaited
@@ -246,14 +262,41 @@ async fn record_reply_ids(
     }
 }
 
+/// Where a turn's permission requests are put to people.
+struct Asking<'a> {
+    desk: &'a PermissionDesk,
+    conversation: &'a Conversation,
+    scope: PostScope,
+    closed: CancellationToken,
+    deciders: Deciders,
+}
+
+/// Who may decide the turn's permission requests: the people (not bots)
+/// whose messages started it, and the platform's approvers.
+fn deciders(deps: &ThreadDeps, batch: &[Incoming]) -> Deciders {
+    let mut requesters: Vec<String> = Vec::new();
+    for message in batch.iter().filter(|m| !m.is_bot) {
+        if !requesters.contains(&message.author_id) {
+            requesters.push(message.author_id.clone());
+        }
+    }
+    Deciders {
+        requesters,
+        approver_users: deps.approval.users.clone(),
+        approver_groups: deps.approval.groups.clone(),
+    }
+}
+
 /// Agent updates -> reply events, and the "running a tool" reaction; the
-/// first text or tool call tells `status` the agent is answering.
+/// first text or tool call tells `status` the agent is answering. A
+/// permission request goes to the thread's desk as a prompt.
 async fn forward_updates(
     mut updates: mpsc::UnboundedReceiver<AgentUpdate>,
     reply: mpsc::UnboundedSender<ReplyEvent>,
-    deps: &super::thread::ThreadDeps,
+    deps: &ThreadDeps,
     batch: &[Incoming],
     status: &TurnStatus,
+    asking: &Asking<'_>,
 ) {
     let mut tool_reacted = false;
     while let Some(update) = updates.recv().await {
@@ -287,6 +330,12 @@ async fn forward_updates(
             AgentUpdate::ToolCallUpdate { id, title, status } => {
                 ReplyEvent::ToolUpdated { id, title, status }
             }
+            // Asked in the thread: the prompt itself shows the decision.
+            AgentUpdate::PermissionDecided { .. }
+                if deps.session.permission_policy == PermissionPolicy::Ask =>
+            {
+                continue;
+            }
             AgentUpdate::PermissionDecided {
                 tool_title,
                 option_kind,
@@ -296,14 +345,22 @@ async fn forward_updates(
             )),
             AgentUpdate::ThoughtChunk(_) | AgentUpdate::Plan(_) => continue,
             AgentUpdate::PermissionAsked(asked) => {
-                // The thread cannot be asked yet (buttons come with issue
-                // 13; the config does not offer `ask`): dropping the ask
-                // answers the agent `cancelled`, and the thread is told.
-                let title = asked.tool_title.clone();
-                drop(asked);
-                ReplyEvent::Notice(format!(
-                    "Permission for \"{title}\": cancelled (this thread cannot be asked)"
-                ))
+                let setting = PromptSetting {
+                    outbound: deps.outbound.clone(),
+                    conversation: asking.conversation.clone(),
+                    requester_mentions: asking
+                        .deciders
+                        .requesters
+                        .iter()
+                        .map(|id| format!("<@{id}>"))
+                        .collect(),
+                    deciders: asking.deciders.clone(),
+                    timeout: deps.approval.timeout,
+                    scope: asking.scope.clone(),
+                    closed: asking.closed.clone(),
+                };
+                asking.desk.ask(*asked, setting);
+                continue;
             }
         };
         if reply.send(event).is_err() {
@@ -351,6 +408,7 @@ mod tests {
         Incoming {
             message_id: "1".into(),
             channel_id: "2".into(),
+            author_id: author.into(),
             author: author.into(),
             is_bot: false,
             text: text.into(),

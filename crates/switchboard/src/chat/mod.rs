@@ -5,6 +5,7 @@
 
 pub mod discord;
 pub mod history;
+pub mod interaction;
 pub mod outbound;
 pub mod post_key;
 pub mod receipt;
@@ -13,6 +14,7 @@ pub mod request_timeout;
 pub mod slack;
 
 pub use history::{ChatHistory, CutShort, HistoryBudget, HistoryRead};
+pub use interaction::{ButtonClick, ButtonStyle, ClickAnswer, ClickResponder, PromptButton};
 pub use outbound::{ChatOutbound, Conversation, OutboundError};
 pub use post_key::{PostKey, PostScope};
 
@@ -86,6 +88,8 @@ pub enum ChatEvent {
     /// A new platform session began (not a resume): events may have been
     /// missed since the last one, so catch-up should run.
     SessionStarted { platform: Platform },
+    /// Someone clicked one of the bot's buttons.
+    ButtonClicked(Box<ButtonClick>),
 }
 
 /// Where platforms deliver events. Unbounded on purpose: a platform loop

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use super::{Platform, PostKey};
+use super::{Platform, PostKey, PromptButton};
 
 /// Where a conversation's replies go.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -79,6 +79,25 @@ pub trait ChatOutbound: Send + Sync + 'static {
         text: &str,
         key: &PostKey,
     ) -> Result<String, OutboundError>;
+
+    /// Post `text` with `buttons` under it (a permission prompt); returns
+    /// the message id. Retried like [`ChatOutbound::post`] under `key`.
+    async fn post_prompt(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        buttons: &[PromptButton],
+        key: &PostKey,
+    ) -> Result<String, OutboundError>;
+
+    /// Replace a prompt's text and remove its buttons (decided elsewhere
+    /// than by a click: timed out, cancelled).
+    async fn close_prompt(
+        &self,
+        conversation: &Conversation,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), OutboundError>;
 
     /// Replace the text of a message posted earlier in the conversation.
     async fn edit(

@@ -54,6 +54,12 @@ pub struct Gating {
     /// a bot never passes through `allowed_users` or `allow_all_users`.
     /// Not empty when `allow_bot_messages` is mentions or all.
     pub trusted_bot_ids: Vec<String>,
+    /// `approvers.users`: who may decide any permission request in this
+    /// platform's threads (besides the requester).
+    pub approver_users: Vec<String>,
+    /// `approvers.roles` (Discord role ids) or `approvers.groups` (Slack
+    /// user-group ids): their members may decide too.
+    pub approver_groups: Vec<String>,
 }
 
 /// Status reactions on the user's message.
@@ -181,8 +187,12 @@ pub struct AgentConfig {
     pub env: BTreeMap<String, Secret>,
     /// ACP McpServer objects, passed through.
     pub mcp_servers: Vec<serde_json::Value>,
+    /// "ask" (the default: people in the thread decide with buttons) |
     /// "allow" | "deny" | "allow_reads".
     pub permission_policy: String,
+    /// `agent.permission_timeout`: an open permission prompt with no
+    /// decision for this long is rejected (default 10 minutes).
+    pub permission_timeout: Duration,
     pub turn_idle_timeout: Duration,
     pub cancel_grace: Duration,
     pub max_sessions: usize,

@@ -99,6 +99,22 @@ pub(super) struct RawDiscord {
     pub trusted_bot_ids: Vec<RawId>,
     #[serde(default)]
     pub reactions: RawReactions,
+    #[serde(default)]
+    pub approvers: RawApprovers,
+}
+
+/// `[discord.approvers]` / `[slack.approvers]`: who may decide an agent's
+/// permission requests besides the requester. Discord names roles, Slack
+/// user groups; validation refuses the other platform's word.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApprovers {
+    #[serde(default)]
+    pub users: Vec<RawId>,
+    #[serde(default)]
+    pub roles: Vec<RawId>,
+    #[serde(default)]
+    pub groups: Vec<RawId>,
 }
 
 /// `[slack]`.
@@ -125,6 +141,8 @@ pub(super) struct RawSlack {
     pub connections: Option<i64>,
     #[serde(default)]
     pub reactions: RawReactions,
+    #[serde(default)]
+    pub approvers: RawApprovers,
 }
 
 /// `[discord.reactions]` / `[slack.reactions]`: status emojis on the user's
@@ -167,6 +185,7 @@ pub(super) struct RawAgent {
     #[serde(default)]
     pub mcp_servers: Vec<toml::Value>,
     pub permission_policy: Option<String>,
+    pub permission_timeout: Option<String>,
     pub turn_idle_timeout: Option<String>,
     pub cancel_grace: Option<String>,
     pub max_sessions: Option<i64>,

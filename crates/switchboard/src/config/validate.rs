@@ -104,6 +104,8 @@ fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
         mention_roles: &raw.mention_roles,
         allow_bot_messages: raw.allow_bot_messages.as_deref(),
         trusted_bot_ids: &raw.trusted_bot_ids,
+        approvers: &raw.approvers,
+        approver_group_key: "roles",
         id: |id| snowflake(id).map(|n| n.to_string()),
     };
     let allowed_channels = validate_bridge::channels(&keys, file)?;

@@ -9,12 +9,12 @@ use super::bridge::{
     MIN_MAX_MESSAGE_SIZE, Reactions, StoreConfig,
 };
 use super::duration::parse_duration;
-use super::raw::{RawAgent, RawBroker, RawId, RawReactions, RawSize, RawStore};
+use super::raw::{RawAgent, RawApprovers, RawBroker, RawId, RawReactions, RawSize, RawStore};
 use super::size::{ByteSize, parse_size};
 use super::{ConfigError, Secret};
 
 /// Permission policies the agent module understands.
-const POLICIES: [&str; 3] = ["allow", "deny", "allow_reads"];
+const POLICIES: [&str; 4] = ["ask", "allow", "deny", "allow_reads"];
 /// Reply tool display modes.
 const TOOL_DISPLAYS: [&str; 3] = ["full", "compact", "none"];
 
@@ -51,6 +51,10 @@ pub(super) struct GatingKeys<'a> {
     pub mention_roles: &'a [RawId],
     pub allow_bot_messages: Option<&'a str>,
     pub trusted_bot_ids: &'a [RawId],
+    pub approvers: &'a RawApprovers,
+    /// The platform's word for a group of approvers: "roles" (Discord) or
+    /// "groups" (Slack user groups).
+    pub approver_group_key: &'static str,
     /// Checks one id and gives its canonical text.
     pub id: fn(&RawId) -> Result<String, String>,
 }
@@ -152,7 +156,10 @@ pub(super) fn gating(
             ),
         ));
     }
+    let (approver_users, approver_groups) = approvers(keys, file)?;
     Ok(Gating {
+        approver_users,
+        approver_groups,
         allowed_channels,
         allow_all_channels: keys.allow_all_channels,
         allowed_users,
@@ -344,7 +351,7 @@ pub(super) fn agent(raw: RawAgent, file: &str, base: &Path) -> Result<AgentConfi
         file,
         "agent.permission_policy",
         raw.permission_policy,
-        "allow_reads",
+        "ask",
         &POLICIES,
     )?;
     let max_sessions = match raw.max_sessions {
@@ -365,6 +372,12 @@ pub(super) fn agent(raw: RawAgent, file: &str, base: &Path) -> Result<AgentConfi
         max_message_size,
         mcp_servers,
         permission_policy,
+        permission_timeout: duration(
+            file,
+            "agent.permission_timeout",
+            raw.permission_timeout.as_deref(),
+            Duration::from_secs(600),
+        )?,
         turn_idle_timeout: duration(
             file,
             "agent.turn_idle_timeout",
@@ -438,4 +451,33 @@ pub(super) fn store(raw: RawStore, file: &str, base: &Path) -> Result<StoreConfi
         )?,
         allow_inside_agent_cwd: raw.allow_inside_agent_cwd,
     })
+}
+
+/// `<section>.approvers`: user ids and the platform's groups (Discord
+/// roles, Slack user groups); the other platform's word is refused, with
+/// the key to use instead.
+fn approvers(keys: &GatingKeys<'_>, file: &str) -> Result<(Vec<String>, Vec<String>), ConfigError> {
+    let raw = keys.approvers;
+    let (groups, wrong, wrong_name) = match keys.approver_group_key {
+        "roles" => (&raw.roles, &raw.groups, "groups"),
+        _ => (&raw.groups, &raw.roles, "roles"),
+    };
+    if !wrong.is_empty() {
+        return Err(ConfigError::invalid(
+            file,
+            &keys.key(&format!("approvers.{wrong_name}")),
+            format!(
+                "is not a {} setting; list these ids in {}",
+                keys.section,
+                keys.key(&format!("approvers.{}", keys.approver_group_key))
+            ),
+        ));
+    }
+    let users = keys.ids(file, "approvers.users", &raw.users)?;
+    let groups = keys.ids(
+        file,
+        &format!("approvers.{}", keys.approver_group_key),
+        groups,
+    )?;
+    Ok((users, groups))
 }

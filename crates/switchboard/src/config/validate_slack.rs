@@ -40,6 +40,8 @@ pub(super) fn slack(raw: RawSlack, file: &str) -> Result<SlackConfig, ConfigErro
         mention_roles: &raw.mention_roles,
         allow_bot_messages: raw.allow_bot_messages.as_deref(),
         trusted_bot_ids: &raw.trusted_bot_ids,
+        approvers: &raw.approvers,
+        approver_group_key: "groups",
         id: slack_id,
     };
     let allowed_channels = validate_bridge::channels(&keys, file)?;

@@ -21,7 +21,7 @@ use switchboard::broker::catch_up::CatchUpLimits;
 use switchboard::broker::durable::Durable;
 use switchboard::broker::pool::SessionPool;
 use switchboard::broker::reply::ReplyConfig;
-use switchboard::broker::thread::ThreadDeps;
+use switchboard::broker::thread::{Approval, ThreadDeps};
 use switchboard::chat::receipt::Receipt;
 use switchboard::chat::{Author, ChatMessage, Platform, inbound_channel};
 use switchboard::config::{BotMessages, Gating, Reactions};
@@ -135,8 +135,11 @@ impl World {
             shutdown_grace: SHUTDOWN_GRACE,
             durable,
             fatal,
+            approval: Approval::default(),
         });
         let gating = Gating {
+            approver_users: Vec::new(),
+            approver_groups: Vec::new(),
             allowed_channels: vec![CHANNEL.into()],
             allow_all_channels: false,
             allowed_users: Vec::new(),

@@ -77,6 +77,25 @@ impl ChatOutbound for Recorder {
         Ok(format!("9{n:08}"))
     }
 
+    async fn post_prompt(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        _buttons: &[switchboard::chat::PromptButton],
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        self.post(conversation, text, key).await
+    }
+
+    async fn close_prompt(
+        &self,
+        conversation: &Conversation,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), OutboundError> {
+        self.edit(conversation, message_id, text).await
+    }
+
     async fn edit(
         &self,
         _conversation: &Conversation,

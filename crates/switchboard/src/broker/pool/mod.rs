@@ -282,11 +282,14 @@ impl<S: PooledSession> SessionPool<S> {
         keys
     }
 
-    /// Reap idle sessions every `every` until `shutdown`.
+    /// Reap idle sessions every `every` until `shutdown`; `after_reaping`
+    /// runs once after each round that closed at least one session (the app
+    /// hands freed memory back to the OS there).
     pub async fn run_reaper(
         self: Arc<Self>,
         every: Duration,
         shutdown: tokio_util::sync::CancellationToken,
+        after_reaping: fn(),
     ) {
         let mut ticker = tokio::time::interval(every);
         loop {
@@ -297,6 +300,7 @@ impl<S: PooledSession> SessionPool<S> {
                     let reaped = self.reap_idle().await;
                     if reaped > 0 {
                         tracing::info!(reaped, "idle agent sessions closed");
+                        after_reaping();
                     }
                 }
             }

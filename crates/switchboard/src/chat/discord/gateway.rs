@@ -28,6 +28,7 @@ use super::cause::{CloseCode, DiscordCause};
 use super::directory::ChannelDirectory;
 use super::events;
 use super::history::BotUserId;
+use super::rest::DiscordRest;
 use super::shard_reader::{Polled, ShardReader};
 use super::watchdog::{Action, Watchdog, WatchdogConfig, Zombie};
 use crate::chat::receipt::Receipt;
@@ -63,6 +64,8 @@ pub struct DiscordGateway {
     bot: BotUserId,
     /// Asks for a new session when events are not delivered.
     renewal: Option<RenewalWatch>,
+    /// Answers clicks on the bot's buttons (none: clicks are ignored).
+    clicks: Option<DiscordRest>,
 }
 
 impl DiscordGateway {
@@ -93,7 +96,14 @@ impl DiscordGateway {
             directory,
             bot,
             renewal: None,
+            clicks: None,
         }
+    }
+
+    /// Hand clicks on the bot's buttons to the broker, answered over `rest`.
+    pub fn with_clicks(mut self, rest: DiscordRest) -> Self {
+        self.clicks = Some(rest);
+        self
     }
 
     /// End the connection for a new session whenever `renewal` asks.
@@ -225,6 +235,18 @@ impl DiscordGateway {
                 }
                 Err(err) => tracing::warn!(%err, "malformed MESSAGE_CREATE; skipped"),
             },
+            "INTERACTION_CREATE" => {
+                let Some(rest) = &self.clicks else {
+                    return;
+                };
+                let Ok(frame) = serde_json::from_str::<Frame<Box<RawValue>>>(json) else {
+                    tracing::warn!("malformed INTERACTION_CREATE; skipped");
+                    return;
+                };
+                if let Some(click) = super::clicks::button_click(frame.d.get(), rest) {
+                    let _ = self.inbound.send(ChatEvent::ButtonClicked(Box::new(click)));
+                }
+            }
             threads @ ("GUILD_CREATE" | "THREAD_CREATE" | "THREAD_UPDATE" | "THREAD_LIST_SYNC") => {
                 if let Ok(frame) = serde_json::from_str::<Frame<Box<RawValue>>>(json) {
                     self.directory.observe(threads, &frame.d);

@@ -2,6 +2,7 @@
 //! close-code policy, event mapping and the REST client.
 
 pub mod cause;
+pub mod clicks;
 pub mod directory;
 pub mod events;
 pub mod gateway;
@@ -12,6 +13,7 @@ pub mod outbound;
 pub mod pacing;
 pub mod probe;
 pub mod rest;
+pub mod rest_buttons;
 pub mod rest_call;
 pub mod route;
 pub mod shard_reader;

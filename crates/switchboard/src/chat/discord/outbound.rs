@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 
 use super::rest::{DiscordRest, RestError};
-use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey, PromptButton};
 
 /// Discord's JSON error code for "a thread has already been created for
 /// this message".
@@ -101,6 +101,32 @@ impl ChatOutbound for DiscordOutbound {
             .create_message(id(&conversation.thread_id)?, text, &key.nonce())
             .await?
             .to_string())
+    }
+
+    async fn post_prompt(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        buttons: &[PromptButton],
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        Ok(self
+            .rest
+            .create_message_with_buttons(id(&conversation.thread_id)?, text, &key.nonce(), buttons)
+            .await?
+            .to_string())
+    }
+
+    async fn close_prompt(
+        &self,
+        conversation: &Conversation,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), OutboundError> {
+        Ok(self
+            .rest
+            .close_buttons(id(&conversation.thread_id)?, id(message_id)?, text)
+            .await?)
     }
 
     async fn edit(

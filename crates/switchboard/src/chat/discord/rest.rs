@@ -48,8 +48,8 @@ struct Me {
 
 /// An answer of which only the id is read (a message, a thread).
 #[derive(Deserialize)]
-struct Made {
-    id: Id<MessageMarker>,
+pub(super) struct Made {
+    pub(super) id: Id<MessageMarker>,
 }
 
 /// A cheaply cloned Discord REST client.
@@ -112,7 +112,11 @@ impl DiscordRest {
 
     /// The URL of `segments` (each percent-encoded as one path segment)
     /// under the API base, with `query`.
-    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url, RestError> {
+    pub(super) fn url(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Url, RestError> {
         let mut url = self.base.clone().map_err(RestError::Transport)?;
         url.path_segments_mut()
             .map_err(|()| RestError::Transport("discord.api_url cannot carry a path".into()))?
@@ -125,7 +129,7 @@ impl DiscordRest {
         Ok(url)
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
+    pub(super) async fn call<T: serde::de::DeserializeOwned>(
         &self,
         method: Method,
         route: Route,
@@ -149,7 +153,7 @@ impl DiscordRest {
     }
 
     /// A call whose answer has no body worth reading.
-    async fn call_empty(
+    pub(super) async fn call_empty(
         &self,
         method: Method,
         route: Route,
@@ -391,13 +395,13 @@ fn id_of<T>(id: u64) -> Result<Id<T>, RestError> {
     Id::new_checked(id).ok_or_else(|| RestError::Transport("id 0 is not a Discord id".into()))
 }
 
-fn channel_id_of(id: u64) -> Result<Id<ChannelMarker>, RestError> {
+pub(super) fn channel_id_of(id: u64) -> Result<Id<ChannelMarker>, RestError> {
     Id::new_checked(id)
         .ok_or_else(|| RestError::Transport("channel id 0 is not a Discord id".into()))
 }
 
 /// A channel and a message id, checked, as path segments.
-fn ids(channel_id: u64, message_id: u64) -> Result<(String, String), RestError> {
+pub(super) fn ids(channel_id: u64, message_id: u64) -> Result<(String, String), RestError> {
     Ok((
         channel_id_of(channel_id)?.to_string(),
         id_of::<MessageMarker>(message_id)?.to_string(),

@@ -29,6 +29,12 @@ pub enum RouteKind {
     AddReaction,
     /// DELETE /channels/{channel}/messages/{message}/reactions/{emoji}/@me
     RemoveReaction,
+    /// POST /interactions/{interaction}/{token}/callback (major: the
+    /// interaction id; not under the bot's global limit)
+    InteractionCallback,
+    /// PATCH /webhooks/{application}/{token}/messages/@original and POST
+    /// /webhooks/{application}/{token} (major: the application id)
+    InteractionWebhook,
 }
 
 /// One request's route: its kind and major parameter.

@@ -22,7 +22,7 @@ mod uncertain;
 use super::ids;
 use super::mrkdwn::{escape, to_mrkdwn};
 use super::web::{SlackWeb, WebError};
-use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey};
+use crate::chat::{ChatOutbound, Conversation, OutboundError, Platform, PostKey, PromptButton};
 use uncertain::{Known, Uncertain};
 
 /// The longest message switchboard posts, in characters of mrkdwn. Slack
@@ -107,7 +107,7 @@ fn split_id<'a>(what: &str, id: &'a str) -> Result<(&'a str, &'a str), OutboundE
 
 /// The mrkdwn to send for `text`. Markup that converts to nothing (a bare
 /// `#`) is sent escaped instead, since Slack refuses an empty message.
-fn rendered(text: &str) -> String {
+pub(crate) fn rendered(text: &str) -> String {
     let converted = to_mrkdwn(text);
     if converted.trim().is_empty() && !text.trim().is_empty() {
         return escape(text);
@@ -184,6 +184,55 @@ impl ChatOutbound for SlackOutbound {
                 }
             }
         }
+    }
+
+    async fn post_prompt(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        buttons: &[PromptButton],
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        let (channel, root) = split_id("the thread", &conversation.thread_id)?;
+        let key = key.token();
+        if let Some(ts) = self.made_before(channel, root, &key).await {
+            return Ok(ids::message_id(channel, &ts));
+        }
+        let tried_at = uncertain::now_secs();
+        match self
+            .web
+            .post_prompt_keyed(channel, root, &rendered(text), buttons, &key)
+            .await
+        {
+            Ok(ts) => {
+                self.uncertain.made(&key, &ts);
+                Ok(ids::message_id(channel, &ts))
+            }
+            Err(err) => {
+                let err = OutboundError::from(err);
+                if !err.is_transient() {
+                    return Err(err);
+                }
+                self.uncertain.mark(&key, tried_at);
+                match self.made_before(channel, root, &key).await {
+                    Some(ts) => Ok(ids::message_id(channel, &ts)),
+                    None => Err(err),
+                }
+            }
+        }
+    }
+
+    async fn close_prompt(
+        &self,
+        _conversation: &Conversation,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), OutboundError> {
+        let (channel, ts) = split_id("the message", message_id)?;
+        Ok(self
+            .web
+            .close_prompt_message(channel, ts, &rendered(text))
+            .await?)
     }
 
     async fn edit(

@@ -10,6 +10,7 @@
 //! in `pages`; the newest message of a channel or thread, asked at the
 //! lowest priority, in `latest`.
 
+pub mod buttons;
 mod call;
 mod holds;
 mod keyed;

@@ -1,6 +1,8 @@
 //! Tests of the value rules in `validate`: ids, the channel allowlist, URLs,
 //! the listen address, durations and the log section.
 
+use std::time::Duration;
+
 use super::{error, parse};
 
 #[test]
@@ -194,7 +196,7 @@ fn bridge_values_are_checked() {
     );
     assert_eq!(
         with("[agent]\ncommand = \"a\"\npermission_policy = \"yolo\"\n"),
-        "switchboard.toml: agent.permission_policy: unknown value \"yolo\" (expected one of: allow, deny, allow_reads)"
+        "switchboard.toml: agent.permission_policy: unknown value \"yolo\" (expected one of: ask, allow, deny, allow_reads)"
     );
     assert!(
         with("[agent]\ncommand = \" \"\n").starts_with("switchboard.toml: agent.command: is empty")
@@ -270,4 +272,33 @@ fn a_relative_agent_command_path_is_resolved_against_the_config_file() {
     assert_eq!(command("/opt/agent"), "/opt/agent");
     // A bare name is for PATH, looked up when the agent starts.
     assert_eq!(command("npx"), "npx");
+}
+
+#[test]
+fn approvers_and_the_permission_settings_are_read_and_the_other_platforms_word_is_refused() {
+    let discord = "[discord]\ntoken = \"t\"\nallowed_channels = [\"1\"]\nallow_all_users = true\n";
+    let agent = "[agent]\ncommand = \"a\"\n";
+    let config = parse(&format!(
+        "{discord}approvers = {{ users = [\"7\"], roles = [\"555\"] }}\n{agent}permission_timeout = \"90s\"\n"
+    ))
+    .unwrap();
+    let gating = &config.discord.as_ref().unwrap().gating;
+    assert_eq!(gating.approver_users, ["7"]);
+    assert_eq!(gating.approver_groups, ["555"]);
+    let agent_config = config.agent.as_ref().unwrap();
+    assert_eq!(agent_config.permission_policy, "ask", "ask by default");
+    assert_eq!(agent_config.permission_timeout, Duration::from_secs(90));
+    assert_eq!(
+        error(&format!(
+            "{discord}approvers = {{ groups = [\"555\"] }}\n{agent}"
+        )),
+        "switchboard.toml: discord.approvers.groups: is not a discord setting; list these ids in discord.approvers.roles"
+    );
+    let slack = "[slack]\nbot_token = \"xoxb-1\"\napp_token = \"xapp-1\"\nallowed_channels = [\"C1\"]\nallow_all_users = true\n";
+    assert_eq!(
+        error(&format!(
+            "{slack}approvers = {{ roles = [\"S1\"] }}\n{agent}"
+        )),
+        "switchboard.toml: slack.approvers.roles: is not a slack setting; list these ids in slack.approvers.groups"
+    );
 }

@@ -155,6 +155,25 @@ impl ChatOutbound for FakeChat {
         }))
     }
 
+    async fn post_prompt(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        _buttons: &[crate::chat::PromptButton],
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        self.post(conversation, text, key).await
+    }
+
+    async fn close_prompt(
+        &self,
+        conversation: &Conversation,
+        message_id: &str,
+        text: &str,
+    ) -> Result<(), OutboundError> {
+        self.edit(conversation, message_id, text).await
+    }
+
     async fn edit(
         &self,
         _conversation: &Conversation,

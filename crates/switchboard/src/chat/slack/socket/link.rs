@@ -60,6 +60,8 @@ pub struct LinkContext {
     pub health: ConnectionHealth,
     pub settings: SocketSettings,
     pub shutdown: CancellationToken,
+    /// Answers button clicks (`interactive` envelopes).
+    pub web: SlackWeb,
 }
 
 /// A running link. Dropping it aborts the socket at once.
@@ -323,7 +325,14 @@ async fn on_text(
             let _ = reports.send(Report::Disconnect(reason));
         }
         Frame::Envelope(env) => {
-            let handled = envelope::handle(&env, &ctx.identity, &ctx.slots, &ctx.inbound);
+            let handled = if env.kind == "interactive" {
+                // Acked at once below; the answer goes over the Web API.
+                envelope::Handled::Ignored {
+                    why: super::clicks::handle(&env.payload, &ctx.web, &ctx.inbound),
+                }
+            } else {
+                envelope::handle(&env, &ctx.identity, &ctx.slots, &ctx.inbound)
+            };
             let outcome = match handled {
                 envelope::Handled::Delivered(receipt) => {
                     let event_id = env.event_id().map(str::to_owned);

@@ -39,6 +39,7 @@
 //! - `slots`     what the slots share: recent event ids, live count
 //! - `slot`      one slot's run: open, hello, handover, ending
 
+mod clicks;
 mod envelope;
 mod frames;
 mod link;

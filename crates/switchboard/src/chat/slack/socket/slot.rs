@@ -105,6 +105,7 @@ impl SlackSocket {
             health: self.health.clone(),
             settings: self.settings,
             shutdown: shutdown.clone(),
+            web: self.web.clone(),
         };
         let mut links = Links::default();
         if let Some(end) = self.open_first(&ctx, &mut links).await {
