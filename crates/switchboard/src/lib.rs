@@ -25,11 +25,14 @@
 //!   requests counted; ADR 13);
 //!   [`chat::PostKey`] is the idempotency key every post carries;
 //!   [`chat::receipt`] the broker's word that a message is journaled;
+//!   [`chat::interaction`] buttons to post and the clicks on them (each
+//!   platform answers a click its own way behind `ClickResponder`);
 //!   [`chat::slack`] the Socket Mode slots and Web API.
 //! - [`agent`]: one ACP agent process = one session (bounded reads, group
 //!   kill); [`demo_agent`]: the built-in agent for the demo and tests.
 //! - [`broker`]: conversation policy: intake, router, bridge, thread actors,
-//!   turns, the session pool (slot leases), the streamed reply.
+//!   turns, the session pool (slot leases), the streamed reply, and the
+//!   permission prompts put to people (`permission_desk`, policy `ask`).
 //! - [`logging`]: text/JSON log set-up.
 //! - [`store`]: persistence (SQLite): dedupe, threads, journal, cursors.
 //! - [`demo`]: `switchboard demo`, the broker against a built-in simulator.

@@ -78,6 +78,7 @@ fn message(chat: &Chat, thread: u64, id: u64) -> SimMessage {
 async fn discord_only_the_requester_or_an_approver_decides_and_the_decision_reaches_the_agent() {
     let chat = Chat::start(Options {
         discord: "allow_all_users = true\napprovers = { roles = [\"555\"] }",
+        agent: "permission_policy = \"ask\"",
         ..Options::default()
     })
     .await;
@@ -156,7 +157,7 @@ async fn discord_only_the_requester_or_an_approver_decides_and_the_decision_reac
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discord_no_answer_within_the_timeout_rejects_and_cancel_closes_an_open_prompt() {
     let chat = Chat::start(Options {
-        agent: "permission_timeout = \"2s\"",
+        agent: "permission_policy = \"ask\"\npermission_timeout = \"2s\"",
         ..Options::default()
     })
     .await;
@@ -207,6 +208,7 @@ async fn discord_no_answer_within_the_timeout_rejects_and_cancel_closes_an_open_
 async fn slack_a_click_is_acked_refusals_are_ephemeral_and_the_decision_updates_the_prompt() {
     let mut options = support::slack::options();
     options.slack = "allow_all_users = true\napprovers = { groups = [\"S0APPROVE\"] }";
+    options.agent = "permission_policy = \"ask\"";
     let chat = SlackChat::start(options).await;
     let sim = chat.sim();
     sim.user("U0BOB", "bob");

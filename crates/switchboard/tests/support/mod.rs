@@ -229,6 +229,18 @@ async fn spawn_switchboard(
     (child, logs, admin, started)
 }
 
+/// The `[agent]` lines a test gave, with `permission_policy =
+/// "allow_reads"` unless it set one: the config's default is `ask`, which
+/// would hold the demo agent's friendly answer (it asks before an edit) for
+/// a click no test makes. Tests of the buttons set `ask` themselves.
+fn agent_lines(extra: &str) -> String {
+    if extra.contains("permission_policy") {
+        extra.to_owned()
+    } else {
+        format!("permission_policy = \"allow_reads\"\n{extra}")
+    }
+}
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_switchboard")
 }
@@ -310,7 +322,7 @@ impl Harness {
             options.canary,
             agent_program,
             agent_args.join(", "),
-            options.agent,
+            agent_lines(options.agent),
         );
         std::fs::write(&config_path, config).unwrap();
         std::fs::create_dir_all(dir.path().join("agent-work")).unwrap();

@@ -277,7 +277,7 @@ fn a_relative_agent_command_path_is_resolved_against_the_config_file() {
 #[test]
 fn approvers_and_the_permission_settings_are_read_and_the_other_platforms_word_is_refused() {
     let discord = "[discord]\ntoken = \"t\"\nallowed_channels = [\"1\"]\nallow_all_users = true\n";
-    let agent = "[agent]\ncommand = \"a\"\n";
+    let agent = "[agent]\ncommand = \"a\"\ncwd = \"/srv/work\"\n";
     let config = parse(&format!(
         "{discord}approvers = {{ users = [\"7\"], roles = [\"555\"] }}\n{agent}permission_timeout = \"90s\"\n"
     ))
