@@ -19,6 +19,8 @@
 
 mod actor;
 pub mod ask;
+pub mod controls;
+pub mod facts;
 mod from_config;
 pub(crate) mod line_reader;
 mod permission;
@@ -37,6 +39,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use controls::SessionControls;
+pub use facts::{ModelSetting, SessionFacts};
 pub use session::{AgentSession, Canceller};
 
 /// The ACP protocol version switchboard speaks.

@@ -23,6 +23,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use super::actor::{Actor, ActorConfig, Command, write_lines};
+use super::controls::SessionControls;
+use super::facts::SharedFacts;
 use super::prepare::{check_options, prompt_blocks};
 use super::process::{self, GroupKiller, ProcessState};
 use super::stderr_tail::StderrTail;
@@ -42,6 +44,7 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(6);
 #[derive(Debug)]
 pub struct AgentSession {
     info: AgentInfo,
+    facts: SharedFacts,
     commands: mpsc::UnboundedSender<Command>,
     state: watch::Receiver<ProcessState>,
     killer: GroupKiller,
@@ -124,7 +127,9 @@ impl AgentSession {
         // One command per call on the session handle (prompt, cancel,
         // shutdown), which a thread makes one turn at a time.
         let (command_tx, command_rx) = mpsc::unbounded_channel();
+        let facts = SharedFacts::default();
         let config = ActorConfig {
+            facts: facts.clone(),
             policy: options.permission_policy,
             idle_timeout: options.turn_idle_timeout,
             cancel_grace: options.cancel_grace,
@@ -142,6 +147,7 @@ impl AgentSession {
         tokio::spawn(actor.run().instrument(span.clone()));
         let mut session = AgentSession {
             info: AgentInfo::default(),
+            facts,
             commands: command_tx,
             state: state_rx,
             killer,
@@ -233,6 +239,7 @@ impl AgentSession {
                 {
                     Ok(loaded) => {
                         info.session_features(&loaded);
+                        self.read_facts(&loaded);
                         info.session_id = previous.to_owned();
                         info.resumed = true;
                         return Ok(info);
@@ -265,6 +272,7 @@ impl AgentSession {
                     other => other,
                 })?;
         info.session_features(&created);
+        self.read_facts(&created);
         let created: NewSessionResponse = serde_json::from_value(created)
             .map_err(|err| AgentError::Protocol(format!("unreadable session/new result: {err}")))?;
         info.session_id = created.session_id.0.to_string();
@@ -338,6 +346,23 @@ impl AgentSession {
         let outcome = answer.instrument(self.span.clone()).await;
         guard.armed = false;
         outcome.map_err(|_| self.gone())?
+    }
+
+    fn read_facts(&self, result: &serde_json::Value) {
+        self.facts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read_session_result(result);
+    }
+
+    /// Reads and changes the session's mode, model and options from any
+    /// task; does not keep the session alive.
+    pub fn controls(&self) -> SessionControls {
+        SessionControls {
+            commands: self.commands.downgrade(),
+            session_id: self.info.session_id.clone(),
+            facts: self.facts.clone(),
+        }
     }
 
     /// A handle that cancels the running turn from another task.

@@ -23,6 +23,7 @@ use crate::delivery::active::{ActiveCanary, CanaryPoster};
 use crate::delivery::reconcile::ReconcileSettings;
 use crate::delivery::schedule::ScheduleSettings;
 use crate::delivery::{DeliveryLedger, LatestProbe, Reconciler, SessionRenewal};
+use crate::health::HealthRegistry;
 use crate::supervisor::FatalError;
 
 /// How often idle agent sessions are checked against their TTL.
@@ -171,9 +172,38 @@ pub(super) async fn wire_conversations(
         w.stop.clone(),
     )
     .with_prune_after(w.config.store.prune_after)
-    .with_delivery_ledger(ledger);
+    .with_delivery_ledger(ledger)
+    .with_status(bot_status(w.health.clone()));
     bridge.restore().await;
     Wired { bridge, pool }
+}
+
+/// `/status` outside a thread: each connection's state and each
+/// platform's agent sessions, one line each.
+fn bot_status(health: HealthRegistry) -> crate::broker::bridge::BotStatus {
+    Arc::new(move || {
+        let mut lines: Vec<String> = health
+            .snapshots()
+            .iter()
+            .map(|c| {
+                format!(
+                    "**{} {}**: {} ({} events, {} reconnects)",
+                    c.platform,
+                    c.name,
+                    c.state.name(),
+                    c.events_total,
+                    c.reconnects_total
+                )
+            })
+            .collect();
+        for (platform, pool) in health.pools() {
+            lines.push(format!(
+                "**{platform} agent sessions**: {} answering, {} idle, {} at most",
+                pool.busy, pool.idle, pool.max
+            ));
+        }
+        lines.join("\n")
+    })
 }
 
 /// What every thread actor of the platform shares.

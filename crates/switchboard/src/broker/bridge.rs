@@ -100,7 +100,15 @@ pub struct Bridge {
     started_since_let_go: u32,
     /// Forget ended threads after this many actor starts.
     let_go_every: u32,
+    /// The thread each (channel, user) last wrote in (slash commands on
+    /// Slack).
+    pub(super) recent_threads: super::slash::RecentThreads,
+    /// The bot's own state as `/status` in a channel shows it.
+    status: BotStatus,
 }
+
+/// The text of `/status` outside a thread.
+pub type BotStatus = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl Bridge {
     pub fn new(
@@ -128,6 +136,8 @@ impl Bridge {
             prune_after: crate::config::DEFAULT_PRUNE_AFTER,
             started_since_let_go: 0,
             let_go_every: let_go_every(),
+            recent_threads: super::slash::RecentThreads::default(),
+            status: Arc::new(|| "switchboard is running.".to_owned()),
         }
     }
 
@@ -139,6 +149,21 @@ impl Bridge {
 
     /// Load (and keep) only threads active within `prune_after`
     /// (`store.prune_after`; default as the config's).
+    /// What `/status` in a channel says (the app gives connections and
+    /// sessions).
+    pub fn with_status(mut self, status: BotStatus) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub(super) fn bot_status(&self) -> String {
+        (self.status)()
+    }
+
+    pub(super) fn gating(&self) -> &Gating {
+        &self.gating
+    }
+
     pub fn with_prune_after(mut self, prune_after: Duration) -> Self {
         self.prune_after = prune_after;
         self
@@ -267,6 +292,10 @@ impl Bridge {
                 tracing::debug!(message_id = %message.id, "a mention without a prompt; ignored");
             }
             Route::Start { prompt } => {
+                if !message.author.is_bot {
+                    self.recent_threads
+                        .wrote(&message.channel_id, &message.author.id, &message.id);
+                }
                 let origin = Origin::NewThread {
                     channel_id: message.channel_id.clone(),
                     message_id: message.id.clone(),
@@ -307,6 +336,10 @@ impl Bridge {
             Route::Continue { thread_id, prompt } => {
                 let origin = self.existing(&thread_id);
                 let parent = self.parent(&thread_id);
+                if !message.author.is_bot {
+                    self.recent_threads
+                        .wrote(&parent, &message.author.id, &thread_id);
+                }
                 self.send(
                     &thread_id,
                     parent,
@@ -350,13 +383,13 @@ impl Bridge {
         }
     }
 
-    fn parent(&self, thread_id: &str) -> String {
+    pub(super) fn parent(&self, thread_id: &str) -> String {
         self.threads
             .get(thread_id)
             .map_or_else(|| thread_id.to_owned(), |t| t.parent.clone())
     }
 
-    fn existing(&self, thread_id: &str) -> Origin {
+    pub(super) fn existing(&self, thread_id: &str) -> Origin {
         Origin::Existing(Conversation {
             platform: self.platform,
             channel_id: self.parent(thread_id),
@@ -449,16 +482,21 @@ impl Bridge {
     /// the thread as the bot's, take it back (with its agent session), so
     /// a follow-up needs no mention however long the thread was quiet.
     async fn recall(&mut self, message: &ChatMessage) {
-        if message.parent_channel_id.is_none() || self.threads.contains_key(&message.channel_id) {
+        if message.parent_channel_id.is_none() {
+            return;
+        }
+        self.recall_thread(&message.channel_id).await;
+    }
+
+    /// Bring thread `thread_id` back from the store if it was forgotten.
+    pub(super) async fn recall_thread(&mut self, thread_id: &str) {
+        if self.threads.contains_key(thread_id) {
             return;
         }
         let durable = &self.deps.durable;
         let record = durable.check(
             "recall thread",
-            durable
-                .store()
-                .thread(durable.platform(), &message.channel_id)
-                .await,
+            durable.store().thread(durable.platform(), thread_id).await,
         );
         if let Some(Some(record)) = record {
             let (thread_id, thread) = OwnedThread::from_record(record);

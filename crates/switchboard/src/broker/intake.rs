@@ -47,6 +47,7 @@ async fn handle(bridges: &mut HashMap<Platform, Bridge>, event: ChatEvent) {
         ChatEvent::Message(message, _) => message.platform,
         ChatEvent::SessionStarted { platform } => *platform,
         ChatEvent::ButtonClicked(click) => click.platform,
+        ChatEvent::SlashCommand(command) => command.platform,
     };
     let Some(bridge) = bridges.get_mut(&platform) else {
         tracing::warn!(
@@ -63,6 +64,7 @@ async fn handle(bridges: &mut HashMap<Platform, Bridge>, event: ChatEvent) {
         ChatEvent::Message(message, receipt) => bridge.handle(*message, receipt).await,
         ChatEvent::SessionStarted { .. } => bridge.start_catch_up(),
         ChatEvent::ButtonClicked(click) => bridge.click(*click),
+        ChatEvent::SlashCommand(command) => bridge.command(*command).await,
     }
 }
 

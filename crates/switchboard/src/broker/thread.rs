@@ -23,8 +23,11 @@ use super::queue_cap::Waiting;
 use super::reply::ReplyConfig;
 use super::reply::retry::with_retry;
 use super::router::Command;
+use super::thread_panel::{ChoiceKind, ThreadPanel};
 use crate::agent::{AgentCommand, AgentSession, SessionOptions};
-use crate::chat::{ButtonClick, ChatOutbound, Conversation, OutboundError, PostScope};
+use crate::chat::{
+    ButtonClick, ChatOutbound, CommandAnswer, Conversation, OutboundError, PostScope,
+};
 use crate::config::Reactions;
 use crate::store::JournalState;
 
@@ -105,6 +108,40 @@ pub enum ThreadInput {
     Command(Command),
     /// A click on one of the thread's buttons.
     Click(Box<ButtonClick>),
+    /// `/status` in the thread.
+    Status(CommandAnswer),
+    /// `/mode` or `/model` in the thread (an empty value lists them).
+    Choose {
+        kind: ChoiceKind,
+        value: String,
+        answer: CommandAnswer,
+    },
+}
+
+impl ThreadInput {
+    /// Answer a panel command without waiting for the actor's loop (a
+    /// choice may wait up to 10 s on the agent).
+    fn answer_panel(self, panel: &ThreadPanel) -> Option<Self> {
+        match self {
+            ThreadInput::Status(answer) => {
+                answer.reply_later(panel.status(), true);
+                None
+            }
+            ThreadInput::Choose {
+                kind,
+                value,
+                answer,
+            } => {
+                let panel = panel.clone();
+                tokio::spawn(async move {
+                    let text = panel.choose(kind, &value).await;
+                    let _ = answer.reply(&text, value.is_empty()).await;
+                });
+                None
+            }
+            other => Some(other),
+        }
+    }
 }
 
 /// Where the thread's replies go.
@@ -163,6 +200,7 @@ pub fn spawn_thread(
     let waiting = Waiting::default();
     let actor = ThreadActor {
         desk: PermissionDesk::new(&key, deps.approval.key.clone()),
+        panel: ThreadPanel::new(&deps.agent.command, waiting.clone()),
         key,
         origin,
         deps,
@@ -186,6 +224,8 @@ pub(super) struct ThreadActor {
     waiting: Waiting,
     /// The thread's open permission prompts.
     pub(super) desk: PermissionDesk,
+    /// The thread's session controls for slash commands.
+    pub(super) panel: ThreadPanel,
 }
 
 impl ThreadActor {
@@ -213,12 +253,18 @@ impl ThreadActor {
                         continue;
                     }
                 };
+                let input = match input.map(|i| i.answer_panel(&self.panel)) {
+                    Some(None) => continue,
+                    Some(Some(input)) => Some(input),
+                    None => None,
+                };
                 match input {
                     None => return,
                     Some(ThreadInput::Message(message)) => queue.push(message),
                     Some(ThreadInput::Command(Command::Cancel)) => {}
                     Some(ThreadInput::Command(Command::Reset)) => self.reset().await,
                     Some(ThreadInput::Click(click)) => self.desk.click(*click),
+                    Some(ThreadInput::Status(_) | ThreadInput::Choose { .. }) => {}
                 }
                 continue;
             }
@@ -232,6 +278,8 @@ impl ThreadActor {
             let mut reset_after = false;
             let deps = self.deps.clone();
             let desk = self.desk.clone();
+            let panel = self.panel.clone();
+            panel.set_running(true);
             let finished = {
                 let turn = self.turn(batch, cancel.clone());
                 tokio::pin!(turn);
@@ -245,22 +293,25 @@ impl ThreadActor {
                             break tokio::time::timeout(deps.shutdown_grace, &mut turn).await.is_ok();
                         }
                         () = &mut turn => break true,
-                        input = rx.recv(), if open => match input {
-                            Some(ThreadInput::Message(message)) => {
+                        input = rx.recv(), if open => match input.map(|i| i.answer_panel(&panel)) {
+                            Some(None) => {}
+                            Some(Some(ThreadInput::Status(_) | ThreadInput::Choose { .. })) => {}
+                            Some(Some(ThreadInput::Message(message))) => {
                                 react(&deps, &message, &deps.reactions.queued, true);
                                 queue.push(message);
                             }
-                            Some(ThreadInput::Command(Command::Cancel)) => cancel.cancel(),
-                            Some(ThreadInput::Command(Command::Reset)) => {
+                            Some(Some(ThreadInput::Command(Command::Cancel))) => cancel.cancel(),
+                            Some(Some(ThreadInput::Command(Command::Reset))) => {
                                 cancel.cancel();
                                 reset_after = true;
                             }
-                            Some(ThreadInput::Click(click)) => desk.click(*click),
+                            Some(Some(ThreadInput::Click(click))) => desk.click(*click),
                             None => open = false,
                         },
                     }
                 }
             };
+            panel.set_running(false);
             if shutdown.is_cancelled() {
                 if !finished {
                     tracing::warn!(thread = %self.key, grace_ms = deps.shutdown_grace.as_millis() as u64, "turn still running at shutdown; journaled as interrupted");

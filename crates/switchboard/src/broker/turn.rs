@@ -83,6 +83,9 @@ impl ThreadActor {
         let Some((session, lease)) = started else {
             return (false, Vec::new());
         };
+        let controls = session.controls();
+        self.panel.set_session(controls.clone());
+        self.panel.apply_pending(&controls).await;
 
         // One id per message the reply posts (2,000 or 3,800 characters of
         // the answer each), read at once by the recorder.

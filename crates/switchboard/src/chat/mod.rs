@@ -3,6 +3,7 @@
 //! Platforms turn their wire events into [`ChatEvent`]s and push them to the
 //! broker through an [`InboundSender`]. Nothing here imports the broker.
 
+pub mod command;
 pub mod discord;
 pub mod history;
 pub mod interaction;
@@ -13,6 +14,7 @@ pub mod recent_ids;
 pub mod request_timeout;
 pub mod slack;
 
+pub use command::{CommandAnswer, CommandResponder, SlashCommand};
 pub use history::{ChatHistory, CutShort, HistoryBudget, HistoryRead};
 pub use interaction::{ButtonClick, ButtonStyle, ClickAnswer, ClickResponder, PromptButton};
 pub use outbound::{ChatOutbound, Conversation, OutboundError};
@@ -90,6 +92,8 @@ pub enum ChatEvent {
     SessionStarted { platform: Platform },
     /// Someone clicked one of the bot's buttons.
     ButtonClicked(Box<ButtonClick>),
+    /// Someone ran one of the bot's slash commands.
+    SlashCommand(Box<SlashCommand>),
 }
 
 /// Where platforms deliver events. Unbounded on purpose: a platform loop

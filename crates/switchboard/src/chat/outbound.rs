@@ -80,6 +80,15 @@ pub trait ChatOutbound: Send + Sync + 'static {
         key: &PostKey,
     ) -> Result<String, OutboundError>;
 
+    /// Post `text` in a channel, outside any thread (a slash command's
+    /// `/ask` opens its thread from it); returns the message id.
+    async fn post_to_channel(
+        &self,
+        channel_id: &str,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError>;
+
     /// Post `text` with `buttons` under it (a permission prompt); returns
     /// the message id. Retried like [`ChatOutbound::post`] under `key`.
     async fn post_prompt(

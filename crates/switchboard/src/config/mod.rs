@@ -84,6 +84,9 @@ pub struct DiscordConfig {
     pub api_url: String,
     /// Gateway URL (ws:// or wss://, no trailing slash); `None` = Discord's own.
     pub gateway_url: Option<String>,
+    /// `discord.guild_ids`: register the slash commands in these guilds
+    /// (shown at once); empty = globally (Discord may take up to an hour).
+    pub guild_ids: Vec<u64>,
 }
 
 /// `[slack]`.

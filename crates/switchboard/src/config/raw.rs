@@ -101,6 +101,8 @@ pub(super) struct RawDiscord {
     pub reactions: RawReactions,
     #[serde(default)]
     pub approvers: RawApprovers,
+    #[serde(default)]
+    pub guild_ids: Vec<RawId>,
 }
 
 /// `[discord.approvers]` / `[slack.approvers]`: who may decide an agent's

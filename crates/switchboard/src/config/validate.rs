@@ -119,6 +119,14 @@ fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
         .map(|url| websocket_url(url).map_err(|reason| err("discord.gateway_url", reason)))
         .transpose()?;
     let gating = validate_bridge::gating(&keys, file, allowed_channels)?;
+    let guild_ids = raw
+        .guild_ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| {
+            snowflake(id).map_err(|reason| err(&format!("discord.guild_ids[{index}]"), reason))
+        })
+        .collect::<Result<Vec<u64>, _>>()?;
     let reactions = validate_bridge::reactions(
         &raw.reactions,
         file,
@@ -133,6 +141,7 @@ fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
         reactions,
         api_url,
         gateway_url,
+        guild_ids,
     })
 }
 

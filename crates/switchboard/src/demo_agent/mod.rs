@@ -88,6 +88,8 @@ struct Agent {
     store: Arc<Mutex<Store>>,
     /// The running turn's cancel token, per session.
     running: Arc<Mutex<HashMap<String, (u32, CancellationToken)>>>,
+    /// Each session's current mode (when modes are announced).
+    modes: Mutex<HashMap<String, String>>,
     timestamps: Arc<Timestamps>,
 }
 
@@ -101,6 +103,7 @@ impl Agent {
             peer: Arc::new(Peer::stdout()),
             store: Arc::new(Mutex::new(store)),
             running: Arc::new(Mutex::new(HashMap::new())),
+            modes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -165,18 +168,60 @@ impl Agent {
             "session/new" => {
                 let session_id = self.store().create();
                 eprintln!("demo-agent: new session {session_id}");
-                let mut response = NewSessionResponse::new(session_id);
+                let mut response = NewSessionResponse::new(session_id.clone());
                 if let Some(current) = self.options.modes.first() {
                     let modes = self.options.modes.iter();
                     let modes = modes.map(|mode| SessionMode::new(mode.clone(), mode.clone()));
                     response =
                         response.modes(SessionModeState::new(current.clone(), modes.collect()));
+                    self.current_modes()
+                        .insert(session_id.clone(), current.clone());
                 }
                 self.peer.respond(id, &response).await;
+                // Its own command, as agents announce theirs.
+                self.peer
+                    .update_raw(
+                        &session_id,
+                        serde_json::json!({
+                            "sessionUpdate": "available_commands_update",
+                            "availableCommands": [
+                                { "name": "review", "description": "Review the latest change" }
+                            ],
+                        }),
+                    )
+                    .await;
             }
+            "session/set_mode" => self.set_mode(id, &params).await,
             "session/load" if self.options.load_session => self.load(id, params).await,
             "session/prompt" => self.prompt(id, params, read_at).await,
             _ => self.peer.fail(id, RpcError::method_not_found()).await,
+        }
+    }
+
+    fn current_modes(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.modes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `session/set_mode`: one of the announced modes, else invalid params.
+    async fn set_mode(&self, id: RequestId, params: &Value) {
+        let session = params.get("sessionId").and_then(Value::as_str);
+        let mode = params.get("modeId").and_then(Value::as_str);
+        match (session, mode) {
+            (Some(session), Some(mode)) if self.options.modes.iter().any(|m| m == mode) => {
+                eprintln!("demo-agent: session {session} now in mode {mode}");
+                self.current_modes()
+                    .insert(session.to_owned(), mode.to_owned());
+                self.peer.respond(id, &serde_json::json!({})).await;
+                self.peer
+                    .update_raw(
+                        session,
+                        serde_json::json!({
+                            "sessionUpdate": "current_mode_update", "currentModeId": mode,
+                        }),
+                    )
+                    .await;
+            }
+            _ => self.peer.fail(id, RpcError::invalid_params()).await,
         }
     }
 
@@ -253,6 +298,7 @@ impl Agent {
             timestamps: self.timestamps.clone(),
             chunks_sent: 0,
             answer: String::new(),
+            mode: self.current_modes().get(&session_id).cloned(),
         };
         let store = self.store.clone();
         let running = self.running.clone();
@@ -273,7 +319,25 @@ impl Agent {
                     answer: turn.answer.clone(),
                 },
             );
-            peer.respond(id, &PromptResponse::new(stop)).await;
+            // Usage as agents report it: the context and the session's
+            // cost, then the prompt's own tokens in its result (about four
+            // characters a token).
+            let (input, output) = (turn.prompt.len() as u64 / 4, turn.answer.len() as u64 / 4);
+            peer.update_raw(
+                &session_id,
+                serde_json::json!({
+                    "sessionUpdate": "usage_update",
+                    "used": (input + output) * u64::from(number),
+                    "size": 200_000,
+                    "cost": { "amount": f64::from(number) * 0.001, "currency": "USD" },
+                }),
+            )
+            .await;
+            let mut result = serde_json::to_value(PromptResponse::new(stop)).unwrap_or_default();
+            result["usage"] = serde_json::json!({
+                "inputTokens": input, "outputTokens": output, "totalTokens": input + output,
+            });
+            peer.respond(id, &result).await;
         });
     }
 

@@ -100,6 +100,14 @@ impl Peer {
         self.send_line(&rpc::error_response(id, error)).await;
     }
 
+    /// Send a `session/update` given as raw JSON (kinds the schema crate
+    /// gates behind features, or that tests want exactly so).
+    pub async fn update_raw(&self, session_id: &str, update: Value) {
+        let notification = serde_json::json!({ "sessionId": session_id, "update": update });
+        self.send_line(&rpc::notification("session/update", &notification))
+            .await;
+    }
+
     /// Send a `session/update`.
     pub async fn update(&self, session_id: &str, update: SessionUpdate) {
         let notification = SessionNotification::new(session_id.to_owned(), update);

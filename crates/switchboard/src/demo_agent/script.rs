@@ -38,6 +38,8 @@ pub struct Script {
     /// `session/cancel`, then carry on with the remaining steps (a
     /// permission request then crosses the cancel, as it can in real life).
     pub wait_for_cancel: bool,
+    /// `[[mode]]`: say the session's current mode ("mode: ID").
+    pub mode: bool,
 }
 
 impl Script {
@@ -63,6 +65,7 @@ impl Script {
                 ("tool", None) => script.tool = true,
                 ("env", None) => script.env = true,
                 ("wait-for-cancel", None) => script.wait_for_cancel = true,
+                ("mode", None) => script.mode = true,
                 ("flood", Some(n)) => script.flood = n.parse().ok(),
                 ("flood-stderr", Some(n)) => script.flood_stderr = n.parse().ok(),
                 _ => {}

@@ -39,6 +39,8 @@ pub struct Turn {
     pub chunks_sent: u32,
     /// The answer so far (for the session history).
     pub answer: String,
+    /// The session's mode when the turn began (`[[mode]]` says it).
+    pub mode: Option<String>,
 }
 
 /// Outcome of a permission request.
@@ -120,6 +122,10 @@ impl Turn {
         let delay = script
             .slow_ms
             .map_or(self.chunk_delay, Duration::from_millis);
+        if script.mode {
+            let mode = self.mode.clone().unwrap_or_else(|| "none".to_owned());
+            self.say(&format!("mode: {mode}\n")).await;
+        }
         if script.env {
             let mut names: Vec<String> = std::env::vars_os()
                 .map(|(name, _)| name.to_string_lossy().into_owned())

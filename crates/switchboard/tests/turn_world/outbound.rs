@@ -77,6 +77,20 @@ impl ChatOutbound for Recorder {
         Ok(format!("9{n:08}"))
     }
 
+    async fn post_to_channel(
+        &self,
+        channel_id: &str,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        let conversation = Conversation {
+            platform: self.platform(),
+            channel_id: channel_id.to_owned(),
+            thread_id: channel_id.to_owned(),
+        };
+        self.post(&conversation, text, key).await
+    }
+
     async fn post_prompt(
         &self,
         conversation: &Conversation,

@@ -57,6 +57,13 @@ impl Actor {
         }
         match self.turn.take() {
             Some(turn) if turn.request_id == id => {
+                if let Ok(result) = &result {
+                    self.config
+                        .facts
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .add_prompt_usage(result);
+                }
                 let outcome = turn_outcome(&turn, result, self.config.idle_timeout);
                 tracing::debug!(outcome = ?outcome, "turn ended");
                 let _ = turn.reply.send(outcome);
@@ -148,6 +155,21 @@ impl Actor {
     fn on_notification(&mut self, method: &str, params: &Value) {
         if method != "session/update" {
             tracing::debug!(method, "ignoring a notification from the agent");
+            return;
+        }
+        if let Some(update) = params.get("update")
+            && update
+                .get("sessionUpdate")
+                .and_then(Value::as_str)
+                .is_some_and(|kind| crate::agent::facts::FACT_KINDS.contains(&kind))
+        {
+            let applied = self
+                .config
+                .facts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .apply_update(update);
+            tracing::trace!(applied, "session facts updated");
             return;
         }
         let notification = match updates::parse(params) {

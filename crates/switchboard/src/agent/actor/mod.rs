@@ -72,6 +72,8 @@ pub(crate) enum Command {
 
 /// Settings the actor needs.
 pub(crate) struct ActorConfig {
+    /// What the session says about itself, kept up to date here.
+    pub facts: crate::agent::facts::SharedFacts,
     pub policy: PermissionPolicy,
     pub idle_timeout: Duration,
     pub cancel_grace: Duration,

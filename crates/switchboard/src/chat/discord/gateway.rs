@@ -64,8 +64,13 @@ pub struct DiscordGateway {
     bot: BotUserId,
     /// Asks for a new session when events are not delivered.
     renewal: Option<RenewalWatch>,
-    /// Answers clicks on the bot's buttons (none: clicks are ignored).
+    /// Answers interactions (clicks, slash commands) and registers the
+    /// commands (none: interactions are ignored).
     clicks: Option<DiscordRest>,
+    /// `discord.guild_ids`: where the commands are registered.
+    guild_ids: Vec<u64>,
+    /// Whether this process registered its commands already.
+    commands_registered: bool,
 }
 
 impl DiscordGateway {
@@ -97,6 +102,8 @@ impl DiscordGateway {
             bot,
             renewal: None,
             clicks: None,
+            guild_ids: discord.guild_ids.clone(),
+            commands_registered: false,
         }
     }
 
@@ -211,6 +218,18 @@ impl DiscordGateway {
                             platform: Platform::Discord,
                         });
                         self.resume_url = Some(ready.d.resume_gateway_url);
+                        let application =
+                            ready.d.application.and_then(|a| a.id.parse::<u64>().ok());
+                        if let (Some(rest), Some(application), false) =
+                            (&self.clicks, application, self.commands_registered)
+                        {
+                            self.commands_registered = true;
+                            tokio::spawn(super::commands::register(
+                                rest.clone(),
+                                application,
+                                self.guild_ids.clone(),
+                            ));
+                        }
                         tracing::info!(platform = "discord", user = %ready.d.user.username, session_id = %ready.d.session_id, "gateway READY (new session)");
                     }
                     Err(err) => {
@@ -243,9 +262,12 @@ impl DiscordGateway {
                     tracing::warn!("malformed INTERACTION_CREATE; skipped");
                     return;
                 };
-                if let Some(click) = super::clicks::button_click(frame.d.get(), rest) {
-                    let _ = self.inbound.send(ChatEvent::ButtonClicked(Box::new(click)));
-                }
+                super::interactions::on_interaction(
+                    frame.d.get(),
+                    rest,
+                    &self.directory,
+                    &self.inbound,
+                );
             }
             threads @ ("GUILD_CREATE" | "THREAD_CREATE" | "THREAD_UPDATE" | "THREAD_LIST_SYNC") => {
                 if let Ok(frame) = serde_json::from_str::<Frame<Box<RawValue>>>(json) {
@@ -281,6 +303,12 @@ struct Ready {
     session_id: String,
     resume_gateway_url: String,
     user: ReadyUser,
+    application: Option<ReadyApplication>,
+}
+
+#[derive(Deserialize)]
+struct ReadyApplication {
+    id: String,
 }
 
 #[derive(Deserialize)]

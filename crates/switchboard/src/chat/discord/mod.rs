@@ -2,12 +2,13 @@
 //! close-code policy, event mapping and the REST client.
 
 pub mod cause;
-pub mod clicks;
+pub mod commands;
 pub mod directory;
 pub mod events;
 pub mod gateway;
 pub mod history;
 pub mod holds;
+pub mod interactions;
 pub mod invalid_requests;
 pub mod outbound;
 pub mod pacing;

@@ -103,6 +103,19 @@ impl ChatOutbound for DiscordOutbound {
             .to_string())
     }
 
+    async fn post_to_channel(
+        &self,
+        channel_id: &str,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        Ok(self
+            .rest
+            .create_message(id(channel_id)?, text, &key.nonce())
+            .await?
+            .to_string())
+    }
+
     async fn post_prompt(
         &self,
         conversation: &Conversation,

@@ -19,6 +19,7 @@ const MAX_LABEL_CHARS: usize = 80;
 
 /// Interaction callback types (Discord's numbers).
 pub const CALLBACK_CHANNEL_MESSAGE: u8 = 4;
+pub const CALLBACK_DEFERRED_MESSAGE: u8 = 5;
 pub const CALLBACK_DEFERRED_UPDATE: u8 = 6;
 pub const CALLBACK_UPDATE_MESSAGE: u8 = 7;
 /// The message flag that shows a message to the interaction's user only.

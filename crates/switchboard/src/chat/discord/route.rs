@@ -35,6 +35,9 @@ pub enum RouteKind {
     /// PATCH /webhooks/{application}/{token}/messages/@original and POST
     /// /webhooks/{application}/{token} (major: the application id)
     InteractionWebhook,
+    /// PUT /applications/{application}/(guilds/{guild}/)commands (major:
+    /// the application id)
+    Commands,
 }
 
 /// One request's route: its kind and major parameter.

@@ -186,6 +186,21 @@ impl ChatOutbound for SlackOutbound {
         }
     }
 
+    async fn post_to_channel(
+        &self,
+        channel_id: &str,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        // One try: a top-level post cannot be looked up by its key the way
+        // a reply can, so an unknown outcome is an error, not a retry.
+        let ts = self
+            .web
+            .post_message_keyed(channel_id, None, &rendered(text), &key.token())
+            .await?;
+        Ok(ids::message_id(channel_id, &ts))
+    }
+
     async fn post_prompt(
         &self,
         conversation: &Conversation,

@@ -155,6 +155,20 @@ impl ChatOutbound for FakeChat {
         }))
     }
 
+    async fn post_to_channel(
+        &self,
+        channel_id: &str,
+        text: &str,
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        let conversation = Conversation {
+            platform: self.platform(),
+            channel_id: channel_id.to_owned(),
+            thread_id: channel_id.to_owned(),
+        };
+        self.post(&conversation, text, key).await
+    }
+
     async fn post_prompt(
         &self,
         conversation: &Conversation,

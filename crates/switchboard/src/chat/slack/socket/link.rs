@@ -330,6 +330,11 @@ async fn on_text(
                 envelope::Handled::Ignored {
                     why: super::clicks::handle(&env.payload, &ctx.web, &ctx.inbound),
                 }
+            } else if env.kind == "slash_commands" {
+                // Acked at once below; the answer goes to the response_url.
+                envelope::Handled::Ignored {
+                    why: super::commands::handle(&env.payload, &ctx.web, &ctx.inbound),
+                }
             } else {
                 envelope::handle(&env, &ctx.identity, &ctx.slots, &ctx.inbound)
             };

@@ -40,6 +40,7 @@
 //! - `slot`      one slot's run: open, hello, handover, ending
 
 mod clicks;
+mod commands;
 mod envelope;
 mod frames;
 mod link;

@@ -101,6 +101,37 @@ impl SlackWeb {
             .map(drop)
     }
 
+    /// Answer a slash command through its `response_url` (no token: the
+    /// URL is the credential): `text` to the user only, or to the channel.
+    pub async fn respond_to_command(
+        &self,
+        response_url: &str,
+        text: &str,
+        in_channel: bool,
+    ) -> Result<(), WebError> {
+        let body = json!({
+            "text": text,
+            "response_type": if in_channel { "in_channel" } else { "ephemeral" },
+        });
+        let unavailable = |detail: String| WebError::Unavailable {
+            method: "response_url",
+            detail,
+        };
+        let response = self
+            .http
+            .post(response_url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| unavailable(e.without_url().to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(unavailable(format!("HTTP {status}")))
+        }
+    }
+
     /// The user ids in user group `group`.
     pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, WebError> {
         const METHOD: &str = "usergroups.users.list";
