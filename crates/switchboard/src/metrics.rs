@@ -23,6 +23,19 @@ pub struct PlatformLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    platform: String,
+    /// `input` or `output`.
+    direction: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CostLabels {
+    platform: String,
+    currency: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ConnectionLabels {
     platform: String,
     connection: String,
@@ -44,6 +57,8 @@ pub struct Metrics {
     caught_up: Family<PlatformLabels, Counter>,
     missed_dispatches: Family<PlatformLabels, Counter>,
     delivery_checks: Family<PlatformLabels, Counter>,
+    agent_tokens: Family<TokenLabels, Counter>,
+    agent_cost: Family<CostLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
     discord_invalid: InvalidRequests,
 }
 
@@ -80,6 +95,19 @@ impl Metrics {
             "REST calls made by the delivery check",
             delivery_checks.clone(),
         );
+        let agent_tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "switchboard_agent_tokens",
+            "Tokens the agents reported in their prompt results (direction: input, output)",
+            agent_tokens.clone(),
+        );
+        let agent_cost =
+            Family::<CostLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "switchboard_agent_cost",
+            "Cost the agents reported (usage_update), in the currency of the label",
+            agent_cost.clone(),
+        );
         registry.register_collector(Box::new(HealthCollector { health }));
         let discord_invalid = InvalidRequests::default();
         registry.register_collector(Box::new(InvalidCollector(discord_invalid.clone())));
@@ -91,7 +119,36 @@ impl Metrics {
             caught_up,
             missed_dispatches,
             delivery_checks,
+            agent_tokens,
+            agent_cost,
             discord_invalid,
+        }
+    }
+
+    /// One turn's usage as the agent reported it.
+    pub fn agent_usage(&self, platform: &str, usage: &crate::store::ThreadUsage) {
+        for (direction, tokens) in [
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+        ] {
+            if tokens > 0 {
+                self.agent_tokens
+                    .get_or_create(&TokenLabels {
+                        platform: platform.to_owned(),
+                        direction: direction.to_owned(),
+                    })
+                    .inc_by(tokens as u64);
+            }
+        }
+        if let Some(currency) = &usage.cost_currency
+            && usage.cost_micros > 0
+        {
+            self.agent_cost
+                .get_or_create(&CostLabels {
+                    platform: platform.to_owned(),
+                    currency: currency.clone(),
+                })
+                .inc_by(usage.cost_micros as f64 / 1e6);
         }
     }
 

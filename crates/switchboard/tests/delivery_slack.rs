@@ -236,7 +236,7 @@ async fn the_active_canary_notices_its_own_posts_not_coming_back() {
     let channel = sim.channel_ids()[0].clone();
     // The reconciler is slowed right down, so only the canary acts here.
     let canary = format!(
-        "interval = \"60s\"\nidle_interval = \"60s\"\ngrace = \"1s\"\nmax_misses = 2\n\
+        "interval = \"60s\"\nidle_interval = \"60s\"\ngrace = \"3s\"\nmax_misses = 2\n\
          post_interval = \"300ms\"\nchannel = {{ slack = \"{channel}\" }}"
     );
     let h = support::Harness::start_with_slack_sim(

@@ -98,11 +98,23 @@ async fn discord_commands_are_registered_and_ask_status_mode_and_cancel_work() {
         "**Session**",
         "**Mode**: `default`",
         "`/review`",
-        "**Usage**",
-        "cost",
+        "**Session usage**",
+        "**Usage in this thread**",
+        "USD",
     ] {
         assert!(text.contains(part), "{part:?} in {text}");
     }
+
+    let tokens = chat
+        .h
+        .metric("switchboard_agent_tokens_total{platform=\"discord\",direction=\"output\"}")
+        .await;
+    assert!(tokens.is_some_and(|t| t > 0.0), "{tokens:?}");
+    let cost = chat
+        .h
+        .metric("switchboard_agent_cost_total{platform=\"discord\",currency=\"USD\"}")
+        .await;
+    assert!(cost.is_some_and(|c| c > 0.0), "{cost:?}");
 
     // /mode lists, then switches; the agent sees the new mode.
     let listed = answered(

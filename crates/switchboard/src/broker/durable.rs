@@ -27,6 +27,8 @@ pub struct Durable {
     pipeline: PipelineHealth,
     faults: TestFaults,
     platform: &'static str,
+    /// Where agent usage is counted (none in tests that build their own).
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl Durable {
@@ -36,6 +38,7 @@ impl Durable {
             health,
             pipeline: PipelineHealth::default(),
             faults: TestFaults::default(),
+            metrics: None,
             platform,
         }
     }
@@ -45,6 +48,24 @@ impl Durable {
         self.pipeline = pipeline;
         self.faults = faults;
         self
+    }
+
+    /// Count agent usage in `metrics` too.
+    pub fn counting(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Add one turn's usage to the thread (store and metrics).
+    pub async fn add_usage(&self, thread_id: &str, usage: &crate::store::ThreadUsage) {
+        if let Some(metrics) = &self.metrics {
+            metrics.agent_usage(self.platform, usage);
+        }
+        let result = self
+            .store
+            .add_thread_usage(self.platform, thread_id, usage)
+            .await;
+        self.check("thread usage", result);
     }
 
     pub fn store(&self) -> &Store {

@@ -124,7 +124,11 @@ impl ThreadInput {
     fn answer_panel(self, panel: &ThreadPanel) -> Option<Self> {
         match self {
             ThreadInput::Status(answer) => {
-                answer.reply_later(panel.status(), true);
+                let panel = panel.clone();
+                tokio::spawn(async move {
+                    let text = panel.status().await;
+                    let _ = answer.reply(&text, true).await;
+                });
                 None
             }
             ThreadInput::Choose {
@@ -200,7 +204,12 @@ pub fn spawn_thread(
     let waiting = Waiting::default();
     let actor = ThreadActor {
         desk: PermissionDesk::new(&key, deps.approval.key.clone()),
-        panel: ThreadPanel::new(&deps.agent.command, waiting.clone()),
+        panel: ThreadPanel::new(
+            &deps.agent.command,
+            &key,
+            deps.durable.clone(),
+            waiting.clone(),
+        ),
         key,
         origin,
         deps,

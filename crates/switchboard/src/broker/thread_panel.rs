@@ -11,6 +11,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::durable::Durable;
 use super::queue_cap::Waiting;
 use crate::agent::{ModelSetting, SessionControls, SessionFacts};
 
@@ -37,10 +38,13 @@ struct Pending {
 }
 
 /// One thread's controls. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ThreadPanel {
     /// The agent as configured (its command), for `/status`.
     agent: String,
+    /// The thread's key and where its usage is kept.
+    key: String,
+    durable: Durable,
     controls: Arc<Mutex<Option<SessionControls>>>,
     pending: Arc<Mutex<Pending>>,
     waiting: Waiting,
@@ -54,9 +58,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl ThreadPanel {
-    pub fn new(agent: &str, waiting: Waiting) -> Self {
+    pub fn new(agent: &str, key: &str, durable: Durable, waiting: Waiting) -> Self {
         Self {
             agent: agent.to_owned(),
+            key: key.to_owned(),
+            durable,
             controls: Arc::default(),
             pending: Arc::default(),
             waiting,
@@ -100,8 +106,27 @@ impl ThreadPanel {
     }
 
     /// `/status` in the thread.
-    pub fn status(&self) -> String {
+    pub async fn status(&self) -> String {
         let mut lines = vec![format!("**Agent**: `{}`", self.agent)];
+        let durable = &self.durable;
+        let stored = durable.check(
+            "thread usage",
+            durable
+                .store()
+                .thread_usage(durable.platform(), &self.key)
+                .await,
+        );
+        if let Some(usage) = stored {
+            let mut line = format!(
+                "**Usage in this thread**: {} tokens in, {} out",
+                usage.input_tokens, usage.output_tokens
+            );
+            if let Some(currency) = &usage.cost_currency {
+                let cost = usage.cost_micros as f64 / 1e6;
+                line.push_str(&format!("; cost {cost:.4} {currency}"));
+            }
+            lines.push(line);
+        }
         match self.live() {
             Some(controls) => {
                 let facts = controls.facts();
@@ -259,5 +284,5 @@ fn usage_line(facts: &SessionFacts) -> String {
     if let Some((amount, currency)) = &usage.cost {
         parts.push(format!("cost {amount:.4} {currency}"));
     }
-    format!("**Usage**: {}", parts.join("; "))
+    format!("**Session usage**: {}", parts.join("; "))
 }

@@ -20,11 +20,12 @@ use super::pool::{Checkout, SlotLease};
 use super::reply::{ReplyEvent, spawn_reply_observed};
 use super::status::{THINKING_AFTER, TurnStatus};
 use super::thread::{Incoming, ThreadActor, ThreadDeps, notify, react, report};
+use crate::agent::facts::UsageFacts;
 use crate::agent::{
     AgentError, AgentSession, AgentUpdate, PermissionPolicy, PromptPart, StopReason,
 };
 use crate::chat::{Conversation, PostScope};
-use crate::store::JournalState;
+use crate::store::{JournalState, ThreadUsage};
 
 /// The one-time notice after a restart when the agent cannot restore its
 /// session.
@@ -86,6 +87,7 @@ impl ThreadActor {
         let controls = session.controls();
         self.panel.set_session(controls.clone());
         self.panel.apply_pending(&controls).await;
+        let usage_before = controls.facts().usage;
 
         // One id per message the reply posts (2,000 or 3,800 characters of
         // the answer each), read at once by the recorder.
@@ -143,6 +145,10 @@ impl ThreadActor {
         ));
         let (result, (), ()) = tokio::join!(prompting, forwarding, prompted);
         status.agent_answering();
+        let used = usage_delta(&usage_before, &controls.facts().usage);
+        if used != ThreadUsage::default() {
+            deps.durable.add_usage(&self.key, &used).await;
+        }
 
         let ok = match result {
             Ok(stop) => {
@@ -248,6 +254,27 @@ impl ThreadActor {
                 None
             }
         }
+    }
+}
+
+/// What one turn used: the prompt results' tokens since `before`, and the
+/// growth of the session's cumulative cost (all of it when the session had
+/// reported none before, or changed currency).
+fn usage_delta(before: &UsageFacts, after: &UsageFacts) -> ThreadUsage {
+    let cost = match (&before.cost, &after.cost) {
+        (Some((was, unit)), Some((now, same))) if unit == same => Some((now - was, same)),
+        (_, Some((now, unit))) => Some((*now, unit)),
+        (_, None) => None,
+    };
+    let (cost_micros, cost_currency) = match cost {
+        Some((amount, unit)) if amount > 0.0 => ((amount * 1e6).round() as i64, Some(unit.clone())),
+        _ => (0, None),
+    };
+    ThreadUsage {
+        input_tokens: after.input_tokens.saturating_sub(before.input_tokens) as i64,
+        output_tokens: after.output_tokens.saturating_sub(before.output_tokens) as i64,
+        cost_micros,
+        cost_currency,
     }
 }
 
@@ -416,6 +443,36 @@ mod tests {
             is_bot: false,
             text: text.into(),
         }
+    }
+
+    #[test]
+    fn a_turns_usage_is_what_grew_during_it() {
+        let before = UsageFacts {
+            input_tokens: 10,
+            output_tokens: 5,
+            cost: Some((0.002, "USD".into())),
+            ..UsageFacts::default()
+        };
+        let after = UsageFacts {
+            input_tokens: 25,
+            output_tokens: 9,
+            cost: Some((0.0035, "USD".into())),
+            ..UsageFacts::default()
+        };
+        assert_eq!(
+            usage_delta(&before, &after),
+            ThreadUsage {
+                input_tokens: 15,
+                output_tokens: 4,
+                cost_micros: 1_500,
+                cost_currency: Some("USD".into()),
+            }
+        );
+        assert_eq!(
+            usage_delta(&after, &after),
+            ThreadUsage::default(),
+            "nothing new, nothing added"
+        );
     }
 
     #[test]

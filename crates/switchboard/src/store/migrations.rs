@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "journal failure reason",
         include_str!("../../migrations/0003_journal_failure_reason.sql"),
     ),
+    (
+        4,
+        "thread usage",
+        include_str!("../../migrations/0004_thread_usage.sql"),
+    ),
 ];
 
 /// The embedded migrations as a sqlx migration source.

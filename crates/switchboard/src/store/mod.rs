@@ -64,6 +64,7 @@ mod journal_state;
 mod migrations;
 mod seen;
 mod threads;
+mod usage;
 
 #[cfg(test)]
 mod open_tests;
@@ -83,6 +84,7 @@ pub use id_order::{id_cmp, id_order_key};
 pub use journal::JournalEntry;
 pub use journal_state::{Backlog, JournalState, UnknownJournalState};
 pub use threads::ThreadRecord;
+pub use usage::ThreadUsage;
 
 /// Where the store lives when the config names no `data_dir`.
 pub const DEFAULT_DATA_DIR: &str = "switchboard-data";
