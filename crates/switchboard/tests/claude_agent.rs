@@ -20,7 +20,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fake_anthropic::FakeAnthropic;
+use fake_anthropic::{FakeAnthropic, FakeConfig};
 use serde_json::Value;
 use support::chat::Chat;
 use support::{Options, wait_reaction};
@@ -49,8 +49,14 @@ fn is_root() -> bool {
 }
 
 async fn start_claude(permission_policy: &str) -> Claude {
+    start_claude_with(permission_policy, FakeConfig::default()).await
+}
+
+async fn start_claude_with(permission_policy: &str, model: FakeConfig) -> Claude {
     let adapter = agent_support::claude_agent_acp();
-    let fake = FakeAnthropic::start().await.expect("fake-anthropic starts");
+    let fake = FakeAnthropic::start_on("127.0.0.1:0".parse().unwrap(), model)
+        .await
+        .expect("fake-anthropic starts");
     let home = tempfile::tempdir().unwrap();
     let config_dir = home.path().join(".claude");
     std::fs::create_dir_all(&config_dir).unwrap();
@@ -323,5 +329,219 @@ async fn claude_does_not_run_bash_or_write_when_the_policy_denies() {
     assert!(!target.exists(), "a denied Write ran");
     let text = claude.thread_text(thread);
     assert_eq!(text.matches("done: error: ").count(), 2, "{text}");
+    claude.chat.h.stop().await;
+}
+
+/// The bot's message in `thread` with buttons that is not one of `seen`.
+async fn new_prompt(claude: &Claude, thread: u64, seen: &[u64]) -> discord_sim::SimMessage {
+    support::sim_wait(
+        &claude.chat.h.sim,
+        CLAUDE_TURN,
+        "a permission prompt",
+        |s| {
+            support::bot_messages(s, thread).into_iter().find(|m| {
+                !seen.contains(&m.id)
+                    && m.components.as_array().is_some_and(|rows| !rows.is_empty())
+            })
+        },
+    )
+    .await
+}
+
+/// (custom_id, label, style) of every button on `message`.
+fn buttons_of(message: &discord_sim::SimMessage) -> Vec<(String, String, u64)> {
+    message
+        .components
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            (
+                b["custom_id"].as_str().unwrap_or("").to_owned(),
+                b["label"].as_str().unwrap_or("").to_owned(),
+                b["style"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Discord button styles switchboard uses: 3 allows, 4 rejects.
+const ALLOWS: u64 = 3;
+const REJECTS: u64 = 4;
+
+/// The first button of `style` whose label does not say "always" (a
+/// one-time choice; Claude names its options "Yes", "No", ...).
+fn button(message: &discord_sim::SimMessage, style: u64) -> String {
+    let all = buttons_of(message);
+    all.iter()
+        .find(|(_, label, s)| *s == style && !label.to_lowercase().contains("always"))
+        .unwrap_or_else(|| panic!("no one-time button of style {style} in {all:?}"))
+        .0
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_asks_with_buttons_only_the_requester_decides_and_accept_edits_stops_the_asking() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let claude = start_claude("ask").await;
+    let sim = &claude.chat.h.sim;
+    let alice = claude.chat.alice.clone();
+    let bob = sim.user(8, "bob");
+
+    // A Bash call: a prompt with Claude's options; Bob's click is refused,
+    // Alice (the requester) allows it once.
+    let started = Instant::now();
+    let thread = claude.chat.ask("[[bash:touch made-by-bash]]");
+    let first = new_prompt(&claude, thread, &[]).await;
+    eprintln!(
+        "claude measured: mention -> permission prompt {:?}; prompt: {}; buttons {:?}",
+        started.elapsed(),
+        first.content,
+        buttons_of(&first)
+    );
+    assert!(
+        first.content.contains("touch made-by-bash"),
+        "{}",
+        first.content
+    );
+    let allow_once = button(&first, ALLOWS);
+    let refused = sim
+        .click_button(thread, first.id, &allow_once, &bob)
+        .unwrap();
+    let answer = refused
+        .wait_response(Duration::from_secs(10))
+        .await
+        .expect("answered");
+    assert!(
+        answer.ephemeral() && answer.after < Duration::from_secs(3),
+        "{answer:?}"
+    );
+    assert!(
+        !claude.work.join("made-by-bash").exists(),
+        "Bob's click decided"
+    );
+    let allowed = sim
+        .click_button(thread, first.id, &allow_once, &alice)
+        .unwrap();
+    let answer = allowed
+        .wait_response(Duration::from_secs(10))
+        .await
+        .expect("answered");
+    assert_eq!(answer.kind, 7, "{answer:?}");
+    assert!(
+        answer
+            .content
+            .as_deref()
+            .is_some_and(|c| c.contains("Allowed once by <@7>")),
+        "{answer:?}"
+    );
+    wait_reaction(sim, claude.chat.channel, thread, "✅", CLAUDE_TURN).await;
+    assert!(
+        claude.work.join("made-by-bash").is_file(),
+        "the allowed Bash call ran"
+    );
+
+    // A Write rejected with its button: nothing written.
+    let target = claude.work.join("rejected.txt");
+    let said = claude
+        .chat
+        .say(thread, &format!("[[write:{}:no]]", target.display()));
+    let second = new_prompt(&claude, thread, &[first.id]).await;
+    let reject = button(&second, REJECTS);
+    sim.click_button(thread, second.id, &reject, &alice)
+        .unwrap()
+        .wait_response(Duration::from_secs(10))
+        .await
+        .expect("answered");
+    wait_reaction(sim, thread, said, "✅", CLAUDE_TURN).await;
+    assert!(!target.exists(), "a rejected Write ran");
+
+    // /mode acceptEdits: the next Write runs without asking.
+    let mode = sim
+        .run_command(
+            thread,
+            &alice,
+            "mode",
+            serde_json::json!({ "mode": "acceptEdits" }),
+        )
+        .unwrap()
+        .wait_response(Duration::from_secs(15))
+        .await
+        .expect("answered");
+    assert_eq!(
+        mode.content.as_deref(),
+        Some("Mode set to `acceptEdits`."),
+        "{mode:?}"
+    );
+    let accepted = claude.work.join("accepted.txt");
+    claude
+        .follow_up(thread, &format!("[[write:{}:yes]]", accepted.display()))
+        .await;
+    assert!(accepted.is_file(), "the Write in acceptEdits ran");
+    let prompts = support::bot_messages(sim, thread)
+        .iter()
+        .filter(|m| !m.edits.is_empty() && m.content.starts_with("🔐"))
+        .count();
+    assert_eq!(prompts, 2, "no third prompt in acceptEdits");
+    claude.chat.h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claude_cancelled_mid_answer_then_the_next_two_turns_each_get_their_own_text() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // Every streamed event of the fake model waits, so the answer lasts
+    // seconds and can be cancelled half way.
+    let claude = start_claude_with(
+        "ask",
+        FakeConfig {
+            event_delay: Duration::from_millis(150),
+            ..FakeConfig::default()
+        },
+    )
+    .await;
+    let sim = &claude.chat.h.sim;
+    let long = format!(
+        "first {}",
+        "one two three four five six seven eight nine ten ".repeat(6)
+    );
+    let thread = claude.chat.ask(&long);
+    support::sim_wait(sim, CLAUDE_TURN, "the first answer streaming", |s| {
+        support::bot_messages(s, thread)
+            .iter()
+            .any(|m| m.content.contains("fake model: first"))
+            .then_some(())
+    })
+    .await;
+    claude.chat.say(thread, "!cancel");
+    wait_reaction(sim, claude.chat.channel, thread, "✅", CLAUDE_TURN).await;
+    let after_first = claude.thread_text(thread);
+    assert!(after_first.contains("Turn cancelled."), "{after_first}");
+    assert!(
+        !after_first.contains("ten one two three four five six seven eight nine ten\n"),
+        "the whole first answer arrived: the cancel came too late to test anything: {after_first}"
+    );
+
+    // Each later turn shows its own answer, and nothing of the first.
+    for word in ["second", "third"] {
+        let said = claude.chat.say(thread, word);
+        wait_reaction(sim, thread, said, "✅", CLAUDE_TURN).await;
+        let replies: Vec<String> = support::bot_messages(sim, thread)
+            .into_iter()
+            .filter(|m| m.id > said)
+            .map(|m| m.content)
+            .collect();
+        let text = replies.join("\n");
+        // Claude Code puts "[Request interrupted by user]" before the
+        // message after a cancel; the fake model echoes the whole of it.
+        assert!(
+            text.contains("fake model:") && text.contains(word),
+            "{word}: {text}"
+        );
+        assert!(
+            !text.contains("first"),
+            "{word} shows text of the first turn: {text}"
+        );
+    }
     claude.chat.h.stop().await;
 }
