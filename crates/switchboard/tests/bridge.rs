@@ -377,3 +377,31 @@ async fn reset_ends_the_session_and_status_shows_the_pool() {
     );
     chat.h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_the_agent_sends_after_its_turn_ended_is_shown_in_the_next_turn() {
+    let chat = Chat::start(Options::default()).await;
+    let thread = chat.ask("[[late:said after the end]] first");
+    chat.done(chat.channel, thread).await;
+    assert!(
+        !chat
+            .reply_texts(thread)
+            .join("\n")
+            .contains("after its previous turn"),
+        "the late text is not part of the turn it came after"
+    );
+    let next = chat.say(thread, "second");
+    chat.done(thread, next).await;
+    let replies: Vec<String> = bot_messages(&chat.h.sim, thread)
+        .into_iter()
+        .filter(|m| m.id > next)
+        .map(|m| m.content)
+        .collect();
+    let text = replies.join("\n");
+    assert!(
+        text.contains("The agent sent this after its previous turn had ended: said after the end"),
+        "{text}"
+    );
+    assert!(text.contains("prompt: second"), "{text}");
+    chat.h.stop().await;
+}

@@ -214,6 +214,10 @@ pub struct AgentInfo {
     pub auth_methods: Vec<String>,
 }
 
+/// The most late text kept between turns, in characters; beyond it the
+/// rest is dropped and the text says so.
+pub const LATE_TEXT_MAX: usize = 16 * 1024;
+
 /// One piece of a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PromptPart {
@@ -234,6 +238,10 @@ pub enum PromptPart {
 pub enum AgentUpdate {
     /// A piece of the answer (`agent_message_chunk` text).
     MessageChunk(String),
+    /// Answer text the agent sent after its previous turn had ended (no
+    /// prompt was running), handed to the next turn so it is shown, not
+    /// lost. At most [`LATE_TEXT_MAX`] characters are kept.
+    LateText(String),
     /// A piece of the agent's reasoning (`agent_thought_chunk` text).
     ThoughtChunk(String),
     /// A tool call started. `kind` and `status` are the ACP wire names

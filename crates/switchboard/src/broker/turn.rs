@@ -338,6 +338,9 @@ async fn forward_updates(
         }
         let event = match update {
             AgentUpdate::MessageChunk(text) => ReplyEvent::Text(text),
+            AgentUpdate::LateText(text) => ReplyEvent::Notice(format!(
+                "The agent sent this after its previous turn had ended: {text}"
+            )),
             AgentUpdate::ToolCall {
                 id,
                 title,

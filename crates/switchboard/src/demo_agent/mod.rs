@@ -338,6 +338,16 @@ impl Agent {
                 "inputTokens": input, "outputTokens": output, "totalTokens": input + output,
             });
             peer.respond(id, &result).await;
+            if let Some(late) = script::Script::parse(&turn.prompt).late {
+                peer.update_raw(
+                    &session_id,
+                    serde_json::json!({
+                        "sessionUpdate": "agent_message_chunk",
+                        "content": { "type": "text", "text": late },
+                    }),
+                )
+                .await;
+            }
         });
     }
 

@@ -40,6 +40,9 @@ pub struct Script {
     pub wait_for_cancel: bool,
     /// `[[mode]]`: say the session's current mode ("mode: ID").
     pub mode: bool,
+    /// `[[late:TEXT]]`: after answering the prompt, send TEXT as answer
+    /// text anyway (an agent whose text outlives its turn).
+    pub late: Option<String>,
 }
 
 impl Script {
@@ -66,6 +69,7 @@ impl Script {
                 ("env", None) => script.env = true,
                 ("wait-for-cancel", None) => script.wait_for_cancel = true,
                 ("mode", None) => script.mode = true,
+                ("late", Some(text)) => script.late = Some(text.to_owned()),
                 ("flood", Some(n)) => script.flood = n.parse().ok(),
                 ("flood-stderr", Some(n)) => script.flood_stderr = n.parse().ok(),
                 _ => {}

@@ -192,8 +192,22 @@ impl Actor {
             return;
         }
         let Some(turn) = self.turn.as_mut() else {
-            // Replayed history during session/load, or chatter between turns.
-            tracing::trace!("session update outside a turn swallowed");
+            // Replayed history during session/load (before the session id
+            // is set) is swallowed; answer text after a turn ended is kept
+            // for the next turn.
+            if self.session_id.is_some()
+                && let SessionUpdate::AgentMessageChunk(chunk) = &notification.update
+                && let Some(AgentUpdate::MessageChunk(text)) =
+                    updates::to_agent_update(&SessionUpdate::AgentMessageChunk(chunk.clone()))
+            {
+                keep_late(&mut self.late_text, &text);
+                tracing::debug!(
+                    chars = text.chars().count(),
+                    "answer text after the turn ended; kept for the next turn"
+                );
+            } else {
+                tracing::trace!("session update outside a turn swallowed");
+            }
             return;
         };
         if let SessionUpdate::ToolCall(call) = &notification.update {
@@ -335,5 +349,39 @@ impl Actor {
                 option_kind: chosen,
             });
         }
+    }
+}
+
+/// Append `text` to the late text, within [`LATE_TEXT_MAX`] characters.
+fn keep_late(late: &mut String, text: &str) {
+    const CUT: &str = " […]";
+    let room = crate::agent::LATE_TEXT_MAX.saturating_sub(late.chars().count());
+    if room == 0 {
+        return;
+    }
+    if text.chars().count() <= room {
+        late.push_str(text);
+    } else {
+        late.extend(text.chars().take(room.saturating_sub(CUT.chars().count())));
+        late.push_str(CUT);
+    }
+}
+
+#[cfg(test)]
+mod late_tests {
+    use super::keep_late;
+    use crate::agent::LATE_TEXT_MAX;
+
+    #[test]
+    fn late_text_is_kept_within_its_bound() {
+        let mut late = String::new();
+        keep_late(&mut late, "after ");
+        keep_late(&mut late, "the end");
+        assert_eq!(late, "after the end");
+        keep_late(&mut late, &"x".repeat(LATE_TEXT_MAX));
+        assert_eq!(late.chars().count(), LATE_TEXT_MAX);
+        assert!(late.ends_with(" […]"));
+        keep_late(&mut late, "more");
+        assert_eq!(late.chars().count(), LATE_TEXT_MAX, "full: nothing more");
     }
 }

@@ -140,6 +140,9 @@ pub(crate) struct Actor {
     /// Our requests waiting for a reply (the prompt's reply lives in `turn`).
     pending: HashMap<i64, (&'static str, Reply<Value>)>,
     turn: Option<Turn>,
+    /// Answer text that arrived between turns (after the session was
+    /// ready), for the next turn; bounded by [`LATE_TEXT_MAX`].
+    late_text: String,
     last_activity: Instant,
     /// Where a [`crate::agent::ask::PermissionReply`] sends its answer
     /// (weak: it never keeps the actor alive).
@@ -186,6 +189,7 @@ impl Actor {
             session_id: None,
             next_id: 0,
             pending: HashMap::new(),
+            late_text: String::new(),
             turn: None,
             last_activity: Instant::now(),
             own_commands,
@@ -294,6 +298,12 @@ impl Actor {
                     tools: HashMap::new(),
                 });
                 self.last_activity = Instant::now();
+                if !self.late_text.is_empty()
+                    && let Some(turn) = &self.turn
+                {
+                    let late = std::mem::take(&mut self.late_text);
+                    let _ = turn.updates.send(AgentUpdate::LateText(late));
+                }
                 self.send_line(rpc::request(id, "session/prompt", &params));
             }
             Command::Cancel => self.cancel_turn(CancelCause::User),
