@@ -131,6 +131,13 @@ async fn discord_only_the_requester_or_an_approver_decides_and_the_decision_reac
         !buttons(&message(&chat, thread, prompt.id)).is_empty(),
         "a forged id decides nothing"
     );
+    chat.h
+        .logs
+        .wait_message(
+            Duration::from_secs(5),
+            "a button id that does not verify for this thread was refused",
+        )
+        .await;
 
     // Carol holds the approver role.
     let decided = sim
@@ -146,6 +153,21 @@ async fn discord_only_the_requester_or_an_approver_decides_and_the_decision_reac
         "who decided and when: {content}"
     );
     chat.done(chat.channel, thread).await;
+
+    // A stale click (the prompt was decided; a client still shows it)
+    // decides nothing and is told so privately.
+    let stale = sim
+        .click_button_unchecked(thread, prompt.id, &shown[1].0, &chat.alice)
+        .unwrap();
+    let answer = answered(&stale).await;
+    assert!(answer.ephemeral(), "{answer:?}");
+    assert!(
+        answer
+            .content
+            .as_deref()
+            .is_some_and(|c| c.contains("no longer open")),
+        "{answer:?}"
+    );
     let replies = chat.reply_texts(thread).join("\n");
     assert!(
         replies.contains("permission: allow_once"),
