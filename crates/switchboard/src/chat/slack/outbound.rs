@@ -81,6 +81,53 @@ impl SlackOutbound {
     }
 }
 
+impl SlackOutbound {
+    /// A reply in the conversation's thread (with `buttons` when there
+    /// are any) under `key`: a post made before is found, not repeated.
+    async fn keyed_reply(
+        &self,
+        conversation: &Conversation,
+        text: &str,
+        buttons: &[PromptButton],
+        key: &PostKey,
+    ) -> Result<String, OutboundError> {
+        let (channel, root) = split_id("the thread", &conversation.thread_id)?;
+        let key = key.token();
+        if let Some(ts) = self.made_before(channel, root, &key).await {
+            return Ok(ids::message_id(channel, &ts));
+        }
+        let tried_at = uncertain::now_secs();
+        let text = rendered(text);
+        let posted = if buttons.is_empty() {
+            self.web
+                .post_message_keyed(channel, Some(root), &text, &key)
+                .await
+        } else {
+            self.web
+                .post_prompt_keyed(channel, root, &text, buttons, &key)
+                .await
+        };
+        match posted {
+            Ok(ts) => {
+                self.uncertain.made(&key, &ts);
+                Ok(ids::message_id(channel, &ts))
+            }
+            Err(err) => {
+                let err = OutboundError::from(err);
+                if !err.is_transient() {
+                    return Err(err);
+                }
+                // It may have been made: look before anyone tries again.
+                self.uncertain.mark(&key, tried_at);
+                match self.made_before(channel, root, &key).await {
+                    Some(ts) => Ok(ids::message_id(channel, &ts)),
+                    None => Err(err),
+                }
+            }
+        }
+    }
+}
+
 impl From<WebError> for OutboundError {
     fn from(err: WebError) -> Self {
         match err {
@@ -156,34 +203,7 @@ impl ChatOutbound for SlackOutbound {
         text: &str,
         key: &PostKey,
     ) -> Result<String, OutboundError> {
-        let (channel, root) = split_id("the thread", &conversation.thread_id)?;
-        let key = key.token();
-        if let Some(ts) = self.made_before(channel, root, &key).await {
-            return Ok(ids::message_id(channel, &ts));
-        }
-        let tried_at = uncertain::now_secs();
-        match self
-            .web
-            .post_message_keyed(channel, Some(root), &rendered(text), &key)
-            .await
-        {
-            Ok(ts) => {
-                self.uncertain.made(&key, &ts);
-                Ok(ids::message_id(channel, &ts))
-            }
-            Err(err) => {
-                let err = OutboundError::from(err);
-                if !err.is_transient() {
-                    return Err(err);
-                }
-                // It may have been made: look before anyone tries again.
-                self.uncertain.mark(&key, tried_at);
-                match self.made_before(channel, root, &key).await {
-                    Some(ts) => Ok(ids::message_id(channel, &ts)),
-                    None => Err(err),
-                }
-            }
-        }
+        self.keyed_reply(conversation, text, &[], key).await
     }
 
     async fn post_to_channel(
@@ -208,33 +228,7 @@ impl ChatOutbound for SlackOutbound {
         buttons: &[PromptButton],
         key: &PostKey,
     ) -> Result<String, OutboundError> {
-        let (channel, root) = split_id("the thread", &conversation.thread_id)?;
-        let key = key.token();
-        if let Some(ts) = self.made_before(channel, root, &key).await {
-            return Ok(ids::message_id(channel, &ts));
-        }
-        let tried_at = uncertain::now_secs();
-        match self
-            .web
-            .post_prompt_keyed(channel, root, &rendered(text), buttons, &key)
-            .await
-        {
-            Ok(ts) => {
-                self.uncertain.made(&key, &ts);
-                Ok(ids::message_id(channel, &ts))
-            }
-            Err(err) => {
-                let err = OutboundError::from(err);
-                if !err.is_transient() {
-                    return Err(err);
-                }
-                self.uncertain.mark(&key, tried_at);
-                match self.made_before(channel, root, &key).await {
-                    Some(ts) => Ok(ids::message_id(channel, &ts)),
-                    None => Err(err),
-                }
-            }
-        }
+        self.keyed_reply(conversation, text, buttons, key).await
     }
 
     async fn close_prompt(
