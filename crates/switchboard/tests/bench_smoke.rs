@@ -14,7 +14,7 @@ async fn every_benchmark_scenario_runs_in_smoke_mode() {
         ..broker_bench::Options::default()
     };
     let rows = broker_bench::run(&options).await;
-    for prefix in ["1.", "2.", "3.", "4.", "5.", "6.", "7."] {
+    for prefix in ["1.", "2.", "3.", "4.", "5.", "6.", "7.", "8."] {
         assert!(
             rows.iter().any(|r| r.figure.starts_with(prefix)),
             "no figure {prefix} in {rows:#?}"

@@ -1,5 +1,6 @@
-//! Reading the echo agents' `--timestamps-file`: `prompt <ns> <text>` and
-//! `chunk <ns> <text>` lines (newlines in text escaped as `\n`).
+//! Reading the echo agents' `--timestamps-file`: `prompt <ns> <text>`,
+//! `chunk <ns> <text>` and `response <ns> <id> <result JSON>` lines
+//! (newlines in text escaped as `\n`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,6 +11,9 @@ pub struct AgentLog {
     pub prompts: Vec<(u64, String)>,
     /// First-chunk text -> write time (the last one if repeated).
     pub chunks: HashMap<String, u64>,
+    /// Every answer to an agent's own request (`<id> <result JSON>`), in
+    /// file order, with the time it was read.
+    pub responses: Vec<(u64, String)>,
 }
 
 impl AgentLog {
@@ -29,6 +33,7 @@ impl AgentLog {
                 "chunk" => {
                     log.chunks.insert(rest, ns);
                 }
+                "response" => log.responses.push((ns, rest)),
                 _ => {}
             }
         }

@@ -3,14 +3,15 @@
 //! Measures the broker's own latency in and out, throughput and CPU per
 //! message, memory, recovery of the gateway connection, REST economy,
 //! Slack's envelope ack latency and a soak of thousands of conversations
-//! (resources flat at the end), and prints one table (min / median / p99 /
-//! max, budget, verdict).
+//! (resources flat at the end), the latency of a permission button's click,
+//! and prints one table (min / median / p99 / max, budget, verdict).
 //!
 //! Run: `cargo bench -p switchboard --bench broker` (about 9 minutes);
 //! `-- --smoke` runs every scenario tiny (seconds); `-- --only a,b` runs
 //! some of: latency, throughput, memory, recovery, economy, slack_acks,
-//! soak; `-- --messages N` sets the messages per thread of the throughput
-//! run, `-- --conversations N` the conversations of the soak.
+//! soak, interaction; `-- --messages N` sets the messages per thread of
+//! the throughput run, `-- --conversations N` the conversations of the
+//! soak.
 //! `tests/bench_smoke.rs` runs the smoke mode under `cargo test`.
 //!
 //! Modules: `broker` (the process under test), `driver` (simulated users),
@@ -25,6 +26,7 @@ mod broker;
 mod clock;
 mod driver;
 mod economy;
+mod interaction;
 mod latency;
 mod memory;
 mod probe;
@@ -134,6 +136,9 @@ pub async fn run(options: &Options) -> Vec<Row> {
     }
     if options.wants("soak") {
         done("soak", soak::run(options).await);
+    }
+    if options.wants("interaction") {
+        done("interaction", interaction::run(options).await);
     }
     rows
 }

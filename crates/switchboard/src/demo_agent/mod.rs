@@ -132,11 +132,28 @@ impl Agent {
                 Ok(Incoming::Notification { method, params }) => {
                     self.on_notification(&method, params);
                 }
-                Ok(Incoming::Response { id, result }) => self.peer.on_response(&id, result),
+                Ok(Incoming::Response { id, result }) => {
+                    self.record_response(&id, &result, read_at);
+                    self.peer.on_response(&id, result);
+                }
                 Err(reason) => eprintln!("demo-agent: skipping a bad line: {reason}"),
             }
         }
         eprintln!("demo-agent: stdin closed; exiting");
+    }
+
+    /// `response <ns> <id> <result>`: when the client's answer to one of
+    /// our requests (`session/request_permission`) was read.
+    fn record_response(&self, id: &RequestId, result: &Result<Value, RpcError>, read_at: u64) {
+        if !self.timestamps.enabled() {
+            return;
+        }
+        let result = match result {
+            Ok(value) => value.to_string(),
+            Err(err) => format!("error {}", err.message),
+        };
+        self.timestamps
+            .record("response", read_at, &format!("{id} {result}"));
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {

@@ -7,6 +7,9 @@
 //! prompt <ns> <prompt text>       when a session/prompt line was read
 //! chunk <ns> <chunk text>         just before the turn's first
 //!                                 agent_message_chunk was written
+//! response <ns> <id> <result>     when the client's answer to one of the
+//!                                 agent's own requests (a permission
+//!                                 request) was read; result is its JSON
 //! ```
 //!
 //! Newlines in the text are written as `\n`. Each line is one `write` on a
