@@ -1,5 +1,7 @@
 //! `switchboard demo`, driven through its stdin as a person would type.
-//! The terminal is a clean chat: log lines go to the demo's log file.
+//! The terminal is a clean chat: log lines go to the demo's log file. The
+//! agent asks before its edit: the prompt shows numbered choices and a
+//! lone digit clicks one; `/mode` runs the platform's slash command.
 
 mod support;
 
@@ -40,6 +42,29 @@ fn log_path(output: &Transcript) -> std::path::PathBuf {
     std::path::PathBuf::from(line.trim())
 }
 
+/// The permission prompt with its numbered choices, `1` typed (allow
+/// once), the decision and the rest of the answer; then `/mode` lists the
+/// modes privately and `/mode plan` switches.
+async fn allow_then_switch_mode(stdin: &mut tokio::process::ChildStdin, output: &Transcript) {
+    output.wait_for("[bot] 🔐 Permission needed: ").await;
+    output.wait_for("Editing README.md").await;
+    output
+        .wait_for("[1] Allow once  [2] Always allow  [3] Always reject  [4] Reject once")
+        .await;
+    stdin.write_all(b"1\n").await.unwrap();
+    output.wait_for("(you clicked [1] Allow once)").await;
+    output.wait_for("Allowed once by ").await;
+    output
+        .wait_for("Permission granted: the usage section is applied.")
+        .await;
+    stdin.write_all(b"/mode\n").await.unwrap();
+    output
+        .wait_for("(only you) Modes: `default` (current), `acceptEdits`, `plan`")
+        .await;
+    stdin.write_all(b"/mode plan\n").await.unwrap();
+    output.wait_for("Mode set to `plan`.").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_gateway() {
     let (mut child, output) = spawn_demo(&["--heartbeat-ms", "500"]);
@@ -52,10 +77,10 @@ async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_
         .await;
     output.wait_for("[bot] session").await;
     output.wait_for("prompt: hello from the terminal").await;
-    // The whole streamed answer (tool lines and the permission included).
-    output
-        .wait_for("Permission for \"Editing README.md\": allow once")
-        .await;
+    // The whole streamed answer: tool lines, the prompt, the decision.
+    allow_then_switch_mode(&mut stdin, &output).await;
+    // Switched in the thread, for everyone to see.
+    output.wait_for("[bot] Mode set to `plan`.").await;
     stdin.write_all(b"/status\n").await.unwrap();
     output.wait_for("status: ready").await;
     output.wait_for("discord agent sessions: 1 live").await;
@@ -63,6 +88,8 @@ async fn the_demo_chat_opens_a_thread_streams_the_answer_and_survives_a_dropped_
     output.wait_for("resumed its gateway session").await;
     stdin.write_all(b"/help\n").await.unwrap();
     output.wait_for("/status  what switchboard reports").await;
+    output.wait_for("1, 2, 3  alone on a line").await;
+    output.wait_for("/mode    list the agent's modes").await;
     quit(&mut child, &mut stdin, &output).await;
 
     output.assert_no_log_lines();
@@ -83,8 +110,10 @@ async fn the_slack_demo_answers_in_the_thread_and_survives_dropped_connections()
         .await;
     output.wait_for("[bot] session").await;
     output.wait_for("prompt: hello from slack").await;
+    allow_then_switch_mode(&mut stdin, &output).await;
+    // Answered in the channel (`in_channel`), not privately.
     output
-        .wait_for("Permission for \"Editing README.md\": allow once")
+        .wait_for("[bot in #general] Mode set to `plan`.")
         .await;
     let opened = "opened Socket Mode connection";
     let opened_before = output.count(opened);

@@ -1,12 +1,15 @@
 //! The demo's terminal view of the simulated Discord: threads as they are
 //! opened and the bot's messages as they stream in (posts and edits), the
-//! way a person watching the channel would see them, and switchboard's
-//! gateway sessions as the simulated Discord sees them (new or resumed).
+//! way a person watching the channel would see them (buttons as numbered
+//! choices, the demo user's mention as `@you`), and switchboard's gateway
+//! sessions as the simulated Discord sees them (new or resumed).
 
 use std::collections::{HashMap, HashSet};
 
-use discord_sim::{DiscordSim, ReadyKind};
+use discord_sim::{DiscordSim, ReadyKind, SimMessage};
 
+use super::buttons::{discord_buttons, with_choices};
+use super::discord::DEMO_USER_ID;
 use super::terminal;
 use tokio_util::sync::CancellationToken;
 
@@ -16,6 +19,8 @@ struct Printed {
     threads: HashSet<u64>,
     /// Message id -> the text printed for it.
     messages: HashMap<u64, String>,
+    /// The message printed last: only its growth continues the block.
+    last: Option<u64>,
     /// READY / RESUMED dispatches already reported.
     sessions: usize,
 }
@@ -45,17 +50,26 @@ fn print_changes(sim: &DiscordSim, placeholder: &str, printed: &mut Printed) {
             if message.author.id != bot || message.content == placeholder {
                 continue;
             }
+            let shown = shown_text(&message);
             let seen = printed.messages.entry(message.id).or_default();
-            if message.content == *seen {
+            if shown == *seen {
                 continue;
             }
-            match message.content.strip_prefix(seen.as_str()) {
-                Some(more) if !seen.is_empty() => terminal::more(more),
-                _ => terminal::start(&format!("[bot] {}", message.content)),
-            }
-            *seen = message.content.clone();
+            let continues = printed.last == Some(message.id);
+            terminal::bot_message(seen, &shown, continues);
+            *seen = shown;
+            printed.last = Some(message.id);
         }
     }
+}
+
+/// A bot message as the terminal shows it: the demo user's mention as
+/// `@you`, buttons as numbered choices.
+fn shown_text(message: &SimMessage) -> String {
+    let text = message
+        .content
+        .replace(&format!("<@{DEMO_USER_ID}>"), "@you");
+    with_choices(&text, &discord_buttons(&message.components))
 }
 
 /// One line per READY (a new gateway session) and per RESUMED.

@@ -3,9 +3,13 @@
 //! terminal chat in front of it. No account needed.
 //!
 //! Each typed line is posted in the simulator's #general as a user message
-//! that @mentions the bot; `/drop` cuts the platform connection without a
-//! close frame (watch switchboard reconnect), `/status` prints the admin
-//! API's view, `/help` the commands, `/quit` or end of input stops.
+//! that @mentions the bot. The agent asks before its edit (policy `ask`):
+//! the prompt shows numbered choices, and a lone `1`, `2`, ... clicks that
+//! button as the person, through the simulator. `/mode [id]` runs the
+//! platform's slash command and shows its answer; `/drop` cuts the
+//! platform connection without a close frame (watch switchboard
+//! reconnect), `/status` prints the admin API's view, `/help` the
+//! commands, `/quit` or end of input stops.
 //! Everything between the simulator and the terminal is the production path.
 //! The terminal is a clean chat: every log line goes to a file in the
 //! demo's folder (printed at start), never between the lines of a reply.
@@ -13,9 +17,12 @@
 //! - `discord`, `slack`: one simulated platform each ([`DemoWorld`])
 //! - `discord_view`, `slack_view`: the terminal view of the bot's replies
 //!   and of switchboard's connections as the platform sees them
+//! - `buttons`: a message's buttons as numbered choices, and the key that
+//!   picks one
 //! - `folder`: the demo's log file and store; `status_text`: `/status`;
 //!   `terminal`: the one writer of the chat
 
+mod buttons;
 mod discord;
 mod discord_view;
 mod folder;
@@ -81,6 +88,13 @@ trait DemoWorld: Send + Sync {
     fn watch(&self, placeholder: String, shutdown: CancellationToken);
     /// Post `text` as the person, mentioning the bot; says what was posted.
     fn post(&self, text: &str) -> String;
+    /// Click button `n` (1-based) of the newest open prompt as the person;
+    /// says what was done, or `None` when no prompt is open.
+    fn choose(&self, n: usize) -> Option<String>;
+    /// Run the slash command `/mode [value]` as the person; the line to
+    /// print: its answer (see [`private`]) or why there is none. `None`
+    /// when the answer went into the thread, where the view shows it.
+    async fn mode(&self, value: Option<&str>) -> Option<String>;
     /// Cut switchboard's connections; says what was done.
     fn drop_connections(&self) -> String;
     fn shutdown(&self);
@@ -97,7 +111,8 @@ fn demo_config(
     let (command, args) = match agent {
         DemoAgent::BuiltIn => {
             let exe = std::env::current_exe().map_err(DemoError::Simulator)?;
-            (exe.display().to_string(), vec!["demo-agent".to_owned()])
+            let args = ["demo-agent", "--modes", DEMO_MODES];
+            (exe.display().to_string(), args.map(str::to_owned).to_vec())
         }
         DemoAgent::Command(line) => {
             let mut words =
@@ -121,7 +136,9 @@ edit_interval = "700ms"
 [agent]
 command = {command}
 args = [{args}]
-permission_policy = "allow"
+# The agent asks before it edits: the prompt is posted with buttons and
+# the demo user (the requester) decides.
+permission_policy = "ask"
 
 [admin]
 listen = "{admin_listen}"
@@ -141,6 +158,30 @@ allow_inside_agent_cwd = true
     })?)
 }
 
+/// The session modes the built-in agent announces (`/mode` switches them).
+const DEMO_MODES: &str = "default,acceptEdits,plan";
+
+/// How long `/mode` waits for the platform to show the command's answer.
+const ANSWER_WAIT: Duration = Duration::from_secs(10);
+
+/// An answer only the person sees (an ephemeral message), as one block.
+fn private(text: &str) -> String {
+    format!("(only you) {text}")
+}
+
+/// `/mode` alone (`Some(None)`) or with a value (`Some(Some(id))`).
+fn mode_command(line: &str) -> Option<Option<&str>> {
+    let rest = line.strip_prefix("/mode")?;
+    if rest.is_empty() {
+        return Some(None);
+    }
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let value = rest.trim();
+    Some((!value.is_empty()).then_some(value))
+}
+
 /// A TOML basic string holding `text` exactly (`${` escaped too).
 fn toml_string(text: &str) -> String {
     let quoted = toml::Value::String(text.to_owned()).to_string();
@@ -149,6 +190,8 @@ fn toml_string(text: &str) -> String {
 
 /// What `/help` prints.
 const HELP: &str = "Type a message and press Enter to post it with an @mention of the bot.\n\
+1, 2, 3  alone on a line: click that choice of the open permission prompt\n\
+/mode    list the agent's modes; /mode <id> switches (e.g. /mode plan)\n\
 /status  what switchboard reports (connections, agent sessions, store)\n\
 /drop    cut switchboard's platform connection without a close frame\n\
 /help    this list\n\
@@ -231,7 +274,20 @@ async fn chat(
             "/drop" => terminal::line(&world.drop_connections()),
             "/status" => terminal::line(&status_text::fetch(admin).await),
             "/help" => terminal::line(HELP),
-            text => terminal::line(&world.post(text)),
+            text => {
+                if let Some(value) = mode_command(text) {
+                    if let Some(said) = world.mode(value).await {
+                        terminal::line(&said);
+                    }
+                    continue;
+                }
+                // A digit with no prompt open is an ordinary message.
+                let clicked = buttons::choice_key(text).and_then(|n| world.choose(n));
+                match clicked {
+                    Some(said) => terminal::line(&said),
+                    None => terminal::line(&world.post(text)),
+                }
+            }
         }
     }
     shutdown.cancel();
@@ -243,4 +299,26 @@ async fn chat(
         folder.log_path().display()
     ));
     result.map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_lines_are_recognised() {
+        assert_eq!(mode_command("/mode"), Some(None));
+        assert_eq!(mode_command("/mode   "), Some(None));
+        assert_eq!(mode_command("/mode plan"), Some(Some("plan")));
+        assert_eq!(
+            mode_command("/mode  acceptEdits "),
+            Some(Some("acceptEdits"))
+        );
+        assert_eq!(mode_command("/modes"), None);
+        assert_eq!(mode_command("mode plan"), None);
+        assert_eq!(
+            private("Mode set to `plan`."),
+            "(only you) Mode set to `plan`."
+        );
+    }
 }

@@ -1,13 +1,17 @@
 //! The demo's terminal view of the simulated Slack channel: each thread the
 //! bot answers in, and the bot's messages as they stream in (posts and
 //! `chat.update` edits), the way a person watching the channel would see
-//! them, and each Socket Mode connection switchboard opens.
+//! them (buttons as numbered choices, the demo user's mention as `@you`),
+//! and each Socket Mode connection switchboard opens.
 
 use std::collections::{HashMap, HashSet};
 
-use slack_sim::SlackSim;
+use slack_sim::{SlackMessage, SlackSim};
 
+use super::buttons::{slack_buttons, with_choices};
+use super::slack::DEMO_USER_ID;
 use super::terminal;
+use crate::chat::slack::events::unescape;
 use tokio_util::sync::CancellationToken;
 
 /// What has been printed so far.
@@ -16,6 +20,8 @@ struct Printed {
     threads: HashSet<String>,
     /// Message ts -> the text printed for it.
     messages: HashMap<String, String>,
+    /// The message printed last: only its growth continues the block.
+    last: Option<String>,
     /// Socket Mode connections already reported open.
     links: usize,
 }
@@ -56,16 +62,24 @@ fn print_changes(sim: &SlackSim, channel: &str, placeholder: &str, printed: &mut
                 .map_or("", |m| m.text.as_str());
             terminal::line(&format!("\n── thread of \"{title}\" ──"));
         }
+        let shown = shown_text(message);
         let seen = printed.messages.entry(message.ts.clone()).or_default();
-        if message.text == *seen {
+        if shown == *seen {
             continue;
         }
-        match message.text.strip_prefix(seen.as_str()) {
-            Some(more) if !seen.is_empty() => terminal::more(more),
-            _ => terminal::start(&format!("[bot] {}", message.text)),
-        }
-        *seen = message.text.clone();
+        let continues = printed.last.as_ref() == Some(&message.ts);
+        terminal::bot_message(seen, &shown, continues);
+        *seen = shown;
+        printed.last = Some(message.ts.clone());
     }
+}
+
+/// A bot message as a Slack client shows it: the demo user's mention as
+/// `@you`, Slack's `&lt; &gt; &amp;` as the characters, buttons as
+/// numbered choices.
+fn shown_text(message: &SlackMessage) -> String {
+    let text = message.text.replace(&format!("<@{DEMO_USER_ID}>"), "@you");
+    with_choices(&unescape(&text), &slack_buttons(&message.blocks))
 }
 
 /// One line per Socket Mode connection switchboard opened.

@@ -1,18 +1,28 @@
 //! A terminal program's output as a person would read it: stdout and
-//! stderr collected line by line, waits on text with a deadline, and the
-//! check that no log line was printed into the chat.
+//! stderr collected line by line (plus each stream's unfinished last line,
+//! as a terminal shows streamed text before its newline), waits on text
+//! with a deadline, and the check that no log line was printed into the
+//! chat.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Child;
 use tokio::sync::Notify;
 
 #[derive(Clone, Default)]
 pub struct Transcript {
-    text: Arc<Mutex<String>>,
+    inner: Arc<Mutex<Collected>>,
     changed: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct Collected {
+    /// Whole lines, in the order they were finished.
+    lines: String,
+    /// Each stream's unfinished last line (bytes: a character may be cut).
+    pending: [Vec<u8>; 2],
 }
 
 impl Transcript {
@@ -40,14 +50,19 @@ impl Transcript {
             Box::new(child.stdout.take().expect("stdout piped")),
             Box::new(child.stderr.take().expect("stderr piped")),
         ];
-        for stream in streams {
+        for (index, mut stream) in streams.into_iter().enumerate() {
             let transcript = transcript.clone();
             tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let mut text = transcript.text.lock().unwrap();
-                    text.push_str(&line);
-                    text.push('\n');
+                let mut chunk = [0u8; 4096];
+                while let Ok(read @ 1..) = stream.read(&mut chunk).await {
+                    let mut collected = transcript.inner.lock().unwrap();
+                    collected.pending[index].extend_from_slice(&chunk[..read]);
+                    while let Some(end) = collected.pending[index].iter().position(|b| *b == b'\n')
+                    {
+                        let line: Vec<u8> = collected.pending[index].drain(..=end).collect();
+                        collected.lines.push_str(&String::from_utf8_lossy(&line));
+                    }
+                    drop(collected);
                     transcript.changed.notify_waiters();
                 }
             });
@@ -55,12 +70,19 @@ impl Transcript {
         transcript
     }
 
+    /// The whole lines, then each stream's unfinished line.
     pub fn text(&self) -> String {
-        self.text.lock().unwrap().clone()
+        let collected = self.inner.lock().unwrap();
+        let mut text = collected.lines.clone();
+        for pending in collected.pending.iter().filter(|p| !p.is_empty()) {
+            text.push_str(&String::from_utf8_lossy(pending));
+            text.push('\n');
+        }
+        text
     }
 
     pub fn count(&self, needle: &str) -> usize {
-        self.text.lock().unwrap().matches(needle).count()
+        self.text().matches(needle).count()
     }
 
     /// Wait (10 s) until `needle` appears.
