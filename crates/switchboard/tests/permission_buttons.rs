@@ -251,6 +251,12 @@ async fn slack_a_click_is_acked_refusals_are_ephemeral_and_the_decision_updates_
         .map(|e| e["action_id"].as_str().unwrap_or("").to_owned())
         .collect();
     assert!(action_ids.len() >= 2, "{:?}", prompt.blocks);
+    let mention = format!("<@{}>", chat.alice.id);
+    assert!(
+        prompt.text.contains(&mention),
+        "the requester is mentioned, not shown escaped: {}",
+        prompt.text
+    );
 
     let refused = sim
         .click_button(&prompt.channel, &prompt.ts, &action_ids[0], "U0BOB")

@@ -262,7 +262,7 @@ async fn run_prompt(
             biased;
             () = closed.cancelled() => {
                 let at = clock_time(SystemTime::now());
-                break (Ending::Closed, format!("🔐 **{}**: cancelled at {at} (no answer before the turn ended)", ask.tool_title));
+                break (Ending::Closed, format!("🔐 **{}**: cancelled at {at} (no answer before the turn ended)", super::permission_prompt::without_mentions(&ask.tool_title)));
             }
             () = &mut deadline => {
                 break (Ending::TimedOut, decided_text(

@@ -129,18 +129,25 @@ impl Deciders {
     }
 }
 
+/// Agent-provided text with every `<@` broken by a zero-width space, so
+/// it can never become a mention (only switchboard's own mentions ping).
+pub fn without_mentions(text: &str) -> String {
+    text.replace("<@", "<\u{200b}@").replace("<!", "<\u{200b}!")
+}
+
 /// The prompt's text (the buttons carry the options): the tool, its kind,
 /// the preview, and who may decide.
 pub fn prompt_text(asked: &PermissionAsk, requester_mentions: &[String]) -> String {
     let mut text = format!(
         "🔐 Permission needed: **{}** ({})",
-        asked.tool_title, asked.tool_kind
+        without_mentions(&asked.tool_title),
+        asked.tool_kind
     );
     if !asked.preview.is_empty() {
         let _ = write!(
             text,
             "\n```\n{}\n```",
-            asked.preview.replace("```", "`\u{200b}``")
+            without_mentions(&asked.preview).replace("```", "`\u{200b}``")
         );
     }
     let who = if requester_mentions.is_empty() {
@@ -155,7 +162,10 @@ pub fn prompt_text(asked: &PermissionAsk, requester_mentions: &[String]) -> Stri
 /// How the prompt reads once decided: the choice, by whom, and when
 /// (`at` as the platform formats a time, e.g. "14:05 UTC").
 pub fn decided_text(asked_title: &str, choice: &str, by: &str, at: &str) -> String {
-    format!("🔐 **{asked_title}**: {choice} by {by} at {at}")
+    format!(
+        "🔐 **{}**: {choice} by {by} at {at}",
+        without_mentions(asked_title)
+    )
 }
 
 /// The private answer to someone who may not decide.

@@ -97,12 +97,13 @@ impl SlackOutbound {
             return Ok(ids::message_id(channel, &ts));
         }
         let tried_at = uncertain::now_secs();
-        let text = rendered(text);
         let posted = if buttons.is_empty() {
+            let text = rendered(text);
             self.web
                 .post_message_keyed(channel, Some(root), &text, &key)
                 .await
         } else {
+            let text = rendered_with_mentions(text);
             self.web
                 .post_prompt_keyed(channel, root, &text, buttons, &key)
                 .await
@@ -162,6 +163,35 @@ pub(crate) fn rendered(text: &str) -> String {
     converted
 }
 
+/// [`rendered`], with user mentions (`<@U…>`, which the conversion
+/// escapes like any `<`) made real again: for switchboard's own texts
+/// (prompts, decisions, command answers) whose mentions it put there
+/// itself. Text from an agent must not pass here unneutralised (the broker
+/// breaks `<@` in agent-provided parts with a zero-width space).
+pub(crate) fn rendered_with_mentions(text: &str) -> String {
+    let escaped = rendered(text);
+    let mut out = String::with_capacity(escaped.len());
+    let mut rest = escaped.as_str();
+    while let Some(start) = rest.find("&lt;@") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "&lt;@".len()..];
+        let id_len = after
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(after.len());
+        if id_len > 0 && after[id_len..].starts_with("&gt;") {
+            out.push_str("<@");
+            out.push_str(&after[..id_len]);
+            out.push('>');
+            rest = &after[id_len + "&gt;".len()..];
+        } else {
+            out.push_str("&lt;@");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Slack emoji names go without the colons people write around them.
 fn emoji_name(emoji: &str) -> &str {
     let name = emoji.trim();
@@ -216,7 +246,12 @@ impl ChatOutbound for SlackOutbound {
         // a reply can, so an unknown outcome is an error, not a retry.
         let ts = self
             .web
-            .post_message_keyed(channel_id, None, &rendered(text), &key.token())
+            .post_message_keyed(
+                channel_id,
+                None,
+                &rendered_with_mentions(text),
+                &key.token(),
+            )
             .await?;
         Ok(ids::message_id(channel_id, &ts))
     }
@@ -240,7 +275,7 @@ impl ChatOutbound for SlackOutbound {
         let (channel, ts) = split_id("the message", message_id)?;
         Ok(self
             .web
-            .close_prompt_message(channel, ts, &rendered(text))
+            .close_prompt_message(channel, ts, &rendered_with_mentions(text))
             .await?)
     }
 

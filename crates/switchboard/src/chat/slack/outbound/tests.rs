@@ -211,3 +211,18 @@ fn emoji_names_lose_their_colons() {
 fn test_key() -> crate::chat::PostKey {
     crate::chat::PostScope::unique("test").part(0)
 }
+
+#[test]
+fn switchboards_own_mentions_survive_the_conversion_and_nothing_else_does() {
+    use super::rendered_with_mentions;
+    assert_eq!(
+        rendered_with_mentions("Only <@U0ALICE> or an approver & <b>"),
+        "Only <@U0ALICE> or an approver &amp; &lt;b&gt;"
+    );
+    // A mention broken by the broker (agent text) stays broken and escaped.
+    assert_eq!(
+        rendered_with_mentions("<\u{200b}@U0BOB> <!channel>"),
+        "&lt;\u{200b}@U0BOB&gt; &lt;!channel&gt;"
+    );
+    assert_eq!(rendered_with_mentions("&lt;@ x"), "&amp;lt;@ x");
+}

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::chat::slack::ids;
-use crate::chat::slack::outbound::rendered;
+use crate::chat::slack::outbound::rendered_with_mentions;
 use crate::chat::slack::web::SlackWeb;
 use crate::chat::{
     Author, ButtonClick, ChatEvent, ClickAnswer, ClickResponder, InboundSender, OutboundError,
@@ -32,7 +32,11 @@ impl ClickResponder for SlackClickResponder {
     async fn update_message(&self, text: &str) -> Result<(), OutboundError> {
         Ok(self
             .web
-            .close_prompt_message(&self.channel, &self.message_ts, &rendered(text))
+            .close_prompt_message(
+                &self.channel,
+                &self.message_ts,
+                &rendered_with_mentions(text),
+            )
             .await?)
     }
 
@@ -42,7 +46,7 @@ impl ClickResponder for SlackClickResponder {
             .post_ephemeral(
                 &self.channel,
                 &self.user,
-                &rendered(text),
+                &rendered_with_mentions(text),
                 self.thread_ts.as_deref(),
             )
             .await?)

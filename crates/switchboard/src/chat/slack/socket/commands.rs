@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::chat::slack::outbound::rendered;
+use crate::chat::slack::outbound::rendered_with_mentions;
 use crate::chat::slack::web::SlackWeb;
 use crate::chat::{
     Author, ChatEvent, CommandAnswer, CommandResponder, InboundSender, OutboundError, Platform,
@@ -28,7 +28,7 @@ impl CommandResponder for ResponseUrlReply {
     async fn reply(&self, text: &str, private: bool) -> Result<(), OutboundError> {
         Ok(self
             .web
-            .respond_to_command(&self.response_url, &rendered(text), !private)
+            .respond_to_command(&self.response_url, &rendered_with_mentions(text), !private)
             .await?)
     }
 }
