@@ -116,6 +116,17 @@ async fn discord_commands_are_registered_and_ask_status_mode_and_cancel_work() {
         .await;
     assert!(cost.is_some_and(|c| c > 0.0), "{cost:?}");
 
+    // The agent's own commands reach it as they are written.
+    let own = chat.say(thread, "/review the last change");
+    chat.done(thread, own).await;
+    assert!(
+        chat.reply_texts(thread)
+            .join("\n")
+            .contains("prompt: /review the last change"),
+        "{:?}",
+        chat.reply_texts(thread)
+    );
+
     // /mode lists, then switches; the agent sees the new mode.
     let listed = answered(
         &sim.run_command(thread, &chat.alice, "mode", json!({}))
