@@ -29,7 +29,8 @@
 //!   platform answers a click its own way behind `ClickResponder`);
 //!   [`chat::slack`] the Socket Mode slots and Web API.
 //! - [`agent`]: one ACP agent process = one session (bounded reads, group
-//!   kill); [`demo_agent`]: the built-in agent for the demo and tests.
+//!   kill; what the session says about itself and the controls that change
+//!   its mode and model); [`demo_agent`]: the built-in agent for the demo and tests.
 //! - [`broker`]: conversation policy: intake, router, bridge, thread actors,
 //!   turns, the session pool (slot leases), the streamed reply, and the
 //!   permission prompts put to people (`permission_desk`, policy `ask`).
