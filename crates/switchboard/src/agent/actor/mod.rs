@@ -331,12 +331,10 @@ impl Actor {
             return;
         }
         turn.cancelling = Some((cause, Instant::now() + grace));
-        // ACP: a cancelled turn's open permission requests are answered
-        // `cancelled`.
-        let open: Vec<String> = self.asking.keys().cloned().collect();
-        for request in open {
-            self.on_answer(&request, AskOutcome::Cancelled);
-        }
+        // `session/cancel` first, then the answers: an agent reading its
+        // stdin in order knows the turn is cancelled before it learns the
+        // outcome of its requests (answered the other way round, an agent
+        // could finish the turn as `end_turn`; seen under CI load).
         match &self.session_id {
             Some(session_id) => {
                 let line = rpc::notification(
@@ -346,6 +344,12 @@ impl Actor {
                 self.send_line(line);
             }
             None => tracing::warn!("cannot send session/cancel: no session id yet"),
+        }
+        // ACP: a cancelled turn's open permission requests are answered
+        // `cancelled`.
+        let open: Vec<String> = self.asking.keys().cloned().collect();
+        for request in open {
+            self.on_answer(&request, AskOutcome::Cancelled);
         }
     }
 
