@@ -50,6 +50,8 @@ pub struct PermissionDesk {
     key: Arc<ButtonKey>,
     open: OpenPrompts,
     next: Arc<Mutex<u64>>,
+    /// Cancelled at shutdown: every prompt, open or to come, is closed.
+    closing: CancellationToken,
 }
 
 /// Where and how one prompt is shown and decided.
@@ -94,7 +96,15 @@ impl PermissionDesk {
             key,
             open: Arc::default(),
             next: Arc::new(Mutex::new(0)),
+            closing: CancellationToken::new(),
         }
+    }
+
+    /// Close every prompt now (shutdown: nobody can decide any more, and
+    /// the turn should end within its grace): the agent is answered
+    /// `cancelled`.
+    pub fn close_all(&self) {
+        self.closing.cancel();
     }
 
     /// How many prompts are open.
@@ -126,6 +136,14 @@ impl PermissionDesk {
         };
         let buttons = buttons(&self.key, &self.thread, request, &ask.options);
         let thread = self.thread.clone();
+        let closing = self.closing.clone();
+        let closed = setting.closed.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = closing.cancelled() => closed.cancel(),
+                () = closed.cancelled() => {}
+            }
+        });
         tokio::spawn(async move {
             let _entry = entry;
             run_prompt(thread, ask, request, buttons, setting, rx).await;

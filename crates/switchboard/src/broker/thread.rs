@@ -299,6 +299,9 @@ impl ThreadActor {
                         // turn).
                         biased;
                         () = shutdown.cancelled() => {
+                            // Nobody can answer a prompt now: close them,
+                            // so the turn can end within its grace.
+                            desk.close_all();
                             break tokio::time::timeout(deps.shutdown_grace, &mut turn).await.is_ok();
                         }
                         () = &mut turn => break true,
