@@ -48,6 +48,15 @@ async fn control_api_posts_faults_and_reports() {
         .await
         .unwrap();
     assert_eq!(c.envelope_acked().await["envelope_id"], e["envelope_id"]);
+    // The ack just sent must be read by the sim before the disconnect
+    // below closes the socket (else it may be lost with it: seen in CI).
+    let acked = sim
+        .wait_until(WAIT, |s| {
+            let r = s.records_json();
+            (r["acks"].as_array().map_or(0, Vec::len) >= 3).then_some(())
+        })
+        .await;
+    assert!(acked.is_some(), "three acks recorded");
 
     let bad = http
         .post(format!("{base}/faults/disconnect?reason=nope"))
