@@ -98,6 +98,13 @@ pub const DEFAULT_SEEN_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 6
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Reader connections: WAL lets readers run beside the one writer.
 const READERS: u32 = 3;
+/// SQLite's page cache per connection, in KiB (SQLite's default is 2,000).
+/// The store appends and reads by key, so its working set is a few index
+/// paths; a page not cached is read from the OS's file cache, which is not
+/// the broker's memory. With the default, the caches of the four
+/// connections filled to 8 MB as the journal grew over a long soak, and the
+/// broker's RSS grew with the run's length (docs/PERFORMANCE.md, "Soak").
+const PAGE_CACHE_KIB: u32 = 512;
 
 /// A handle to the store. Cloning is cheap (pool handles and a path).
 #[derive(Clone, Debug)]
@@ -129,7 +136,9 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string());
+            .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
+            // Negative: a size in KiB rather than a page count.
+            .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"));
         let connect = |max: u32| {
             SqlitePoolOptions::new()
                 .max_connections(max)

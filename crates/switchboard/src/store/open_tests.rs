@@ -36,6 +36,13 @@ async fn first_open_creates_the_directory_and_a_wal_database() {
         .await
         .unwrap();
     assert_eq!(fk, 1);
+    for pool in [&store.pool, &store.writer] {
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(cache, -i64::from(PAGE_CACHE_KIB), "page cache in KiB");
+    }
 }
 
 #[tokio::test]
