@@ -134,3 +134,32 @@ pub fn fd_kinds(pid: u32) -> std::collections::BTreeMap<String, usize> {
     }
     kinds
 }
+
+/// How many open fds of `pid` are TCP connections to `port` on the remote
+/// side (from /proc/PID/net/tcp and tcp6, matched by socket inode): the
+/// broker's connections to the simulator, kept-alive REST ones included.
+pub fn connections_to_port(pid: u32, port: u16) -> usize {
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(remote), Some(inode)) = (fields.get(2), fields.get(9)) else {
+                continue;
+            };
+            let remote_port = remote
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if remote_port == Some(port) {
+                inodes.insert(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter(|target| inodes.contains(&target.display().to_string()))
+        .count()
+}

@@ -6,6 +6,7 @@
 pub mod command;
 pub mod discord;
 pub mod history;
+pub mod http_client;
 pub mod interaction;
 pub mod outbound;
 pub mod post_key;

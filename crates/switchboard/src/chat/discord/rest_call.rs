@@ -103,20 +103,13 @@ impl Received {
 
 impl RestCaller {
     pub fn new(token: &Secret, timeout: Duration, pacer: Pacer, invalid: InvalidRequests) -> Self {
-        crate::install_crypto_provider();
         let auth = HeaderValue::from_str(&format!("Bot {}", token.expose()))
             .ok()
             .map(|mut auth| {
                 auth.set_sensitive(true);
                 auth
             });
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            // Only a broken TLS set-up fails here, and the provider was
-            // installed just above: a bug, not an input error.
-            .expect("the HTTP client for Discord REST");
+        let http = crate::chat::http_client::platform_http_client(timeout);
         Self {
             http,
             auth,

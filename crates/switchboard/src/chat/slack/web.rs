@@ -128,15 +128,8 @@ impl SlackWeb {
     /// `api_url` is the base without a trailing slash, e.g.
     /// `https://slack.com/api`.
     pub fn new(api_url: &str, bot_token: Secret, app_token: Secret) -> Self {
-        crate::install_crypto_provider();
         let timeout = request_timeout(SLACK_VAR, REQUEST_TIMEOUT);
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            // Only a broken TLS set-up fails here, and the provider was
-            // installed just above: a bug, not an input error.
-            .expect("the HTTP client for the Slack Web API");
+        let http = crate::chat::http_client::platform_http_client(timeout);
         Self {
             http,
             api_url: api_url.trim_end_matches('/').into(),
