@@ -45,6 +45,10 @@ const QUIET_AT_MOST: Duration = Duration::from_secs(5);
 const SPACING: Duration = Duration::from_millis(60);
 /// How long a step may take before the click counts as failed.
 const STEP: Duration = Duration::from_secs(10);
+/// The broker's `RUST_LOG` for a run that looks into slow clicks.
+const LOG_FILTER_VAR: &str = "SWITCHBOARD_BENCH_BROKER_LOG";
+/// Where that run keeps the broker's log.
+const LOG_FILE_VAR: &str = "SWITCHBOARD_BENCH_BROKER_LOG_FILE";
 /// The demo agent's id for its "Allow once" option.
 const ALLOW_ONCE: &str = "\"optionId\":\"opt-x2\"";
 
@@ -81,6 +85,7 @@ async fn quiet(sim: &DiscordSim) {
 
 /// One click's figures.
 struct Click {
+    clicked_at: std::time::SystemTime,
     to_agent_ms: f64,
     to_callback_ms: f64,
 }
@@ -100,6 +105,7 @@ async fn one(b: &Broker, thread: u64, i: usize, last_prompt: &mut u64) -> Result
     quiet(&b.sim).await;
     let responses_before = AgentLog::read(&b.timestamps).responses.len();
 
+    let clicked_at = std::time::SystemTime::now();
     let click = b
         .sim
         .click_button(thread, prompt.id, &button, &b.user)
@@ -126,6 +132,7 @@ async fn one(b: &Broker, thread: u64, i: usize, last_prompt: &mut u64) -> Result
     }
     let dispatched = clock::to_ns(click.dispatched_at().into_std());
     Ok(Click {
+        clicked_at,
         to_agent_ms: (*read_ns as f64 - dispatched as f64) / 1e6,
         to_callback_ms: callback.after.as_secs_f64() * 1e3,
     })
@@ -133,8 +140,17 @@ async fn one(b: &Broker, thread: u64, i: usize, last_prompt: &mut u64) -> Result
 
 pub async fn run(options: &Options) -> Vec<Row> {
     let (warmup, samples) = if options.smoke { (2, 10) } else { (10, 200) };
+    // To find where a slow click spends its time: the broker's log filter
+    // (e.g. "info,switchboard::agent::actor=trace"), each click's figure
+    // with its wall-clock time on stderr, and the broker's log kept in
+    // the file SWITCHBOARD_BENCH_BROKER_LOG_FILE.
+    let log_filter = std::env::var(LOG_FILTER_VAR).ok();
     let b = Broker::start(Setup {
         agent: "permission_policy = \"ask\"".into(),
+        env: log_filter
+            .iter()
+            .map(|filter| ("RUST_LOG".to_owned(), filter.clone()))
+            .collect(),
         ..Setup::default()
     })
     .await;
@@ -146,6 +162,12 @@ pub async fn run(options: &Options) -> Vec<Row> {
     for i in 0..warmup + samples {
         match one(&b, thread, i, &mut last_prompt).await {
             Ok(click) if i >= warmup => {
+                if log_filter.is_some() {
+                    eprintln!(
+                        "interaction: click {i}: {:.3} ms to the agent, clicked at {:?}",
+                        click.to_agent_ms, click.clicked_at
+                    );
+                }
                 to_agent.push(click.to_agent_ms);
                 to_callback.push(click.to_callback_ms);
             }
@@ -156,6 +178,9 @@ pub async fn run(options: &Options) -> Vec<Row> {
             }
         }
         tokio::time::sleep(SPACING).await;
+    }
+    if let Ok(file) = std::env::var(LOG_FILE_VAR) {
+        std::fs::write(&file, b.log()).expect("the broker's log is kept");
     }
     b.stop().await;
     let mut rows = Vec::new();
