@@ -14,6 +14,7 @@
 mod peer;
 pub mod script;
 mod state;
+mod stdin;
 pub mod timestamps;
 mod turn;
 
@@ -111,7 +112,7 @@ impl Agent {
         if self.options.emit_junk {
             self.peer.send_line("this line is not JSON-RPC {").await;
         }
-        let mut lines = BufReader::new(tokio::io::stdin()).split(b'\n');
+        let mut lines = BufReader::new(stdin::stdin_reader()).split(b'\n');
         loop {
             let line = match lines.next_segment().await {
                 Ok(Some(line)) => line,
