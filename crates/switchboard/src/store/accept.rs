@@ -222,7 +222,12 @@ mod tests {
         assert!(store.journal_accept(&entry("10")).await.unwrap());
         let stored = store.journal_entry("discord", "10").await.unwrap();
         assert_eq!(stored, Some(entry("10")));
-        // The id is seen too, so a later plain sighting is a duplicate.
+        // The id is seen too, at the time received, so a later plain
+        // sighting is a duplicate.
+        let seen_at = store
+            .test_scalar("SELECT seen_at FROM seen WHERE message_id = $1", "10")
+            .await;
+        assert_eq!(seen_at, 1_000);
         assert!(!store.first_sighting("discord", "10", 2_000).await.unwrap());
         // A second accept (a replay) changes nothing.
         let mut replay = entry("10");
@@ -246,7 +251,7 @@ mod tests {
             let next = format!("after-{i}");
             assert!(store.first_sighting("discord", &next, 1).await.unwrap());
             let seen = store
-                .test_count("SELECT COUNT(*) FROM seen WHERE message_id = $1", &next)
+                .test_scalar("SELECT COUNT(*) FROM seen WHERE message_id = $1", &next)
                 .await;
             assert_eq!(seen, 1, "a write after a dropped accept was not committed");
             // And the accepted message is journaled at most once.

@@ -120,7 +120,7 @@ mod tests {
             .expect("another run changes nothing");
         }
         let applied = store
-            .test_count("SELECT COUNT(*) FROM _sqlx_migrations WHERE $1 <> ''", "x")
+            .test_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE $1 <> ''", "x")
             .await;
         let expected = match backend {
             TestBackend::Sqlite => MIGRATIONS.len(),

@@ -141,7 +141,7 @@ async fn several_instances_may_open_a_fresh_database_at_once() {
         .map(|opened| opened.expect("every instance opens"))
         .collect();
     let applied = stores[0]
-        .test_count("SELECT COUNT(*) FROM _sqlx_migrations WHERE $1 <> ''", "x")
+        .test_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE $1 <> ''", "x")
         .await;
     assert_eq!(applied, 1, "each migration applied once");
     let winners = futures_util::future::join_all(

@@ -172,7 +172,7 @@ impl Store {
     }
 
     /// One `i64` from `sql` with one text parameter (`$1`), on a reader.
-    pub(super) async fn test_count(&self, sql: &str, param: &str) -> i64 {
+    pub(super) async fn test_scalar(&self, sql: &str, param: &str) -> i64 {
         on_backend!(self, reader, |pool| {
             sqlx::query_scalar::<_, i64>(sql)
                 .bind(param)
