@@ -139,6 +139,8 @@ mod pg_tests;
 #[cfg(test)]
 mod size_tests;
 #[cfg(test)]
+mod test_proxy;
+#[cfg(test)]
 mod test_support;
 
 use std::path::Path;

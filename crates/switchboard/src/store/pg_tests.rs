@@ -1,12 +1,14 @@
 //! PostgreSQL-only tests: the pool's size, the statement timeout, reconnects
-//! after the server drops the connections, several instances migrating one
-//! database at once, and errors that name the server but not the password.
+//! after the server drops the connections and after an outage (through
+//! [`FlakyServer`]), several instances migrating one database at once, and
+//! errors that name the server but not the password.
 //! (The store's behaviour itself is tested on both backends in each file.)
 
 use std::time::Duration;
 
 use sqlx::Connection;
 
+use super::test_proxy::FlakyServer;
 use super::test_support::{TestBackend, TestDb, admin_connection};
 use super::*;
 
@@ -128,6 +130,75 @@ async fn calls_succeed_again_after_the_server_drops_every_connection() {
     }
     assert!(!store.first_sighting("discord", "a", 3).await.unwrap());
     assert_eq!(store.threads("discord").await.unwrap(), []);
+}
+
+#[tokio::test]
+async fn after_a_restart_calls_succeed_and_while_down_they_fail_promptly() {
+    let db = TestDb::new(TestBackend::Postgres).await;
+    let mut url = url::Url::parse(db.pg_url()).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    );
+    let upstream = tokio::net::lookup_host(upstream)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let server = FlakyServer::start(upstream).await;
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(server.addr().port())).unwrap();
+    let store = Store::connect_postgres(url.as_str(), &quick(4, 5_000))
+        .await
+        .unwrap();
+    // Several connections idle in the pool.
+    let claims = ["a", "b", "c", "d"].map(|id| store.first_sighting("discord", id, 1));
+    for claimed in futures_util::future::join_all(claims).await {
+        assert!(claimed.unwrap());
+    }
+
+    // A quick restart between two calls: every call after it succeeds.
+    server.go_down();
+    server.come_back();
+    for i in 0..6 {
+        let id = format!("after-restart-{i}");
+        assert!(store.first_sighting("discord", &id, 2).await.unwrap());
+    }
+
+    // An outage: every connection cut, none taken meanwhile.
+    server.go_down();
+    for id in ["e", "f"] {
+        let started = std::time::Instant::now();
+        let err = store.first_sighting("discord", id, 2).await.unwrap_err();
+        assert!(matches!(err, StoreError::Query { .. }), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "a call while the database is down took {:?}",
+            started.elapsed()
+        );
+    }
+
+    // Back: the very next calls succeed on new connections.
+    server.come_back();
+    for id in ["e", "f", "g"] {
+        assert!(store.first_sighting("discord", id, 3).await.unwrap());
+    }
+
+    // A server that takes connections and never answers: calls fail once
+    // acquire_timeout has passed, never hang.
+    server.go_silent();
+    let started = std::time::Instant::now();
+    let err = store.first_sighting("discord", "h", 4).await.unwrap_err();
+    assert!(matches!(err, StoreError::Query { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a call to a silent server took {:?}",
+        started.elapsed()
+    );
+    server.come_back();
+    assert!(store.first_sighting("discord", "h", 5).await.unwrap());
+    assert!(!store.first_sighting("discord", "a", 3).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
