@@ -35,7 +35,8 @@
 //!   turns, the session pool (slot leases), the streamed reply, and the
 //!   permission prompts put to people (`permission_desk`, policy `ask`).
 //! - [`logging`]: text/JSON log set-up.
-//! - [`store`]: persistence (SQLite): dedupe, threads, journal, cursors.
+//! - [`store`]: persistence (SQLite by default, PostgreSQL with `store.url`):
+//!   dedupe, threads, journal, cursors.
 //! - [`demo`]: `switchboard demo`, the broker against a built-in simulator.
 
 pub mod admin;

@@ -216,7 +216,7 @@ async fn messages_posted_while_the_bot_was_down_are_answered_once_in_order() {
     assert_eq!(status["store"]["caught_up_total"], 6, "{status}");
     assert_eq!(status["store"]["journal_backlog"], 0, "{status}");
     assert!(
-        status["store"]["path"]
+        status["store"]["location"]
             .as_str()
             .unwrap()
             .ends_with("switchboard.db"),

@@ -26,10 +26,10 @@ use crate::admin::{AdminBindError, AdminServer};
 use crate::broker::intake::{beat, run_intake};
 use crate::broker::test_faults::TestFaults;
 use crate::chat::{InboundSender, Platform, inbound_channel_counted};
-use crate::config::{AgentConfig, Config};
+use crate::config::{AgentConfig, Config, StoreConfig};
 use crate::health::{ConnectionHealth, ConnectionState, HealthRegistry};
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::{PostgresOptions, Store, StoreError};
 use crate::supervisor::summary::log_summaries;
 use crate::supervisor::{Connection, FatalError, supervise};
 
@@ -96,6 +96,22 @@ impl Wiring<'_> {
 /// when the operator must act.
 type PlatformTasks = JoinSet<Result<(), FatalError>>;
 
+/// The store the config names: PostgreSQL with `store.url`, else the
+/// SQLite file in `data_dir`.
+async fn open_store(config: &StoreConfig) -> Result<Store, StoreError> {
+    match &config.postgres {
+        None => Store::open(&config.data_dir).await,
+        Some(pg) => {
+            let options = PostgresOptions {
+                max_connections: pg.max_connections,
+                statement_timeout: pg.statement_timeout,
+                ..PostgresOptions::default()
+            };
+            Store::connect_postgres(pg.url.expose(), &options).await
+        }
+    }
+}
+
 /// Run switchboard until `shutdown` is cancelled (`Ok`) or a platform
 /// connection ends fatally (`Err`, after the same cleanup).
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), RunError> {
@@ -112,9 +128,9 @@ pub async fn run_reporting(
     crate::install_crypto_provider();
     let health = HealthRegistry::default();
     let metrics = Metrics::new(health.clone());
-    let store = Store::open(&config.store.data_dir).await?;
-    health.store.set_path(&store.path().display().to_string());
-    tracing::info!(path = %store.path().display(), "store open");
+    let store = open_store(&config.store).await?;
+    health.store.set_location(&store.location());
+    tracing::info!(location = %store.location(), "store open");
     let admin = AdminServer::bind(
         config.admin.listen,
         health.clone(),

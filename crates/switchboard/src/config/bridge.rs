@@ -160,8 +160,12 @@ impl Default for BrokerConfig {
 /// `[store]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
-    /// Absolute directory of the database file.
+    /// Absolute directory of the SQLite database file (not used when
+    /// `postgres` is set).
     pub data_dir: PathBuf,
+    /// `store.url`: the store is this PostgreSQL database instead of the
+    /// SQLite file in `data_dir`.
+    pub postgres: Option<PostgresStoreConfig>,
     /// Processed message ids older than this are forgotten.
     pub prune_after: Duration,
     /// `store.allow_inside_agent_cwd`: the operator accepts a `data_dir`
@@ -169,6 +173,20 @@ pub struct StoreConfig {
     /// user's prompts; an agent that can read files could read them).
     /// Default false: such a config is refused.
     pub allow_inside_agent_cwd: bool,
+}
+
+/// The PostgreSQL store's settings (`store.url` and the keys that only
+/// apply with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresStoreConfig {
+    /// `postgres://` or `postgresql://`; may hold a password, so it is a
+    /// secret (never in Debug, logs, errors or /status).
+    pub url: Secret,
+    /// `store.max_connections`: the pool's size (default 10, 1..=100).
+    pub max_connections: u32,
+    /// `store.statement_timeout`: the server cancels a statement running
+    /// longer (default 30 s).
+    pub statement_timeout: Duration,
 }
 
 /// `[agent]`.

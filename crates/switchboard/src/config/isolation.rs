@@ -1,7 +1,8 @@
 //! The rule that keeps the store out of the agent's reach: `store.data_dir`
 //! (whose journal holds every user's prompts) must not lie inside
 //! `agent.cwd` unless `store.allow_inside_agent_cwd = true` says the
-//! operator accepts it. Part of `validate`.
+//! operator accepts it. Part of `validate`. A PostgreSQL store
+//! (`store.url`) has no directory here, so the rule does not apply to it.
 //!
 //! Owns comparing the two directories as the file system sees them
 //! (symlinks and `..` resolved, for the parts that exist yet). It must
@@ -18,7 +19,7 @@ pub(super) fn store_outside_agent(
     agent: &AgentConfig,
     file: &str,
 ) -> Result<(), ConfigError> {
-    if store.allow_inside_agent_cwd {
+    if store.allow_inside_agent_cwd || store.postgres.is_some() {
         return Ok(());
     }
     let (data_dir, cwd) = (resolve(&store.data_dir), resolve(&agent.cwd));

@@ -22,6 +22,7 @@ mod size;
 mod validate;
 mod validate_bridge;
 mod validate_slack;
+mod validate_store;
 
 #[cfg(test)]
 mod tests;
@@ -34,7 +35,7 @@ use std::time::Duration;
 
 pub use bridge::{
     AgentConfig, BotMessages, BrokerConfig, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_PRUNE_AFTER, Gating,
-    Reactions, StoreConfig,
+    PostgresStoreConfig, Reactions, StoreConfig,
 };
 pub use canary::{CanaryConfig, DEFAULT_DISCORD_CALLS_PER_MINUTE, DEFAULT_SLACK_CALLS_PER_MINUTE};
 pub use error::ConfigError;
@@ -239,10 +240,15 @@ impl Config {
             .and_then(toml::Value::as_table)
             .into_iter()
             .flat_map(|env| env.values().filter_map(toml::Value::as_str));
+        // The store's URL may hold a password: hide the URL and the password.
+        let store_url = secret("store", "url");
+        let store_password = store_url.and_then(validate_store::password_in);
         let tokens: Vec<Option<&str>> = [
             secret("discord", "token"),
             secret("slack", "bot_token"),
             secret("slack", "app_token"),
+            store_url,
+            store_password.as_deref(),
         ]
         .into_iter()
         .chain(agent_env.map(Some))

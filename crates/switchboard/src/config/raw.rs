@@ -72,6 +72,11 @@ impl<T> Default for RawPerPlatform<T> {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub data_dir: Option<String>,
+    /// PostgreSQL instead of the SQLite file; a secret (it may hold a
+    /// password).
+    pub url: Option<String>,
+    pub max_connections: Option<i64>,
+    pub statement_timeout: Option<String>,
     pub prune_after: Option<String>,
     #[serde(default)]
     pub allow_inside_agent_cwd: bool,

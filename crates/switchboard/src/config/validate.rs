@@ -47,7 +47,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         ));
     }
     let broker = super::validate_bridge::broker(raw.broker, file)?;
-    let store = super::validate_bridge::store(raw.store, file, &base)?;
+    let store = super::validate_store::store(raw.store, file, &base)?;
     let canary = super::canary::canary(raw.canary, file)?;
     if let Some(agent) = &agent {
         super::isolation::store_outside_agent(&store, agent, file)?;

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::bridge::{
     AgentConfig, BotMessages, BrokerConfig, DEFAULT_MAX_MESSAGE_SIZE, Gating, MAX_MAX_MESSAGE_SIZE,
-    MIN_MAX_MESSAGE_SIZE, Reactions, StoreConfig,
+    MIN_MAX_MESSAGE_SIZE, Reactions,
 };
 use super::duration::parse_duration;
-use super::raw::{RawAgent, RawApprovers, RawBroker, RawId, RawReactions, RawSize, RawStore};
+use super::raw::{RawAgent, RawApprovers, RawBroker, RawId, RawReactions, RawSize};
 use super::size::{ByteSize, parse_size};
 use super::{ConfigError, Secret};
 
@@ -425,32 +425,6 @@ fn message_size(file: &str, raw: Option<&RawSize>) -> Result<ByteSize, ConfigErr
         ));
     }
     Ok(size)
-}
-
-/// `[store]`; a relative `data_dir` is resolved against `base`.
-pub(super) fn store(raw: RawStore, file: &str, base: &Path) -> Result<StoreConfig, ConfigError> {
-    let data_dir = match raw.data_dir.as_deref().map(str::trim) {
-        None => base.join("switchboard-data"),
-        Some("") => {
-            return Err(ConfigError::invalid(
-                file,
-                "store.data_dir",
-                "is empty; name a directory switchboard may create and write, e.g. \"./switchboard-data\"",
-            ));
-        }
-        Some(dir) if Path::new(dir).is_absolute() => PathBuf::from(dir),
-        Some(dir) => base.join(dir),
-    };
-    Ok(StoreConfig {
-        data_dir,
-        prune_after: duration(
-            file,
-            "store.prune_after",
-            raw.prune_after.as_deref(),
-            super::bridge::DEFAULT_PRUNE_AFTER,
-        )?,
-        allow_inside_agent_cwd: raw.allow_inside_agent_cwd,
-    })
 }
 
 /// `<section>.approvers`: user ids and the platform's groups (Discord

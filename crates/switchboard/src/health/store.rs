@@ -1,5 +1,5 @@
 //! The durable store's figures as the operator sees them in /status and
-//! /metrics: path, journal backlog, catch-up count, errors.
+//! /metrics: location, journal backlog, catch-up count, errors.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,7 +8,9 @@ use serde::Serialize;
 /// The durable store as the operator sees it.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct StoreFigures {
-    pub path: String,
+    /// The SQLite file, or the PostgreSQL server and database (never its
+    /// password).
+    pub location: String,
     /// Accepted messages not yet answered (received, prompted, interrupted).
     pub journal_backlog: u64,
     /// Age of the oldest of them.
@@ -32,8 +34,8 @@ impl StoreHealth {
         f(inner.get_or_insert_with(StoreFigures::default));
     }
 
-    pub fn set_path(&self, path: &str) {
-        self.with(|f| f.path = path.to_owned());
+    pub fn set_location(&self, location: &str) {
+        self.with(|f| f.location = location.to_owned());
     }
 
     pub fn record_error(&self, error: &str) {

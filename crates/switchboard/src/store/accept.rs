@@ -15,15 +15,31 @@ use sqlx::pool::PoolConnection;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::journal::{INSERT_SQL, bind_entry, no_such_entry, push_batch_filter, replies_json};
-use super::seen::SIGHTING_SQL;
-use super::{JournalEntry, JournalState, Store, StoreError};
+use super::seen::sighting_sql;
+use super::{Backend, JournalEntry, JournalState, Store, StoreError};
 
-/// Accepting a message, as one statement list: one round trip to the
-/// writer's thread instead of four (begin, two inserts, commit), since it
-/// is on the way of every message to its agent. The journal insert returns
-/// a row only when it inserted.
-static ACCEPT_SQL: LazyLock<String> =
-    LazyLock::new(|| format!("BEGIN; {INSERT_SQL} RETURNING 1; {SIGHTING_SQL}; COMMIT;"));
+/// Accepting a message on SQLite, as one statement list: one round trip to
+/// the writer's thread instead of four (begin, two inserts, commit), since
+/// it is on the way of every message to its agent. The journal insert
+/// returns a row only when it inserted; the seen claim reuses its
+/// parameters (`$1` platform, `$2` message id, `$10` time received).
+static ACCEPT_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "BEGIN; {INSERT_SQL} RETURNING 1; {}; COMMIT;",
+        sighting_sql(1, 2, 10)
+    )
+});
+
+/// The same on PostgreSQL, which takes one statement per round trip with
+/// parameters: both inserts as data-modifying `WITH` parts of one
+/// statement, all or nothing by itself; a row only when it journaled.
+static ACCEPT_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH journaled AS ({INSERT_SQL} RETURNING 1), claimed AS ({}) \
+         SELECT 1 FROM journaled",
+        sighting_sql(1, 2, 10)
+    )
+});
 
 /// The writer connection while a statement list with its own BEGIN runs:
 /// if that does not finish (an error the rollback cannot undo, or the
@@ -42,16 +58,13 @@ impl Drop for Unfinished<'_> {
     }
 }
 
-/// Run [`ACCEPT_SQL`] for `entry` on `conn`: whether it inserted, and
+/// Run [`ACCEPT_SQLITE`] for `entry` on `conn`: whether it inserted, and
 /// whether the connection is clean afterwards (no transaction left open).
 async fn accept_on(
     conn: &mut SqliteConnection,
     entry: &JournalEntry,
 ) -> (Result<bool, sqlx::Error>, bool) {
-    let query = bind_entry(sqlx::query(ACCEPT_SQL.as_str()), entry)
-        .bind(&entry.platform)
-        .bind(&entry.message_id)
-        .bind(entry.received_at_ms);
+    let query = bind_entry!(sqlx::query(ACCEPT_SQLITE.as_str()), entry);
     match query.fetch_all(&mut *conn).await {
         Ok(rows) => (Ok(rows.len() == 1), true),
         Err(err) => {
@@ -62,19 +75,48 @@ async fn accept_on(
     }
 }
 
+/// Two statements in one round trip, answering the first one's rows: a
+/// statement list on SQLite, data-modifying `WITH` parts on PostgreSQL.
+/// (Text before the first, between the two, after the second.)
+fn two_statements(backend: &Backend) -> (&'static str, &'static str, &'static str) {
+    match backend {
+        Backend::Sqlite(_) => ("", " RETURNING 1; ", ""),
+        Backend::Postgres(_) => (
+            "WITH first AS (",
+            " RETURNING 1), second AS (",
+            ") SELECT 1 FROM first",
+        ),
+    }
+}
+
 impl Store {
     /// Journal `entry` and claim its id in `seen`, in one transaction;
     /// `false` (and no change to the journal) if it is journaled already.
     pub async fn journal_accept(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
         const OP: &str = "journal_accept";
-        let mut conn = self.writer.acquire().await.map_err(StoreError::query(OP))?;
-        let mut guard = Unfinished {
-            conn: &mut conn,
-            finished: false,
-        };
-        let (result, undone) = accept_on(guard.conn, entry).await;
-        guard.finished = undone;
-        result.map_err(StoreError::query(OP))
+        match &self.backend {
+            Backend::Sqlite(sqlite) => {
+                let mut conn = sqlite
+                    .writer
+                    .acquire()
+                    .await
+                    .map_err(StoreError::query(OP))?;
+                let mut guard = Unfinished {
+                    conn: &mut conn,
+                    finished: false,
+                };
+                let (result, undone) = accept_on(guard.conn, entry).await;
+                guard.finished = undone;
+                result.map_err(StoreError::query(OP))
+            }
+            Backend::Postgres(pg) => {
+                let rows = bind_entry!(sqlx::query(ACCEPT_POSTGRES.as_str()), entry)
+                    .fetch_all(&pg.pool)
+                    .await
+                    .map_err(StoreError::query(OP))?;
+                Ok(rows.len() == 1)
+            }
+        }
     }
 
     /// End a turn in one round trip: every message of the batch to `state`
@@ -98,30 +140,31 @@ impl Store {
         }
         // Two statements, each all or nothing by the batch filter; the
         // journal update reports a row per entry it moved.
-        let mut sql = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
-        sql.push_bind(state.as_str());
-        sql.push(", reply_message_ids = ")
-            .push_bind(replies_json(reply_ids));
-        sql.push(", updated_at = ").push_bind(now_ms);
-        push_batch_filter(&mut sql, platform, &ids);
-        sql.push(" RETURNING 1; ");
-        sql.push("UPDATE threads SET last_active_at = CASE WHEN last_active_at < ")
-            .push_bind(now_ms)
-            .push(" THEN ")
-            .push_bind(now_ms)
-            .push(" ELSE last_active_at END WHERE platform = ")
-            .push_bind(platform)
-            .push(" AND thread_id = ")
-            .push_bind(thread_id)
-            .push(" AND EXISTS (SELECT 1 FROM journal");
-        push_batch_filter(&mut sql, platform, &ids);
-        sql.push(")");
-        let moved = sql
-            .build()
-            .fetch_all(&self.writer)
-            .await
-            .map_err(StoreError::query(OP))?;
-        if moved.len() != ids.len() {
+        let (before, between, after) = two_statements(&self.backend);
+        let moved = on_backend!(self, writer, |pool| {
+            let mut sql = QueryBuilder::new(before);
+            sql.push("UPDATE journal SET state = ")
+                .push_bind(state.as_str());
+            sql.push(", reply_message_ids = ")
+                .push_bind(replies_json(reply_ids));
+            sql.push(", updated_at = ").push_bind(now_ms);
+            push_batch_filter!(&mut sql, platform, &ids);
+            sql.push(between);
+            sql.push("UPDATE threads SET last_active_at = CASE WHEN last_active_at < ")
+                .push_bind(now_ms)
+                .push(" THEN ")
+                .push_bind(now_ms)
+                .push(" ELSE last_active_at END WHERE platform = ")
+                .push_bind(platform)
+                .push(" AND thread_id = ")
+                .push_bind(thread_id)
+                .push(" AND EXISTS (SELECT 1 FROM journal");
+            push_batch_filter!(&mut sql, platform, &ids);
+            sql.push(")").push(after);
+            sql.build().fetch_all(pool).await.map(|rows| rows.len())
+        })
+        .map_err(StoreError::query(OP))?;
+        if moved != ids.len() {
             return Err(no_such_entry(OP, platform, &ids));
         }
         Ok(())
@@ -130,8 +173,19 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ThreadRecord, temp_store};
+    use super::super::ThreadRecord;
+    use super::super::test_support::{TestBackend, temp_store};
     use super::*;
+
+    both_backends!(
+        accepting_journals_and_claims_the_id_once,
+        an_accept_dropped_mid_way_leaves_no_transaction_open,
+        a_failed_accept_changes_nothing_and_the_writer_goes_on,
+        a_seen_id_can_still_be_journaled,
+        finishing_a_turn_sets_state_replies_and_activity_together,
+        finishing_changes_nothing_when_a_message_is_missing,
+        a_missing_thread_row_does_not_keep_a_turn_unfinished,
+    );
 
     fn entry(id: &str) -> JournalEntry {
         JournalEntry {
@@ -163,13 +217,17 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn accepting_journals_and_claims_the_id_once() {
-        let (_dir, store) = temp_store().await;
+    async fn accepting_journals_and_claims_the_id_once(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         assert!(store.journal_accept(&entry("10")).await.unwrap());
         let stored = store.journal_entry("discord", "10").await.unwrap();
         assert_eq!(stored, Some(entry("10")));
-        // The id is seen too, so a later plain sighting is a duplicate.
+        // The id is seen too, at the time received, so a later plain
+        // sighting is a duplicate.
+        let seen_at = store
+            .test_scalar("SELECT seen_at FROM seen WHERE message_id = $1", "10")
+            .await;
+        assert_eq!(seen_at, 1_000);
         assert!(!store.first_sighting("discord", "10", 2_000).await.unwrap());
         // A second accept (a replay) changes nothing.
         let mut replay = entry("10");
@@ -179,9 +237,8 @@ mod tests {
         assert_eq!(stored.content, "hello");
     }
 
-    #[tokio::test]
-    async fn an_accept_dropped_mid_way_leaves_no_transaction_open() {
-        let (_dir, store) = temp_store().await;
+    async fn an_accept_dropped_mid_way_leaves_no_transaction_open(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         for i in 0..20 {
             let id = i.to_string();
             let e = entry(&id);
@@ -193,11 +250,9 @@ mod tests {
             // another connection sees the next write.
             let next = format!("after-{i}");
             assert!(store.first_sighting("discord", &next, 1).await.unwrap());
-            let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM seen WHERE message_id = ?")
-                .bind(&next)
-                .fetch_one(&store.pool)
-                .await
-                .unwrap();
+            let seen = store
+                .test_scalar("SELECT COUNT(*) FROM seen WHERE message_id = $1", &next)
+                .await;
             assert_eq!(seen, 1, "a write after a dropped accept was not committed");
             // And the accepted message is journaled at most once.
             let _ = store.journal_accept(&e).await.unwrap();
@@ -205,39 +260,46 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_failed_accept_changes_nothing_and_the_writer_goes_on() {
-        let (_dir, store) = temp_store().await;
-        // Make the second statement (the seen claim) fail after the
-        // journal insert has run inside the transaction.
-        sqlx::raw_sql(
-            "CREATE TRIGGER refuse_seen BEFORE INSERT ON seen \
-             BEGIN SELECT RAISE(ABORT, 'refused'); END;",
-        )
-        .execute(&store.writer)
-        .await
-        .unwrap();
-        assert!(store.journal_accept(&entry("1")).await.is_err());
+    async fn a_failed_accept_changes_nothing_and_the_writer_goes_on(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
+        // Make the seen claim fail after the journal insert has run inside
+        // the transaction (SQLite) or the statement (PostgreSQL).
+        store
+            .test_exec(match backend {
+                TestBackend::Sqlite => {
+                    "CREATE TRIGGER refuse_seen BEFORE INSERT ON seen \
+                     BEGIN SELECT RAISE(ABORT, 'refused'); END;"
+                }
+                TestBackend::Postgres => {
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql \
+                     AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$; \
+                     CREATE TRIGGER refuse_seen BEFORE INSERT ON seen \
+                     FOR EACH ROW EXECUTE FUNCTION refuse();"
+                }
+            })
+            .await;
+        let err = store.journal_accept(&entry("1")).await.unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
         assert_eq!(store.journal_entry("discord", "1").await.unwrap(), None);
-        sqlx::raw_sql("DROP TRIGGER refuse_seen")
-            .execute(&store.writer)
-            .await
-            .unwrap();
+        store
+            .test_exec(match backend {
+                TestBackend::Sqlite => "DROP TRIGGER refuse_seen",
+                TestBackend::Postgres => "DROP TRIGGER refuse_seen ON seen",
+            })
+            .await;
         assert!(store.journal_accept(&entry("1")).await.unwrap());
         assert!(store.journal_entry("discord", "1").await.unwrap().is_some());
     }
 
-    #[tokio::test]
-    async fn a_seen_id_can_still_be_journaled() {
+    async fn a_seen_id_can_still_be_journaled(backend: TestBackend) {
         // A message first ignored (seen), then accepted, is journaled.
-        let (_dir, store) = temp_store().await;
+        let (_db, store) = temp_store(backend).await;
         assert!(store.first_sighting("discord", "11", 1).await.unwrap());
         assert!(store.journal_accept(&entry("11")).await.unwrap());
     }
 
-    #[tokio::test]
-    async fn finishing_a_turn_sets_state_replies_and_activity_together() {
-        let (_dir, store) = temp_store().await;
+    async fn finishing_a_turn_sets_state_replies_and_activity_together(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         store.upsert_thread(&thread()).await.unwrap();
         for id in ["1", "2"] {
             store.journal_accept(&entry(id)).await.unwrap();
@@ -265,9 +327,8 @@ mod tests {
         assert_eq!(t.last_active_at_ms, 5_000);
     }
 
-    #[tokio::test]
-    async fn finishing_changes_nothing_when_a_message_is_missing() {
-        let (_dir, store) = temp_store().await;
+    async fn finishing_changes_nothing_when_a_message_is_missing(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         store.upsert_thread(&thread()).await.unwrap();
         store.journal_accept(&entry("1")).await.unwrap();
         let err = store
@@ -281,9 +342,8 @@ mod tests {
         assert_eq!(t.last_active_at_ms, 1, "the thread was not touched");
     }
 
-    #[tokio::test]
-    async fn a_missing_thread_row_does_not_keep_a_turn_unfinished() {
-        let (_dir, store) = temp_store().await;
+    async fn a_missing_thread_row_does_not_keep_a_turn_unfinished(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         store.journal_accept(&entry("1")).await.unwrap();
         store
             .finish_turn("discord", &["1"], JournalState::Answered, &[], "t1", 9)

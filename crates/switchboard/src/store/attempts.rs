@@ -13,13 +13,16 @@ impl Store {
     ) -> Result<u32, StoreError> {
         const OP: &str = "journal_bump_attempts";
         // One statement, so two callers can never read the same count.
-        let attempts: Option<i64> = sqlx::query_scalar(
-            "UPDATE journal SET attempts = attempts + 1 WHERE platform = ? AND message_id = ? RETURNING attempts",
-        )
-        .bind(platform)
-        .bind(message_id)
-        .fetch_optional(&self.writer)
-        .await
+        let attempts: Option<i64> = on_backend!(self, writer, |pool| {
+            sqlx::query_scalar(
+                "UPDATE journal SET attempts = attempts + 1 \
+                 WHERE platform = $1 AND message_id = $2 RETURNING attempts",
+            )
+            .bind(platform)
+            .bind(message_id)
+            .fetch_optional(pool)
+            .await
+        })
         .map_err(StoreError::query(OP))?;
         Ok(attempts.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
     }

@@ -67,23 +67,29 @@ pub(super) async fn checkpoint(pool: &SqlitePool) -> Result<(), sqlx::Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::temp_store;
+    use super::super::test_support::{TestBackend, TestDb};
     use super::*;
+
+    async fn temp_store() -> (TestDb, super::super::Store) {
+        super::super::test_support::temp_store(TestBackend::Sqlite).await
+    }
 
     /// Whether every page of the database is in the main file (that is,
     /// the WAL has been checkpointed), asked without checkpointing.
     async fn checkpointed(store: &super::super::Store) -> bool {
         let (pages, page_size): (i64, i64) =
             sqlx::query_as("SELECT page_count, page_size FROM pragma_page_count, pragma_page_size")
-                .fetch_one(&store.pool)
+                .fetch_one(&store.sqlite().pool)
                 .await
                 .unwrap();
-        let on_disk = std::fs::metadata(store.path()).unwrap().len();
+        let on_disk = std::fs::metadata(store.sqlite_path().unwrap())
+            .unwrap()
+            .len();
         on_disk >= (pages * page_size) as u64
     }
 
     fn wal_bytes(store: &super::super::Store) -> u64 {
-        let mut wal = store.path().as_os_str().to_owned();
+        let mut wal = store.sqlite_path().unwrap().as_os_str().to_owned();
         wal.push("-wal");
         std::fs::metadata(wal).map_or(0, |m| m.len())
     }
@@ -92,7 +98,7 @@ mod tests {
     async fn the_background_task_checkpoints_what_writes_leave() {
         let (_dir, store) = temp_store().await;
         let backstop: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(&store.writer)
+            .fetch_one(&store.sqlite().writer)
             .await
             .unwrap();
         assert_eq!(backstop, i64::from(BACKSTOP_PAGES));
@@ -137,7 +143,7 @@ mod tests {
     #[tokio::test]
     async fn the_task_ends_with_the_last_handle() {
         let (_dir, store) = temp_store().await;
-        let handle = store._checkpoint.0.clone();
+        let handle = store.sqlite()._checkpoint.0.clone();
         let copy = store.clone();
         drop(store);
         tokio::task::yield_now().await;

@@ -1,7 +1,7 @@
 //! The store's one error type.
 //!
 //! Owns the wording an operator reads when the store cannot start (which
-//! path, and what to do about it) and the context of every failed query
+//! path or server, and what to do about it) and the context of every failed query
 //! (which operation). It must never decide whether an error is fatal for the
 //! process: the caller does that (an open error at start-up usually is).
 
@@ -38,6 +38,37 @@ pub enum StoreError {
         .path.display()
     )]
     Migrate { path: PathBuf, source: MigrateError },
+    /// The PostgreSQL server could not be reached or refused the login.
+    #[error(
+        "cannot connect to the PostgreSQL store at {location}: {source}; check that the \
+         server is running and reachable from here (pg_isready -h HOST -p PORT), that the \
+         database in store.url exists, and that its user and password are right"
+    )]
+    Connect {
+        /// The URL with its password replaced by `***`.
+        location: String,
+        source: sqlx::Error,
+    },
+    /// The PostgreSQL schema could not be brought up to date.
+    #[error(
+        "cannot apply the store migrations to the PostgreSQL store at {location}: {source}; \
+         the user in store.url needs the right to create tables in the database; if the \
+         schema was written by a newer switchboard, run that version"
+    )]
+    MigratePostgres {
+        /// The URL with its password replaced by `***`.
+        location: String,
+        source: MigrateError,
+    },
+    /// The database cancelled a statement (PostgreSQL's `statement_timeout`).
+    #[error(
+        "store {op} failed: the database cancelled it ({source}); the server is slow or a \
+         lock is held too long, or store.statement_timeout is too short"
+    )]
+    Cancelled {
+        op: &'static str,
+        source: sqlx::Error,
+    },
     /// A query failed.
     #[error("store {op} failed: {source}")]
     Query {
@@ -67,7 +98,19 @@ pub enum StoreError {
 impl StoreError {
     /// A `map_err` adapter that names the failed operation.
     pub(super) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-        move |source| StoreError::Query { op, source }
+        move |source| {
+            // SQLSTATE 57014 query_canceled: statement_timeout (or an
+            // operator's pg_cancel_backend).
+            let cancelled = source
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "57014");
+            if cancelled {
+                StoreError::Cancelled { op, source }
+            } else {
+                StoreError::Query { op, source }
+            }
+        }
     }
 }
 

@@ -5,8 +5,6 @@
 //! Owns the `failure_reason` column only; must never change an entry's
 //! state (the turn's end writes that).
 
-use sqlx::QueryBuilder;
-
 use super::{Store, StoreError};
 
 /// The longest reason kept, in characters.
@@ -23,13 +21,11 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let reason: String = reason.chars().take(MAX_REASON_CHARS).collect();
-        let mut update = QueryBuilder::new("UPDATE journal SET failure_reason = ");
-        update.push_bind(reason);
         self.update_entries(
             "journal_set_failure_reason",
             platform,
             message_ids,
-            update,
+            ("failure_reason", Some(reason)),
             now_ms,
         )
         .await
@@ -42,13 +38,15 @@ impl Store {
         platform: &str,
         message_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        let reason: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT failure_reason FROM journal WHERE platform = ? AND message_id = ?",
-        )
-        .bind(platform)
-        .bind(message_id)
-        .fetch_optional(&self.writer)
-        .await
+        let reason: Option<Option<String>> = on_backend!(self, writer, |pool| {
+            sqlx::query_scalar(
+                "SELECT failure_reason FROM journal WHERE platform = $1 AND message_id = $2",
+            )
+            .bind(platform)
+            .bind(message_id)
+            .fetch_optional(pool)
+            .await
+        })
         .map_err(StoreError::query("journal_failure_reason"))?;
         Ok(reason.flatten())
     }
@@ -56,13 +54,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::temp_store;
+    use super::super::test_support::{TestBackend, temp_store};
     use super::*;
     use crate::store::{JournalEntry, JournalState};
 
-    #[tokio::test]
-    async fn a_reason_is_kept_beside_the_entry_and_cut_to_its_limit() {
-        let (_dir, store) = temp_store().await;
+    both_backends!(a_reason_is_kept_beside_the_entry_and_cut_to_its_limit);
+
+    async fn a_reason_is_kept_beside_the_entry_and_cut_to_its_limit(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         for id in ["1", "2"] {
             let entry = JournalEntry {
                 platform: "discord".into(),

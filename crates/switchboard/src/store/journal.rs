@@ -9,12 +9,10 @@
 //! never reorder entries other than by arrival (received_at, then id order).
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
-use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::id_order::id_order_key;
 use super::{Backlog, JournalState, Store, StoreError};
 
 /// One accepted inbound message.
@@ -40,72 +38,86 @@ pub struct JournalEntry {
 const COLUMNS: &str = "platform, message_id, thread_id, channel_id, author_id, author_name, \
                        is_bot, content, received_at, state, reply_message_ids";
 
-fn from_row(row: &SqliteRow, op: &'static str) -> Result<JournalEntry, StoreError> {
-    let get = StoreError::query(op);
-    let state: String = row.try_get("state").map_err(get)?;
-    let state = state
-        .parse()
-        .map_err(|e: super::UnknownJournalState| StoreError::Corrupt {
-            op,
-            detail: e.to_string(),
-        })?;
-    let replies: Option<String> = row
-        .try_get("reply_message_ids")
-        .map_err(StoreError::query(op))?;
-    let reply_message_ids = match replies {
-        None => Vec::new(),
-        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
-            op,
-            detail: format!("reply_message_ids {json:?}: {e}"),
-        })?,
-    };
-    let field = |name: &str| {
-        row.try_get::<String, _>(name)
-            .map_err(StoreError::query(op))
-    };
-    Ok(JournalEntry {
-        platform: field("platform")?,
-        message_id: field("message_id")?,
-        thread_id: field("thread_id")?,
-        channel_id: field("channel_id")?,
-        author_id: field("author_id")?,
-        author_name: field("author_name")?,
-        is_bot: row.try_get("is_bot").map_err(StoreError::query(op))?,
-        content: field("content")?,
-        received_at_ms: row.try_get("received_at").map_err(StoreError::query(op))?,
-        state,
-        reply_message_ids,
-    })
+/// A `journal` row as stored ([`COLUMNS`]).
+#[derive(sqlx::FromRow)]
+struct JournalRow {
+    platform: String,
+    message_id: String,
+    thread_id: String,
+    channel_id: String,
+    author_id: String,
+    author_name: String,
+    is_bot: bool,
+    content: String,
+    received_at: i64,
+    state: String,
+    reply_message_ids: Option<String>,
 }
 
-/// The insert of one entry (13 parameters, see [`bind_entry`]); changes
-/// nothing if it is journaled already.
+impl JournalRow {
+    fn into_entry(self, op: &'static str) -> Result<JournalEntry, StoreError> {
+        let state = self
+            .state
+            .parse()
+            .map_err(|e: super::UnknownJournalState| StoreError::Corrupt {
+                op,
+                detail: e.to_string(),
+            })?;
+        let reply_message_ids = match self.reply_message_ids {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                op,
+                detail: format!("reply_message_ids {json:?}: {e}"),
+            })?,
+        };
+        Ok(JournalEntry {
+            platform: self.platform,
+            message_id: self.message_id,
+            thread_id: self.thread_id,
+            channel_id: self.channel_id,
+            author_id: self.author_id,
+            author_name: self.author_name,
+            is_bot: self.is_bot,
+            content: self.content,
+            received_at_ms: self.received_at,
+            state,
+            reply_message_ids,
+        })
+    }
+}
+
+/// The insert of one entry (13 parameters, see [`bind_entry!`]); changes
+/// nothing if it is journaled already. `$1` is the platform, `$2` the
+/// message id and `$10` the time received (journal_accept's seen claim
+/// reuses them).
 pub(super) const INSERT_SQL: &str = "INSERT INTO journal (platform, message_id, id_key, thread_id, channel_id, \
                           author_id, author_name, is_bot, content, received_at, \
                           state, reply_message_ids, updated_at) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
      ON CONFLICT (platform, message_id) DO NOTHING";
 
-/// Bind `e` to the parameters of [`INSERT_SQL`], after those bound so far.
-pub(super) fn bind_entry<'q>(
-    query: Query<'q, Sqlite, SqliteArguments<'q>>,
-    e: &'q JournalEntry,
-) -> Query<'q, Sqlite, SqliteArguments<'q>> {
-    query
-        .bind(&e.platform)
-        .bind(&e.message_id)
-        .bind(id_order_key(&e.message_id))
-        .bind(&e.thread_id)
-        .bind(&e.channel_id)
-        .bind(&e.author_id)
-        .bind(&e.author_name)
-        .bind(e.is_bot)
-        .bind(&e.content)
-        .bind(e.received_at_ms)
-        .bind(e.state.as_str())
-        .bind(replies_json(&e.reply_message_ids))
-        .bind(e.received_at_ms)
+/// Bind a `&JournalEntry` to the parameters of [`INSERT_SQL`], after
+/// those bound so far (a macro: the query's database is the backend's).
+macro_rules! bind_entry {
+    ($query:expr, $e:expr) => {{
+        let e: &$crate::store::JournalEntry = $e;
+        $query
+            .bind(&e.platform)
+            .bind(&e.message_id)
+            .bind($crate::store::id_order_key(&e.message_id))
+            .bind(&e.thread_id)
+            .bind(&e.channel_id)
+            .bind(&e.author_id)
+            .bind(&e.author_name)
+            .bind(e.is_bot)
+            .bind(&e.content)
+            .bind(e.received_at_ms)
+            .bind(e.state.as_str())
+            .bind($crate::store::journal::replies_json(&e.reply_message_ids))
+            .bind(e.received_at_ms)
+    }};
 }
+pub(super) use bind_entry;
 
 /// The JSON text stored for a list of reply ids (NULL for none).
 pub(super) fn replies_json(reply_ids: &[String]) -> Option<String> {
@@ -113,15 +125,29 @@ pub(super) fn replies_json(reply_ids: &[String]) -> Option<String> {
         .then(|| serde_json::to_string(reply_ids).expect("a list of strings always serializes"))
 }
 
+static ENTRY_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {COLUMNS} FROM journal WHERE platform = $1 AND message_id = $2")
+});
+
+static UNFINISHED_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM journal WHERE platform = $1 AND state IN ($2, $3, $4) \
+         ORDER BY received_at, id_key, message_id"
+    )
+});
+
 impl Store {
     /// Journal an accepted message; `false` (and no change) if this
     /// `(platform, message_id)` is journaled already.
     pub async fn journal_insert(&self, e: &JournalEntry) -> Result<bool, StoreError> {
-        let done = bind_entry(sqlx::query(INSERT_SQL), e)
-            .execute(&self.writer)
-            .await
-            .map_err(StoreError::query("journal_insert"))?;
-        Ok(done.rows_affected() == 1)
+        let inserted = on_backend!(self, writer, |pool| {
+            bind_entry!(sqlx::query(INSERT_SQL), e)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(StoreError::query("journal_insert"))?;
+        Ok(inserted == 1)
     }
 
     /// Move one entry to `state`.
@@ -145,9 +171,8 @@ impl Store {
         state: JournalState,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut update = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
-        update.push_bind(state.as_str());
-        self.update_entries("journal_set_state", platform, message_ids, update, now_ms)
+        let set = ("state", Some(state.as_str().to_owned()));
+        self.update_entries("journal_set_state", platform, message_ids, set, now_ms)
             .await
     }
 
@@ -160,35 +185,39 @@ impl Store {
         reply_ids: &[String],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut update = QueryBuilder::<Sqlite>::new("UPDATE journal SET reply_message_ids = ");
-        update.push_bind(replies_json(reply_ids));
-        self.update_entries("journal_set_reply", platform, message_ids, update, now_ms)
+        let set = ("reply_message_ids", replies_json(reply_ids));
+        self.update_entries("journal_set_reply", platform, message_ids, set, now_ms)
             .await
     }
 
-    /// Finish `update` (an `UPDATE journal SET ...` with its assignments)
-    /// with `updated_at` and the all-or-nothing batch filter
-    /// ([`push_batch_filter`]) and run it: one statement, one round trip.
-    pub(super) async fn update_entries<'a>(
+    /// Set `column` to `value` (and `updated_at` to `now_ms`) on every
+    /// entry of the batch, under the all-or-nothing batch filter
+    /// ([`push_batch_filter`]): one statement, one round trip.
+    pub(super) async fn update_entries(
         &self,
         op: &'static str,
-        platform: &'a str,
-        message_ids: &[&'a str],
-        mut update: QueryBuilder<'a, Sqlite>,
+        platform: &str,
+        message_ids: &[&str],
+        (column, value): (&'static str, Option<String>),
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let unique: BTreeSet<&'a str> = message_ids.iter().copied().collect();
+        let unique: BTreeSet<&str> = message_ids.iter().copied().collect();
         if unique.is_empty() {
             return Ok(());
         }
-        update.push(", updated_at = ").push_bind(now_ms);
-        push_batch_filter(&mut update, platform, &unique);
-        let done = update
-            .build()
-            .execute(&self.writer)
-            .await
-            .map_err(StoreError::query(op))?;
-        if done.rows_affected() != unique.len() as u64 {
+        let updated = on_backend!(self, writer, |pool| {
+            let mut update = QueryBuilder::new(format!("UPDATE journal SET {column} = "));
+            update.push_bind(value);
+            update.push(", updated_at = ").push_bind(now_ms);
+            push_batch_filter!(&mut update, platform, &unique);
+            update
+                .build()
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(StoreError::query(op))?;
+        if updated != unique.len() as u64 {
             return Err(no_such_entry(op, platform, &unique));
         }
         Ok(())
@@ -200,14 +229,15 @@ impl Store {
         platform: &str,
         message_id: &str,
     ) -> Result<Option<JournalEntry>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM journal WHERE platform = ? AND message_id = ?");
-        let row = sqlx::query(&sql)
-            .bind(platform)
-            .bind(message_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::query("journal_entry"))?;
-        row.map(|row| from_row(&row, "journal_entry")).transpose()
+        let row: Option<JournalRow> = on_backend!(self, reader, |pool| {
+            sqlx::query_as(&ENTRY_SQL)
+                .bind(platform)
+                .bind(message_id)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(StoreError::query("journal_entry"))?;
+        row.map(|row| row.into_entry("journal_entry")).transpose()
     }
 
     /// The entries of `platform` still needing work (received, prompted,
@@ -217,34 +247,34 @@ impl Store {
         platform: &str,
     ) -> Result<Vec<JournalEntry>, StoreError> {
         let [a, b, c] = JournalState::UNFINISHED;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM journal WHERE platform = ? AND state IN (?, ?, ?) \
-             ORDER BY received_at, id_key, message_id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(platform)
-            .bind(a.as_str())
-            .bind(b.as_str())
-            .bind(c.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::query("journal_unfinished"))?;
-        rows.iter()
-            .map(|row| from_row(row, "journal_unfinished"))
+        let rows: Vec<JournalRow> = on_backend!(self, reader, |pool| {
+            sqlx::query_as(&UNFINISHED_SQL)
+                .bind(platform)
+                .bind(a.as_str())
+                .bind(b.as_str())
+                .bind(c.as_str())
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(StoreError::query("journal_unfinished"))?;
+        rows.into_iter()
+            .map(|row| row.into_entry("journal_unfinished"))
             .collect()
     }
 
     /// How many entries are unfinished over all platforms, and since when.
     pub async fn journal_backlog(&self) -> Result<Backlog, StoreError> {
         let [a, b, c] = JournalState::UNFINISHED;
-        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(received_at) FROM journal WHERE state IN (?, ?, ?)",
-        )
-        .bind(a.as_str())
-        .bind(b.as_str())
-        .bind(c.as_str())
-        .fetch_one(&self.pool)
-        .await
+        let (count, oldest): (i64, Option<i64>) = on_backend!(self, reader, |pool| {
+            sqlx::query_as(
+                "SELECT COUNT(*), MIN(received_at) FROM journal WHERE state IN ($1, $2, $3)",
+            )
+            .bind(a.as_str())
+            .bind(b.as_str())
+            .bind(c.as_str())
+            .fetch_one(pool)
+            .await
+        })
         .map_err(StoreError::query("journal_backlog"))?;
         Ok(Backlog {
             unanswered: u64::try_from(count).unwrap_or(0),
@@ -257,42 +287,52 @@ impl Store {
     /// pruned, however old.
     pub async fn prune_journal(&self, older_than_ms: i64) -> Result<u64, StoreError> {
         let [a, b] = JournalState::FINISHED;
-        let done = sqlx::query("DELETE FROM journal WHERE state IN (?, ?) AND updated_at < ?")
-            .bind(a.as_str())
-            .bind(b.as_str())
-            .bind(older_than_ms)
-            .execute(&self.writer)
-            .await
-            .map_err(StoreError::query("prune_journal"))?;
-        Ok(done.rows_affected())
+        on_backend!(self, writer, |pool| {
+            sqlx::query("DELETE FROM journal WHERE state IN ($1, $2) AND updated_at < $3")
+                .bind(a.as_str())
+                .bind(b.as_str())
+                .bind(older_than_ms)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(StoreError::query("prune_journal"))
     }
 }
 
 /// ` WHERE` the entry is one of `ids` of `platform` `AND` every one of them
 /// is journaled: a single statement that changes all of the batch or none
 /// of it (the count is taken before any row changes), so a batch update
-/// needs no transaction of its own.
-pub(super) fn push_batch_filter<'a>(
-    query: &mut QueryBuilder<'a, Sqlite>,
-    platform: &'a str,
-    ids: &BTreeSet<&'a str>,
-) {
-    let push_ids = |query: &mut QueryBuilder<'a, Sqlite>| {
+/// needs no transaction of its own. Arguments: a `&mut QueryBuilder` of
+/// the backend's database (which numbers the placeholders its way), the
+/// platform and a `&BTreeSet<&str>` of ids. A macro, like
+/// [`bind_entry!`]: it expands inside `on_backend!`'s arms, once per
+/// database, with no `Encode`/`Type` bounds to spell out.
+macro_rules! push_batch_filter {
+    ($query:expr, $platform:expr, $ids:expr) => {{
+        let query = $query;
+        let ids: &std::collections::BTreeSet<&str> = $ids;
+        let platform: &str = $platform;
+        query.push(" WHERE platform = ").push_bind(platform);
         query.push(" AND message_id IN (");
         let mut list = query.separated(", ");
         for id in ids {
             list.push_bind(*id);
         }
         query.push(")");
-    };
-    query.push(" WHERE platform = ").push_bind(platform);
-    push_ids(query);
-    query
-        .push(" AND (SELECT COUNT(*) FROM journal WHERE platform = ")
-        .push_bind(platform);
-    push_ids(query);
-    query.push(") = ").push_bind(ids.len() as i64);
+        query
+            .push(" AND (SELECT COUNT(*) FROM journal WHERE platform = ")
+            .push_bind(platform);
+        query.push(" AND message_id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        query.push(")");
+        query.push(") = ").push_bind(ids.len() as i64);
+    }};
 }
+pub(super) use push_batch_filter;
 
 /// The error of a batch update that matched not every id.
 pub(super) fn no_such_entry(op: &'static str, platform: &str, ids: &BTreeSet<&str>) -> StoreError {

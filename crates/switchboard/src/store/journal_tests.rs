@@ -1,7 +1,15 @@
 //! Tests of the journal: lifecycle, recovery order, backlog, pruning.
 
-use super::super::temp_store;
+use super::super::test_support::{TestBackend, TestDb, temp_store};
 use super::*;
+
+both_backends!(
+    lifecycle_survives_a_restart,
+    unfinished_in_arrival_order_then_id_order,
+    batch_updates_are_all_or_nothing,
+    backlog_counts_unfinished_over_all_platforms,
+    prune_drops_only_old_finished_entries,
+);
 
 fn entry(platform: &str, message_id: &str, received_at_ms: i64) -> JournalEntry {
     JournalEntry {
@@ -23,10 +31,9 @@ fn ids(entries: &[JournalEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.message_id.as_str()).collect()
 }
 
-#[tokio::test]
-async fn lifecycle_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+async fn lifecycle_survives_a_restart(backend: TestBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open().await;
     let e = entry("discord", "100", 1_000);
     assert!(store.journal_insert(&e).await.unwrap());
     assert!(!store.journal_insert(&e).await.unwrap(), "journaled twice");
@@ -46,7 +53,7 @@ async fn lifecycle_survives_a_restart() {
         .unwrap();
     drop(store); // crash mid-answer
 
-    let store = Store::open(dir.path()).await.unwrap();
+    let store = db.open().await;
     let unfinished = store.journal_unfinished("discord").await.unwrap();
     assert_eq!(
         unfinished,
@@ -69,9 +76,8 @@ async fn lifecycle_survives_a_restart() {
     );
 }
 
-#[tokio::test]
-async fn unfinished_in_arrival_order_then_id_order() {
-    let (_dir, store) = temp_store().await;
+async fn unfinished_in_arrival_order_then_id_order(backend: TestBackend) {
+    let (_db, store) = temp_store(backend).await;
     for e in [
         entry("discord", "100", 20),
         entry("discord", "99", 20), // same ms: "99" is older than "100"
@@ -97,9 +103,8 @@ async fn unfinished_in_arrival_order_then_id_order() {
     assert_eq!(ids(&slack), ["1700000000.000100"]);
 }
 
-#[tokio::test]
-async fn batch_updates_are_all_or_nothing() {
-    let (_dir, store) = temp_store().await;
+async fn batch_updates_are_all_or_nothing(backend: TestBackend) {
+    let (_db, store) = temp_store(backend).await;
     store
         .journal_insert(&entry("discord", "1", 1))
         .await
@@ -144,9 +149,8 @@ async fn batch_updates_are_all_or_nothing() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn backlog_counts_unfinished_over_all_platforms() {
-    let (_dir, store) = temp_store().await;
+async fn backlog_counts_unfinished_over_all_platforms(backend: TestBackend) {
+    let (_db, store) = temp_store(backend).await;
     assert_eq!(store.journal_backlog().await.unwrap(), Backlog::default());
     store
         .journal_insert(&entry("discord", "1", 50))
@@ -178,9 +182,8 @@ async fn backlog_counts_unfinished_over_all_platforms() {
     );
 }
 
-#[tokio::test]
-async fn prune_drops_only_old_finished_entries() {
-    let (_dir, store) = temp_store().await;
+async fn prune_drops_only_old_finished_entries(backend: TestBackend) {
+    let (_db, store) = temp_store(backend).await;
     for (id, state, updated) in [
         ("old-answered", JournalState::Answered, 100),
         ("old-failed", JournalState::Failed, 100),

@@ -1,23 +1,29 @@
 //! The schema, embedded in the binary and applied at every open.
 //!
-//! Owns the list of migration files (`crates/switchboard/migrations/*.sql`,
-//! included at compile time, so no file is read at run time and no
-//! `DATABASE_URL` is needed) and running them through sqlx's migrator, which
-//! records what it applied in `_sqlx_migrations` and skips it next time.
-//! A new migration is a new file plus one line in [`MIGRATIONS`]; an applied
-//! file must never be edited (its checksum is recorded; the next open would
-//! fail).
+//! Owns the two lists of migration files, one per backend (SQLite:
+//! `crates/switchboard/migrations/*.sql`; PostgreSQL:
+//! `crates/switchboard/migrations/postgres/*.sql`), included at compile
+//! time, so no file is read at run time and no `DATABASE_URL` is needed, and
+//! running them through sqlx's migrator, which records what it applied in
+//! `_sqlx_migrations` and skips it next time (on PostgreSQL under an
+//! advisory lock, so instances starting together take turns). A schema
+//! change is a new file in each list plus one line in [`MIGRATIONS`] and
+//! [`POSTGRES_MIGRATIONS`]; an applied file must never be edited (its
+//! checksum is recorded; the next open would fail).
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
-use sqlx::SqlitePool;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{PgConnection, SqlitePool};
 
 /// (version, description, SQL), in version order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+type List = &'static [(i64, &'static str, &'static str)];
+
+/// SQLite's migrations.
+const MIGRATIONS: List = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
@@ -36,16 +42,24 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// The embedded migrations as a sqlx migration source.
+/// PostgreSQL's migrations: its 0001 is the whole schema of SQLite's 0001-0004.
+const POSTGRES_MIGRATIONS: List = &[(
+    1,
+    "init",
+    include_str!("../../migrations/postgres/0001_init.sql"),
+)];
+
+/// One list of embedded migrations as a sqlx migration source.
 #[derive(Debug)]
-struct Embedded;
+struct Embedded(List);
 
 impl MigrationSource<'static> for Embedded {
     fn resolve(
         self,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
-        Box::pin(async {
-            Ok(MIGRATIONS
+        Box::pin(async move {
+            Ok(self
+                .0
                 .iter()
                 .map(|&(version, description, sql)| {
                     Migration::new(
@@ -61,29 +75,57 @@ impl MigrationSource<'static> for Embedded {
     }
 }
 
-/// Apply every migration not applied yet (each in its own transaction).
-pub(super) async fn run(pool: &SqlitePool) -> Result<(), MigrateError> {
-    Migrator::new(Embedded).await?.run(pool).await
+/// Apply every SQLite migration not applied yet (each in its own
+/// transaction).
+pub(super) async fn run_sqlite(pool: &SqlitePool) -> Result<(), MigrateError> {
+    Migrator::new(Embedded(MIGRATIONS)).await?.run(pool).await
+}
+
+/// Apply every PostgreSQL migration not applied yet, on `conn`, holding the
+/// migrator's advisory lock on the database meanwhile.
+pub(super) async fn run_postgres(conn: &mut PgConnection) -> Result<(), MigrateError> {
+    // `run_direct`, not `run(conn)`: with a `&mut PgConnection` the latter
+    // makes the caller's future fail rustc's `Send` check ("not general
+    // enough"); sqlx's own `run` calls it the same way.
+    Migrator::new(Embedded(POSTGRES_MIGRATIONS))
+        .await?
+        .run_direct(conn)
+        .await
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{TestBackend, temp_store};
     use super::*;
 
     #[test]
     fn versions_ascend() {
-        assert!(MIGRATIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        for list in [MIGRATIONS, POSTGRES_MIGRATIONS] {
+            assert!(list.windows(2).all(|w| w[0].0 < w[1].0));
+        }
     }
 
-    #[tokio::test]
-    async fn migrations_are_idempotent() {
-        let (_dir, store) = super::super::temp_store().await;
-        run(&store.pool).await.expect("second run");
-        run(&store.pool).await.expect("third run");
-        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
-            .fetch_one(&store.pool)
-            .await
-            .expect("count");
-        assert_eq!(applied, MIGRATIONS.len() as i64);
+    both_backends!(migrations_are_idempotent);
+
+    async fn migrations_are_idempotent(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
+        for _ in 0..2 {
+            match backend {
+                TestBackend::Sqlite => run_sqlite(&store.sqlite().writer).await,
+                TestBackend::Postgres => {
+                    let mut conn = store.pg().pool.acquire().await.expect("a connection");
+                    run_postgres(&mut conn).await
+                }
+            }
+            .expect("another run changes nothing");
+        }
+        let applied = store
+            .test_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE $1 <> ''", "x")
+            .await;
+        let expected = match backend {
+            TestBackend::Sqlite => MIGRATIONS.len(),
+            TestBackend::Postgres => POSTGRES_MIGRATIONS.len(),
+        };
+        assert_eq!(applied, expected as i64);
     }
 }

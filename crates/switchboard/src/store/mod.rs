@@ -1,12 +1,13 @@
 //! Persistence: what must survive a restart so that nothing is lost and
 //! nothing is answered twice.
 //!
-//! One SQLite file, `switchboard.db`, under the configured `data_dir`
-//! (default [`DEFAULT_DATA_DIR`], created on first run), opened in WAL mode
-//! with `synchronous = NORMAL`, foreign keys on and a busy timeout; the
+//! By default one SQLite file, `switchboard.db`, under the configured
+//! `data_dir` (default [`DEFAULT_DATA_DIR`], created on first run), opened in
+//! WAL mode with `synchronous = NORMAL`, foreign keys on and a busy timeout;
+//! or a PostgreSQL database (`store.url`, see "Two backends" below). The
 //! embedded migrations ([`migrations`]) run at every open and are idempotent.
 //!
-//! Kept off the broker's hot path: every write goes through one writer
+//! Kept off the broker's hot path: on SQLite every write goes through one writer
 //! connection (writers queue in order in the pool, instead of colliding in
 //! SQLite's lock and sleeping in its busy handler), reads through a few
 //! reader connections beside it, and the WAL is copied back into the main
@@ -39,18 +40,81 @@
 //! a lock across an `.await` (it holds none) and never import `broker`,
 //! `chat` or `agent`.
 //!
-//! # PostgreSQL later
-//! The SQL is kept portable: standard types only (TEXT, BIGINT, BOOLEAN),
-//! `INSERT ... ON CONFLICT ... DO NOTHING / DO UPDATE ... WHERE`, `CASE`,
-//! `COUNT`/`MIN`, no SQLite-only functions, times computed in Rust. Moving
-//! to Postgres would change:
-//! - placeholders: the hand-written statements use `?`; Postgres needs `$1,
-//!   $2, ...` (statements built with `QueryBuilder` already adapt);
-//! - the pool and row types (`SqlitePool` -> `PgPool`, or `sqlx::Any`), and
-//!   `open`, which sets SQLite pragmas and creates the file;
-//! - the `id_key` columns should be declared `COLLATE "C"` so text compares
-//!   bytewise as it does in SQLite;
-//! - BOOLEAN columns become real booleans (SQLite stores 0/1); no code change.
+//! # Two backends
+//! [`Store::open`] opens the embedded SQLite file (the default);
+//! [`Store::connect_postgres`] connects to PostgreSQL (`store.url`). Both
+//! serve the same API with the same SQL text: every statement numbers its
+//! parameters (`$1, $2, ...`), which SQLite's driver binds by number too,
+//! and each method runs its statement through `on_backend!` (below), which
+//! monomorphises the body once per backend. Where the two cannot share a
+//! statement (several statements in one round trip: SQLite runs a list,
+//! PostgreSQL a data-modifying `WITH`), the method says so beside both.
+//! Each backend has its own migration list ([`migrations`]); PostgreSQL's
+//! declares the `id_key` columns `COLLATE "C"` so text compares bytewise
+//! as in SQLite, and BOOLEAN columns are real booleans there. SQLite-only:
+//! the pragmas, WAL and its checkpoint ([`sqlite`], [`checkpoint`]).
+//! PostgreSQL-only: the pool size, statement timeout and reconnects
+//! ([`postgres`]).
+
+/// Run `$body` with `$pool` bound to the backend's pool: `reader` (SQLite's
+/// reader pool) or `writer` (SQLite's one writer connection); PostgreSQL has
+/// one pool for both. The body is compiled once per backend, so one
+/// statement text and one chain of binds serve both; it must evaluate to
+/// the same type on both (map rows and results inside it).
+macro_rules! on_backend {
+    ($store:expr, reader, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+            $crate::store::Backend::Postgres(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+        }
+    };
+    ($store:expr, writer, |$pool:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite(backend) => {
+                let $pool = &backend.writer;
+                $body
+            }
+            $crate::store::Backend::Postgres(backend) => {
+                let $pool = &backend.pool;
+                $body
+            }
+        }
+    };
+}
+
+/// Turn test functions `async fn name(backend: TestBackend)` into two
+/// tests each, `name::sqlite` and `name::postgres` (`multi_thread:` first:
+/// on a two-thread runtime).
+#[cfg(test)]
+macro_rules! both_backends {
+    (@one $name:ident, #[$test:meta]) => {
+        mod $name {
+            use $crate::store::test_support::TestBackend;
+
+            #[$test]
+            async fn sqlite() {
+                super::$name(TestBackend::Sqlite).await
+            }
+
+            #[$test]
+            async fn postgres() {
+                super::$name(TestBackend::Postgres).await
+            }
+        }
+    };
+    (multi_thread: $($name:ident),+ $(,)?) => {
+        $(both_backends!(@one $name, #[tokio::test(flavor = "multi_thread", worker_threads = 2)]);)+
+    };
+    ($($name:ident),+ $(,)?) => {
+        $(both_backends!(@one $name, #[tokio::test]);)+
+    };
+}
 
 mod accept;
 mod attempts;
@@ -62,27 +126,32 @@ mod id_order;
 mod journal;
 mod journal_state;
 mod migrations;
+mod postgres;
 mod seen;
+mod sqlite;
 mod threads;
 mod usage;
 
 #[cfg(test)]
 mod open_tests;
 #[cfg(test)]
+mod pg_tests;
+#[cfg(test)]
 mod size_tests;
+#[cfg(test)]
+mod test_proxy;
+#[cfg(test)]
+mod test_support;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use cursors::Cursor;
 pub use error::StoreError;
 pub use id_order::{id_cmp, id_order_key};
 pub use journal::JournalEntry;
 pub use journal_state::{Backlog, JournalState, UnknownJournalState};
+pub use postgres::{PostgresOptions, redacted_url};
 pub use threads::ThreadRecord;
 pub use usage::ThreadUsage;
 
@@ -93,116 +162,66 @@ pub const DB_FILE_NAME: &str = "switchboard.db";
 /// How long seen ids are kept by default before [`Store::prune_seen`] may
 /// drop them.
 pub const DEFAULT_SEEN_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-/// How long a connection waits for a lock held elsewhere (another process,
-/// the checkpoint) before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Reader connections: WAL lets readers run beside the one writer.
-const READERS: u32 = 3;
-/// SQLite's page cache per connection, in KiB (SQLite's default is 2,000).
-/// The store appends and reads by key, so its working set is a few index
-/// paths; a page not cached is read from the OS's file cache, which is not
-/// the broker's memory. With the default, the caches of the four
-/// connections filled to 8 MB as the journal grew over a long soak, and the
-/// broker's RSS grew with the run's length (docs/PERFORMANCE.md, "Soak").
-const PAGE_CACHE_KIB: u32 = 512;
 
-/// A handle to the store. Cloning is cheap (pool handles and a path).
+/// A handle to the store. Cloning is cheap (pool handles and a few `Arc`s).
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// Reads (and the checkpoint).
-    pool: SqlitePool,
-    /// Every write: one connection, so writes queue in order here.
-    writer: SqlitePool,
-    path: Arc<Path>,
-    /// Stops the background checkpoint when the last handle is dropped.
-    _checkpoint: Arc<checkpoint::Checkpointer>,
+    backend: Backend,
+}
+
+/// The database behind a [`Store`].
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(sqlite::SqliteBackend),
+    Postgres(postgres::PgBackend),
 }
 
 impl Store {
     /// Create `data_dir` if needed, open (or create) `switchboard.db` in it
-    /// in WAL mode and apply the migrations.
+    /// in WAL mode and apply the migrations (the embedded default).
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        tokio::fs::create_dir_all(data_dir)
-            .await
-            .map_err(|source| StoreError::CreateDir {
-                path: data_dir.to_path_buf(),
-                source,
-            })?;
-        let path: PathBuf = data_dir.join(DB_FILE_NAME);
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
-            .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES.to_string())
-            // Negative: a size in KiB rather than a page count.
-            .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"));
-        let connect = |max: u32| {
-            SqlitePoolOptions::new()
-                .max_connections(max)
-                // A local file does not go stale; skip the ping on every acquire.
-                .test_before_acquire(false)
-                .connect_with(options.clone())
-        };
-        let open_error = |source| StoreError::Open {
-            path: path.clone(),
-            source,
-        };
-        let writer = connect(1).await.map_err(open_error)?;
-        migrations::run(&writer)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: path.clone(),
-                source,
-            })?;
-        let pool = connect(READERS).await.map_err(open_error)?;
-        let store = Store {
-            _checkpoint: Arc::new(checkpoint::Checkpointer::start(pool.clone())),
-            pool,
-            writer,
-            path: path.into(),
-        };
-        let mode = store.journal_mode().await?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(
-                path = %store.path.display(),
-                journal_mode = %mode,
-                "the store could not switch to WAL mode; writes will be slower \
-                 (is data_dir on a network filesystem?)"
-            );
+        Ok(Store {
+            backend: Backend::Sqlite(sqlite::SqliteBackend::open(data_dir).await?),
+        })
+    }
+
+    /// Connect to the PostgreSQL database at `url` (`postgres://` or
+    /// `postgresql://`) and apply the migrations; several instances may
+    /// do so at once (the migrator takes an advisory lock).
+    pub async fn connect_postgres(
+        url: &str,
+        options: &PostgresOptions,
+    ) -> Result<Store, StoreError> {
+        Ok(Store {
+            backend: Backend::Postgres(postgres::PgBackend::connect(url, options).await?),
+        })
+    }
+
+    /// Where the data lives, for logs and /status: the database file, or
+    /// the PostgreSQL server and database (its password never shown).
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(backend) => backend.path.display().to_string(),
+            Backend::Postgres(backend) => backend.location.to_string(),
         }
-        Ok(store)
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The database file, for the SQLite backend only.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Sqlite(backend) => Some(&backend.path),
+            Backend::Postgres(_) => None,
+        }
     }
 
-    /// SQLite's journal mode as it reports it (`"wal"` when all is well).
-    pub async fn journal_mode(&self) -> Result<String, StoreError> {
-        sqlx::query_scalar::<_, String>("PRAGMA journal_mode")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::query("journal_mode"))
-    }
-
-    /// Close every connection, checkpointing the WAL into the main file
-    /// and truncating it first (a closing connection's own checkpoint is
-    /// skipped when another one still reads, which left a WAL of several
-    /// MB behind on a busy machine). Dropping the last handle also closes
-    /// it, just without waiting.
+    /// Close every connection (SQLite: checkpointing the WAL into the main
+    /// file first, see [`sqlite::SqliteBackend::close`]). Dropping the last
+    /// handle also closes the store, just without waiting.
     pub async fn close(&self) {
-        self.pool.close().await;
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.writer)
-            .await
-        {
-            tracing::debug!(%err, "closing store: the final WAL checkpoint failed");
+        match &self.backend {
+            Backend::Sqlite(backend) => backend.close().await,
+            Backend::Postgres(backend) => backend.pool.close().await,
         }
-        self.writer.close().await;
     }
 }
 
@@ -212,12 +231,4 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-/// A fresh store in a temporary directory, for the tests of every file.
-#[cfg(test)]
-async fn temp_store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open store");
-    (dir, store)
 }

@@ -2,7 +2,11 @@
 
 use std::path::Path;
 
+use super::sqlite::PAGE_CACHE_KIB;
+use super::test_support::{TestBackend, TestDb};
 use super::*;
+
+both_backends!(reopen_keeps_the_data);
 
 fn sample_thread() -> ThreadRecord {
     ThreadRecord {
@@ -23,20 +27,23 @@ async fn first_open_creates_the_directory_and_a_wal_database() {
     let root = tempfile::tempdir().unwrap();
     let data_dir = root.path().join("nested").join(DEFAULT_DATA_DIR);
     let store = Store::open(&data_dir).await.unwrap();
-    assert_eq!(store.path(), data_dir.join(DB_FILE_NAME));
-    assert!(store.path().is_file());
-    assert_eq!(store.journal_mode().await.unwrap(), "wal");
+    let file = data_dir.join(DB_FILE_NAME);
+    assert_eq!(store.sqlite_path(), Some(file.as_path()));
+    assert_eq!(store.location(), file.display().to_string());
+    assert!(file.is_file());
+    let sqlite = store.sqlite();
+    assert_eq!(sqlite.journal_mode().await.unwrap(), "wal");
     let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(&store.pool)
+        .fetch_one(&sqlite.pool)
         .await
         .unwrap();
     assert_eq!(sync, 1, "synchronous = NORMAL");
     let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(&store.pool)
+        .fetch_one(&sqlite.pool)
         .await
         .unwrap();
     assert_eq!(fk, 1);
-    for pool in [&store.pool, &store.writer] {
+    for pool in [&sqlite.pool, &sqlite.writer] {
         let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
             .fetch_one(pool)
             .await
@@ -45,10 +52,9 @@ async fn first_open_creates_the_directory_and_a_wal_database() {
     }
 }
 
-#[tokio::test]
-async fn reopen_keeps_the_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).await.unwrap();
+async fn reopen_keeps_the_data(backend: TestBackend) {
+    let db = TestDb::new(backend).await;
+    let store = db.open().await;
     store.upsert_thread(&sample_thread()).await.unwrap();
     store.first_sighting("discord", "m1", 5).await.unwrap();
     store
@@ -60,7 +66,7 @@ async fn reopen_keeps_the_data() {
     drop(copy); // the last handle closes the pool: a restart
 
     for _ in 0..2 {
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = db.open().await;
         assert_eq!(store.threads("discord").await.unwrap(), [sample_thread()]);
         assert!(!store.first_sighting("discord", "m1", 6).await.unwrap());
         assert_eq!(store.cursors("discord").await.unwrap().len(), 1);

@@ -7,29 +7,23 @@
 //! forget an id younger than the cutoff the caller passes to
 //! [`Store::prune_seen`].
 
-use sqlx::Sqlite;
-use sqlx::query::Query;
-use sqlx::sqlite::SqliteArguments;
+use std::sync::LazyLock;
 
 use super::{Store, StoreError};
 
-/// The claim on one id (platform, message id, unix ms): inserts it unless
-/// it is there already.
-pub(super) const SIGHTING_SQL: &str = "INSERT INTO seen (platform, message_id, seen_at) \
-                                       VALUES (?, ?, ?) \
-                                       ON CONFLICT (platform, message_id) DO NOTHING";
-
-/// [`SIGHTING_SQL`] with its parameters.
-pub(super) fn sighting_query<'a>(
-    platform: &'a str,
-    message_id: &'a str,
-    now_ms: i64,
-) -> Query<'a, Sqlite, SqliteArguments<'a>> {
-    sqlx::query(SIGHTING_SQL)
-        .bind(platform)
-        .bind(message_id)
-        .bind(now_ms)
+/// The claim on one id: inserts it unless it is there already. The
+/// parameters' numbers are given, so that the claim can share another
+/// statement's (journal_accept's).
+pub(super) fn sighting_sql(platform: usize, message_id: usize, seen_at: usize) -> String {
+    format!(
+        "INSERT INTO seen (platform, message_id, seen_at) \
+         VALUES (${platform}, ${message_id}, ${seen_at}) \
+         ON CONFLICT (platform, message_id) DO NOTHING"
+    )
 }
+
+/// [`sighting_sql`] on its own: platform, message id, unix ms.
+static SIGHTING_SQL: LazyLock<String> = LazyLock::new(|| sighting_sql(1, 2, 3));
 
 impl Store {
     /// `true` exactly once per `(platform, message_id)`: the first caller
@@ -41,53 +35,64 @@ impl Store {
         message_id: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let done = sighting_query(platform, message_id, now_ms)
-            .execute(&self.writer)
-            .await
-            .map_err(StoreError::query("first_sighting"))?;
-        Ok(done.rows_affected() == 1)
+        let inserted = on_backend!(self, writer, |pool| {
+            sqlx::query(&SIGHTING_SQL)
+                .bind(platform)
+                .bind(message_id)
+                .bind(now_ms)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(StoreError::query("first_sighting"))?;
+        Ok(inserted == 1)
     }
 
     /// Forget the ids first seen before `older_than_ms` (unix ms); returns
     /// how many were dropped. Ids seen at or after the cutoff are kept.
     pub async fn prune_seen(&self, older_than_ms: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM seen WHERE seen_at < ?")
-            .bind(older_than_ms)
-            .execute(&self.writer)
-            .await
-            .map_err(StoreError::query("prune_seen"))?;
-        Ok(done.rows_affected())
+        on_backend!(self, writer, |pool| {
+            sqlx::query("DELETE FROM seen WHERE seen_at < $1")
+                .bind(older_than_ms)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(StoreError::query("prune_seen"))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::temp_store;
-    use super::*;
+    use super::super::test_support::{TestBackend, TestDb, temp_store};
 
-    #[tokio::test]
-    async fn true_once_then_false() {
-        let (_dir, store) = temp_store().await;
+    both_backends!(
+        true_once_then_false,
+        survives_a_restart,
+        prune_drops_only_older_ids
+    );
+    both_backends!(multi_thread: concurrent_callers_one_winner);
+
+    async fn true_once_then_false(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         assert!(store.first_sighting("discord", "1", 10).await.unwrap());
         assert!(!store.first_sighting("discord", "1", 11).await.unwrap());
         // Same id on another platform is another message.
         assert!(store.first_sighting("slack", "1", 12).await.unwrap());
     }
 
-    #[tokio::test]
-    async fn survives_a_restart() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+    async fn survives_a_restart(backend: TestBackend) {
+        let db = TestDb::new(backend).await;
+        let store = db.open().await;
         assert!(store.first_sighting("discord", "7", 1).await.unwrap());
         drop(store);
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = db.open().await;
         assert!(!store.first_sighting("discord", "7", 2).await.unwrap());
         assert!(store.first_sighting("discord", "8", 2).await.unwrap());
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_callers_one_winner() {
-        let (_dir, store) = temp_store().await;
+    async fn concurrent_callers_one_winner(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         let tasks: Vec<_> = (0..20)
             .map(|i| {
                 let store = store.clone();
@@ -103,9 +108,8 @@ mod tests {
         assert_eq!(winners, 1);
     }
 
-    #[tokio::test]
-    async fn prune_drops_only_older_ids() {
-        let (_dir, store) = temp_store().await;
+    async fn prune_drops_only_older_ids(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         for (id, at) in [("a", 100), ("b", 199), ("c", 200), ("d", 300)] {
             assert!(store.first_sighting("discord", id, at).await.unwrap());
         }

@@ -6,6 +6,7 @@
 //! asserted (shared machines make them flaky); the file size is asserted.
 //! Run with `--nocapture` to read the figures.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -96,7 +97,7 @@ async fn a_full_store_stays_small_and_opens_quickly() {
     let started = Instant::now();
     fill(&store).await;
     let fill_time = started.elapsed();
-    let db = store.path().to_path_buf();
+    let db = store.sqlite_path().unwrap().to_path_buf();
     store.close().await;
     drop(store);
     let size = bytes_on_disk(&db);

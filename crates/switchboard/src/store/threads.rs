@@ -7,20 +7,20 @@
 //! invent a thread: the updates below fail with `NoSuchThread` rather than
 //! create a half-filled row.
 
-use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row, Sqlite};
+use std::sync::LazyLock;
 
 use super::{JournalState, Store, StoreError};
 
 /// One thread as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ThreadRecord {
     pub platform: String,
     pub thread_id: String,
     /// The channel the thread hangs off.
     pub channel_id: String,
+    #[sqlx(rename = "created_at")]
     pub created_at_ms: i64,
+    #[sqlx(rename = "last_active_at")]
     pub last_active_at_ms: i64,
     /// The agent's session id, once a session exists.
     pub session_id: Option<String>,
@@ -32,72 +32,90 @@ pub struct ThreadRecord {
     pub context_lost_notified: bool,
 }
 
-/// `threads` row has a journal entry not yet finished (binds: the two
-/// finished states).
-const UNFINISHED_IN_THREAD: &str = "EXISTS (SELECT 1 FROM journal j \
-     WHERE j.platform = threads.platform AND j.thread_id = threads.thread_id \
-     AND j.state NOT IN (?, ?))";
+/// The `threads` row has a journal entry not yet finished; `first` is the
+/// number of the first of its two parameters (the two finished states).
+fn unfinished_in_thread(first: usize) -> String {
+    let second = first + 1;
+    format!(
+        "EXISTS (SELECT 1 FROM journal j \
+         WHERE j.platform = threads.platform AND j.thread_id = threads.thread_id \
+         AND j.state NOT IN (${first}, ${second}))"
+    )
+}
 
 const COLUMNS: &str = "platform, thread_id, channel_id, created_at, last_active_at, \
                        session_id, cwd, supports_load, context_lost_notified";
 
-fn from_row(row: &SqliteRow) -> Result<ThreadRecord, sqlx::Error> {
-    Ok(ThreadRecord {
-        platform: row.try_get("platform")?,
-        thread_id: row.try_get("thread_id")?,
-        channel_id: row.try_get("channel_id")?,
-        created_at_ms: row.try_get("created_at")?,
-        last_active_at_ms: row.try_get("last_active_at")?,
-        session_id: row.try_get("session_id")?,
-        cwd: row.try_get("cwd")?,
-        supports_load: row.try_get("supports_load")?,
-        context_lost_notified: row.try_get("context_lost_notified")?,
-    })
-}
+static THREADS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM threads WHERE platform = $1 \
+         ORDER BY last_active_at DESC, thread_id"
+    )
+});
+
+static ACTIVE_SINCE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM threads WHERE platform = $1 \
+         AND (last_active_at >= $2 OR {}) \
+         ORDER BY last_active_at DESC, thread_id",
+        unfinished_in_thread(3)
+    )
+});
+
+static PRUNE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM threads WHERE last_active_at < $1 AND NOT {}",
+        unfinished_in_thread(2)
+    )
+});
+
+static THREAD_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {COLUMNS} FROM threads WHERE platform = $1 AND thread_id = $2")
+});
 
 impl Store {
     /// Insert the thread, or overwrite every field of the stored one except
     /// `created_at`, which keeps its first value.
     pub async fn upsert_thread(&self, t: &ThreadRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO threads (platform, thread_id, channel_id, created_at, last_active_at, \
-                                  session_id, cwd, supports_load, context_lost_notified) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (platform, thread_id) DO UPDATE SET \
-                 channel_id = excluded.channel_id, \
-                 last_active_at = excluded.last_active_at, \
-                 session_id = excluded.session_id, \
-                 cwd = excluded.cwd, \
-                 supports_load = excluded.supports_load, \
-                 context_lost_notified = excluded.context_lost_notified",
-        )
-        .bind(&t.platform)
-        .bind(&t.thread_id)
-        .bind(&t.channel_id)
-        .bind(t.created_at_ms)
-        .bind(t.last_active_at_ms)
-        .bind(&t.session_id)
-        .bind(&t.cwd)
-        .bind(t.supports_load)
-        .bind(t.context_lost_notified)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::query("upsert_thread"))?;
-        Ok(())
+        on_backend!(self, writer, |pool| {
+            sqlx::query(
+                "INSERT INTO threads (platform, thread_id, channel_id, created_at, \
+                                      last_active_at, session_id, cwd, supports_load, \
+                                      context_lost_notified) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (platform, thread_id) DO UPDATE SET \
+                     channel_id = excluded.channel_id, \
+                     last_active_at = excluded.last_active_at, \
+                     session_id = excluded.session_id, \
+                     cwd = excluded.cwd, \
+                     supports_load = excluded.supports_load, \
+                     context_lost_notified = excluded.context_lost_notified",
+            )
+            .bind(&t.platform)
+            .bind(&t.thread_id)
+            .bind(&t.channel_id)
+            .bind(t.created_at_ms)
+            .bind(t.last_active_at_ms)
+            .bind(&t.session_id)
+            .bind(&t.cwd)
+            .bind(t.supports_load)
+            .bind(t.context_lost_notified)
+            .execute(pool)
+            .await
+            .map(drop)
+        })
+        .map_err(StoreError::query("upsert_thread"))
     }
 
     /// Every thread of `platform`, most recently active first.
     pub async fn threads(&self, platform: &str) -> Result<Vec<ThreadRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM threads WHERE platform = ? \
-             ORDER BY last_active_at DESC, thread_id"
-        );
-        sqlx::query(&sql)
-            .bind(platform)
-            .try_map(|row: SqliteRow| from_row(&row))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::query("threads"))
+        on_backend!(self, reader, |pool| {
+            sqlx::query_as(&THREADS_SQL)
+                .bind(platform)
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(StoreError::query("threads"))
     }
 
     /// The threads of `platform` worth loading at start: active at or
@@ -108,38 +126,34 @@ impl Store {
         platform: &str,
         since_ms: i64,
     ) -> Result<Vec<ThreadRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM threads WHERE platform = ? \
-             AND (last_active_at >= ? OR {UNFINISHED_IN_THREAD}) \
-             ORDER BY last_active_at DESC, thread_id"
-        );
         let [a, b] = JournalState::FINISHED;
-        sqlx::query(&sql)
-            .bind(platform)
-            .bind(since_ms)
-            .bind(a.as_str())
-            .bind(b.as_str())
-            .try_map(|row: SqliteRow| from_row(&row))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::query("threads_active_since"))
+        on_backend!(self, reader, |pool| {
+            sqlx::query_as(&ACTIVE_SINCE_SQL)
+                .bind(platform)
+                .bind(since_ms)
+                .bind(a.as_str())
+                .bind(b.as_str())
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(StoreError::query("threads_active_since"))
     }
 
     /// Forget threads last active before `older_than_ms` that hold no
     /// unfinished journal entry; returns how many. A follow-up there then
     /// needs a mention again (the bot adopts the thread anew).
     pub async fn prune_threads(&self, older_than_ms: i64) -> Result<u64, StoreError> {
-        let sql =
-            format!("DELETE FROM threads WHERE last_active_at < ? AND NOT {UNFINISHED_IN_THREAD}");
         let [a, b] = JournalState::FINISHED;
-        let done = sqlx::query(&sql)
-            .bind(older_than_ms)
-            .bind(a.as_str())
-            .bind(b.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(StoreError::query("prune_threads"))?;
-        Ok(done.rows_affected())
+        on_backend!(self, writer, |pool| {
+            sqlx::query(&PRUNE_SQL)
+                .bind(older_than_ms)
+                .bind(a.as_str())
+                .bind(b.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(StoreError::query("prune_threads"))
     }
 
     /// One thread, if stored.
@@ -148,14 +162,14 @@ impl Store {
         platform: &str,
         thread_id: &str,
     ) -> Result<Option<ThreadRecord>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM threads WHERE platform = ? AND thread_id = ?");
-        sqlx::query(&sql)
-            .bind(platform)
-            .bind(thread_id)
-            .try_map(|row: SqliteRow| from_row(&row))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::query("thread"))
+        on_backend!(self, reader, |pool| {
+            sqlx::query_as(&THREAD_SQL)
+                .bind(platform)
+                .bind(thread_id)
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(StoreError::query("thread"))
     }
 
     /// Record (or clear, with `None`) the agent session serving the thread.
@@ -167,24 +181,22 @@ impl Store {
         cwd: Option<&str>,
         supports_load: bool,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE threads SET session_id = ?, cwd = ?, supports_load = ? \
-             WHERE platform = ? AND thread_id = ?",
-        )
-        .bind(session_id)
-        .bind(cwd)
-        .bind(supports_load)
-        .bind(platform)
-        .bind(thread_id)
-        .execute(&self.writer)
-        .await
+        let updated = on_backend!(self, writer, |pool| {
+            sqlx::query(
+                "UPDATE threads SET session_id = $1, cwd = $2, supports_load = $3 \
+                 WHERE platform = $4 AND thread_id = $5",
+            )
+            .bind(session_id)
+            .bind(cwd)
+            .bind(supports_load)
+            .bind(platform)
+            .bind(thread_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })
         .map_err(StoreError::query("set_thread_session"))?;
-        found(
-            done.rows_affected(),
-            "set_thread_session",
-            platform,
-            thread_id,
-        )
+        found(updated, "set_thread_session", platform, thread_id)
     }
 
     /// Remember that the "earlier context was not kept" notice was sent.
@@ -193,21 +205,20 @@ impl Store {
         platform: &str,
         thread_id: &str,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE threads SET context_lost_notified = ? WHERE platform = ? AND thread_id = ?",
-        )
-        .bind(true)
-        .bind(platform)
-        .bind(thread_id)
-        .execute(&self.writer)
-        .await
+        let updated = on_backend!(self, writer, |pool| {
+            sqlx::query(
+                "UPDATE threads SET context_lost_notified = $1 \
+                 WHERE platform = $2 AND thread_id = $3",
+            )
+            .bind(true)
+            .bind(platform)
+            .bind(thread_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })
         .map_err(StoreError::query("mark_context_lost_notified"))?;
-        found(
-            done.rows_affected(),
-            "mark_context_lost_notified",
-            platform,
-            thread_id,
-        )
+        found(updated, "mark_context_lost_notified", platform, thread_id)
     }
 
     /// Move `last_active_at` to `now_ms`; never backwards.
@@ -217,29 +228,23 @@ impl Store {
         thread_id: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let done = touch_query(platform, thread_id, now_ms)
-            .execute(&self.writer)
+        // Never backwards: `$1` only if it is later.
+        let updated = on_backend!(self, writer, |pool| {
+            sqlx::query(
+                "UPDATE threads SET last_active_at = \
+                     CASE WHEN last_active_at < $1 THEN $1 ELSE last_active_at END \
+                 WHERE platform = $2 AND thread_id = $3",
+            )
+            .bind(now_ms)
+            .bind(platform)
+            .bind(thread_id)
+            .execute(pool)
             .await
-            .map_err(StoreError::query("touch_thread"))?;
-        found(done.rows_affected(), "touch_thread", platform, thread_id)
+            .map(|done| done.rows_affected())
+        })
+        .map_err(StoreError::query("touch_thread"))?;
+        found(updated, "touch_thread", platform, thread_id)
     }
-}
-
-/// Move a thread's `last_active_at` to `now_ms`, never backwards.
-fn touch_query<'a>(
-    platform: &'a str,
-    thread_id: &'a str,
-    now_ms: i64,
-) -> Query<'a, Sqlite, SqliteArguments<'a>> {
-    sqlx::query(
-        "UPDATE threads SET last_active_at = \
-             CASE WHEN last_active_at < ? THEN ? ELSE last_active_at END \
-         WHERE platform = ? AND thread_id = ?",
-    )
-    .bind(now_ms)
-    .bind(now_ms)
-    .bind(platform)
-    .bind(thread_id)
 }
 
 /// `NoSuchThread` when an update matched no row.
@@ -256,8 +261,16 @@ fn found(rows: u64, op: &'static str, platform: &str, thread_id: &str) -> Result
 
 #[cfg(test)]
 mod tests {
-    use super::super::temp_store;
+    use super::super::test_support::{TestBackend, temp_store};
     use super::*;
+
+    both_backends!(
+        upsert_inserts_then_updates_keeping_created_at,
+        old_threads_are_pruned_and_not_loaded_unless_they_hold_unfinished_work,
+        list_is_per_platform_most_recent_first,
+        session_notice_and_touch,
+        updates_of_unknown_threads_fail,
+    );
 
     fn record(thread_id: &str, last_active_at_ms: i64) -> ThreadRecord {
         ThreadRecord {
@@ -273,9 +286,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn upsert_inserts_then_updates_keeping_created_at() {
-        let (_dir, store) = temp_store().await;
+    async fn upsert_inserts_then_updates_keeping_created_at(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         let t = record("t1", 2_000);
         store.upsert_thread(&t).await.unwrap();
         assert_eq!(
@@ -322,9 +334,10 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn old_threads_are_pruned_and_not_loaded_unless_they_hold_unfinished_work() {
-        let (_dir, store) = temp_store().await;
+    async fn old_threads_are_pruned_and_not_loaded_unless_they_hold_unfinished_work(
+        backend: TestBackend,
+    ) {
+        let (_db, store) = temp_store(backend).await;
         store.upsert_thread(&record("old", 10)).await.unwrap();
         store.upsert_thread(&record("old-busy", 10)).await.unwrap();
         store.upsert_thread(&record("new", 100)).await.unwrap();
@@ -366,9 +379,8 @@ mod tests {
         assert_eq!(left, ["new", "old-busy"]);
     }
 
-    #[tokio::test]
-    async fn list_is_per_platform_most_recent_first() {
-        let (_dir, store) = temp_store().await;
+    async fn list_is_per_platform_most_recent_first(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         store.upsert_thread(&record("old", 10)).await.unwrap();
         store.upsert_thread(&record("new", 30)).await.unwrap();
         store.upsert_thread(&record("mid", 20)).await.unwrap();
@@ -389,9 +401,8 @@ mod tests {
         assert!(store.threads("matrix").await.unwrap().is_empty());
     }
 
-    #[tokio::test]
-    async fn session_notice_and_touch() {
-        let (_dir, store) = temp_store().await;
+    async fn session_notice_and_touch(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         store.upsert_thread(&record("t1", 100)).await.unwrap();
         store
             .set_thread_session("discord", "t1", Some("s9"), Some("/repo"), true)
@@ -418,9 +429,8 @@ mod tests {
         assert_eq!((t.session_id, t.cwd, t.supports_load), (None, None, false));
     }
 
-    #[tokio::test]
-    async fn updates_of_unknown_threads_fail() {
-        let (_dir, store) = temp_store().await;
+    async fn updates_of_unknown_threads_fail(backend: TestBackend) {
+        let (_db, store) = temp_store(backend).await;
         let e = store.touch_thread("discord", "ghost", 1).await.unwrap_err();
         assert!(
             matches!(

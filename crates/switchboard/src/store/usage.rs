@@ -22,22 +22,24 @@ impl Store {
         thread_id: &str,
         added: &ThreadUsage,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE threads SET input_tokens = input_tokens + ?, \
-             output_tokens = output_tokens + ?, cost_micros = cost_micros + ?, \
-             cost_currency = COALESCE(?, cost_currency) \
-             WHERE platform = ? AND thread_id = ?",
-        )
-        .bind(added.input_tokens)
-        .bind(added.output_tokens)
-        .bind(added.cost_micros)
-        .bind(added.cost_currency.as_deref())
-        .bind(platform)
-        .bind(thread_id)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::query("add_thread_usage"))?;
-        Ok(())
+        on_backend!(self, writer, |pool| {
+            sqlx::query(
+                "UPDATE threads SET input_tokens = input_tokens + $1, \
+                 output_tokens = output_tokens + $2, cost_micros = cost_micros + $3, \
+                 cost_currency = COALESCE($4, cost_currency) \
+                 WHERE platform = $5 AND thread_id = $6",
+            )
+            .bind(added.input_tokens)
+            .bind(added.output_tokens)
+            .bind(added.cost_micros)
+            .bind(added.cost_currency.as_deref())
+            .bind(platform)
+            .bind(thread_id)
+            .execute(pool)
+            .await
+            .map(drop)
+        })
+        .map_err(StoreError::query("add_thread_usage"))
     }
 
     /// A thread's usage (zero for a thread not stored).
@@ -46,14 +48,16 @@ impl Store {
         platform: &str,
         thread_id: &str,
     ) -> Result<ThreadUsage, StoreError> {
-        let row: Option<(i64, i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT input_tokens, output_tokens, cost_micros, cost_currency \
-             FROM threads WHERE platform = ? AND thread_id = ?",
-        )
-        .bind(platform)
-        .bind(thread_id)
-        .fetch_optional(&self.writer)
-        .await
+        let row: Option<(i64, i64, i64, Option<String>)> = on_backend!(self, writer, |pool| {
+            sqlx::query_as(
+                "SELECT input_tokens, output_tokens, cost_micros, cost_currency \
+                 FROM threads WHERE platform = $1 AND thread_id = $2",
+            )
+            .bind(platform)
+            .bind(thread_id)
+            .fetch_optional(pool)
+            .await
+        })
         .map_err(StoreError::query("thread_usage"))?;
         Ok(
             row.map_or_else(ThreadUsage::default, |(i, o, c, currency)| ThreadUsage {
@@ -68,13 +72,14 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::temp_store;
+    use super::super::test_support::{TestBackend, temp_store};
     use super::super::threads::ThreadRecord;
     use super::*;
 
-    #[tokio::test]
-    async fn usage_adds_up_per_thread_and_survives_a_reopen() {
-        let (dir, store) = temp_store().await;
+    both_backends!(usage_adds_up_per_thread_and_survives_a_reopen);
+
+    async fn usage_adds_up_per_thread_and_survives_a_reopen(backend: TestBackend) {
+        let (db, store) = temp_store(backend).await;
         store
             .upsert_thread(&ThreadRecord {
                 platform: "discord".into(),
@@ -108,7 +113,7 @@ mod tests {
             .await
             .unwrap();
         store.close().await;
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = db.open().await;
         assert_eq!(
             store.thread_usage("discord", "t1").await.unwrap(),
             ThreadUsage {
@@ -122,6 +127,7 @@ mod tests {
             store.thread_usage("discord", "unknown").await.unwrap(),
             ThreadUsage::default()
         );
-        drop(dir);
+        drop(store);
+        drop(db);
     }
 }

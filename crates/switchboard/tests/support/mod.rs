@@ -77,6 +77,8 @@ pub struct Options {
     /// Extra environment variables for the process (e.g. a short
     /// `SWITCHBOARD_DISCORD_REQUEST_TIMEOUT_MS`).
     pub env: &'static [(&'static str, &'static str)],
+    /// `[store]` lines (TOML); none: the SQLite store beside the config.
+    pub store: &'static str,
 }
 
 impl Default for Options {
@@ -96,6 +98,7 @@ impl Default for Options {
             slack: "allow_all_users = true",
             slack_sim: None,
             env: &[],
+            store: "",
         }
     }
 }
@@ -316,13 +319,14 @@ impl Harness {
         let config = format!(
             "{discord_section}{slack_section}[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n\
              [supervisor]\n{}\n\n[broker]\n{}\n\n[canary]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n\
-             cwd = \"agent-work\"\n{}\n",
+             cwd = \"agent-work\"\n{}\n\n[store]\n{}\n",
             options.supervisor,
             options.broker,
             options.canary,
             agent_program,
             agent_args.join(", "),
             agent_lines(options.agent),
+            options.store,
         );
         std::fs::write(&config_path, config).unwrap();
         std::fs::create_dir_all(dir.path().join("agent-work")).unwrap();
@@ -447,13 +451,18 @@ impl Harness {
     /// response seen.
     pub async fn assert_token_never_shown(&self) {
         for (_, token) in secrets(&self.sim, self.slack.as_ref()) {
-            assert!(token.len() >= 8, "a test token long enough to search for");
-            for line in self.logs.all().iter().chain(&self.earlier_logs) {
-                assert!(!line.contains(&token), "token leaked in log line: {line}");
-            }
-            for body in self.seen_bodies.lock().unwrap().iter() {
-                assert!(!body.contains(&token), "token leaked in an admin response");
-            }
+            self.assert_never_shown(&token);
+        }
+    }
+
+    /// `secret` appears in no log line and no admin response seen.
+    pub fn assert_never_shown(&self, secret: &str) {
+        assert!(secret.len() >= 8, "a secret long enough to search for");
+        for line in self.logs.all().iter().chain(&self.earlier_logs) {
+            assert!(!line.contains(secret), "secret leaked in log line: {line}");
+        }
+        for body in self.seen_bodies.lock().unwrap().iter() {
+            assert!(!body.contains(secret), "secret leaked in an admin response");
         }
     }
 

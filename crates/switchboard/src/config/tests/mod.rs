@@ -8,6 +8,7 @@ use super::*;
 mod safety;
 mod shape;
 mod slack;
+mod store;
 mod values;
 
 const TOKEN: &str = "MTIzNDU2Nzg5.GhIjKl.super-secret-token-value";
