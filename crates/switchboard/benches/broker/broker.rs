@@ -21,6 +21,8 @@ pub struct Setup {
     pub broker: String,
     /// `[supervisor]` lines.
     pub supervisor: String,
+    /// `[canary]` lines (the delivery check).
+    pub canary: String,
     pub max_sessions: u32,
     /// Extra `[agent]` lines (e.g. `idle_ttl`).
     pub agent: String,
@@ -36,6 +38,7 @@ impl Default for Setup {
             heartbeat: Duration::from_millis(41_250),
             broker: String::new(),
             supervisor: String::new(),
+            canary: String::new(),
             max_sessions: 256,
             agent: String::new(),
             echo_delay_ms: 0,
@@ -87,13 +90,14 @@ impl Broker {
             "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [\"{channel}\"]\n\
              allow_all_users = true\napi_url = \"{}\"\ngateway_url = \"{}\"\n\n\
              [admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\n\n\
-             [supervisor]\n{}\n\n[broker]\n{}\n\n\
+             [supervisor]\n{}\n\n[broker]\n{}\n\n[canary]\n{}\n\n\
              [agent]\ncommand = {:?}\nargs = [{}]\nmax_sessions = {}\n{}\n\n\
              [store]\ndata_dir = {:?}\nallow_inside_agent_cwd = true\n",
             sim.http_url(),
             sim.gateway_url(),
             setup.supervisor,
             setup.broker,
+            setup.canary,
             binary(),
             args.join(", "),
             setup.max_sessions,

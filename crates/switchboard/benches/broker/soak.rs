@@ -102,10 +102,19 @@ impl Plan {
                 // The admin API's address is read from this line.
                 ("RUST_LOG".into(), "warn,switchboard::app=info".into()),
             ],
+            // An experiment's knob: a shorter `canary.thread_window` makes
+            // the delivery check forget threads within the run, to see
+            // how much of the end RSS its per-thread state is.
+            canary: std::env::var(CANARY_WINDOW_VAR)
+                .map(|window| format!("thread_window = {window:?}"))
+                .unwrap_or_default(),
             ..Setup::default()
         }
     }
 }
+
+/// `canary.thread_window` for the run (e.g. "20s"); the default when unset.
+const CANARY_WINDOW_VAR: &str = "SWITCHBOARD_SOAK_CANARY_WINDOW";
 
 /// The text of message `m` of conversation `c`; no text is a prefix of
 /// another, so a post carrying it is the answer to that message alone.
