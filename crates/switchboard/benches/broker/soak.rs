@@ -5,7 +5,9 @@
 //! a steady start rate with a bounded number under way. Everything idle is
 //! configured to end within the run: thread actors after 1 s
 //! (`SWITCHBOARD_THREAD_ACTOR_IDLE_MS`), agent sessions after `idle_ttl`
-//! 4 s, checked every second (`SWITCHBOARD_POOL_REAP_EVERY_MS`).
+//! 4 s, checked every second (`SWITCHBOARD_POOL_REAP_EVERY_MS`), the
+//! delivery check's watch on a thread after `canary.thread_window` 20 s
+//! (forgotten after 40 s; `SWITCHBOARD_SOAK_CANARY_WINDOW` sets another).
 //!
 //! The broker's RSS, alive tokio tasks, open file descriptors and agent
 //! children are sampled at baseline (after READY), every few seconds
@@ -40,6 +42,9 @@ struct Plan {
     /// One conversation starts every `start_every` (or later, at the cap).
     start_every: Duration,
     actor_idle: Duration,
+    /// `canary.thread_window`: the delivery check watches a thread this
+    /// long after its last activity and forgets it after twice that.
+    thread_window: Duration,
     idle_ttl: Duration,
     reap_every: Duration,
     /// Before the last follow-up of every 4th conversation: longer than
@@ -62,6 +67,7 @@ impl Plan {
                 in_flight: 8,
                 start_every: Duration::from_millis(20),
                 actor_idle: Duration::from_millis(200),
+                thread_window: Duration::from_secs(2),
                 idle_ttl: Duration::from_millis(600),
                 reap_every: Duration::from_millis(200),
                 short_pause: Duration::from_millis(400),
@@ -77,6 +83,10 @@ impl Plan {
             // 3,000 conversations in about 3 minutes.
             start_every: Duration::from_millis(60),
             actor_idle: Duration::from_secs(1),
+            // The default is 1 h (forgotten after 2 h); at about 0.8 KB a
+            // thread, a run of 10,000 threads in 10 minutes otherwise
+            // ends with all of them still watched.
+            thread_window: Duration::from_secs(20),
             idle_ttl: Duration::from_secs(4),
             reap_every: Duration::from_secs(1),
             short_pause: Duration::from_millis(2500),
@@ -102,18 +112,20 @@ impl Plan {
                 // The admin API's address is read from this line.
                 ("RUST_LOG".into(), "warn,switchboard::app=info".into()),
             ],
-            // An experiment's knob: a shorter `canary.thread_window` makes
-            // the delivery check forget threads within the run, to see
-            // how much of the end RSS its per-thread state is.
-            canary: std::env::var(CANARY_WINDOW_VAR)
-                .map(|window| format!("thread_window = {window:?}"))
-                .unwrap_or_default(),
+            // An experiment's knob: another `canary.thread_window` (e.g.
+            // "1h", the default) to see what the delivery check's
+            // per-thread state adds to the end RSS.
+            canary: format!(
+                "thread_window = {:?}",
+                std::env::var(CANARY_WINDOW_VAR)
+                    .unwrap_or_else(|_| format!("{}ms", self.thread_window.as_millis()))
+            ),
             ..Setup::default()
         }
     }
 }
 
-/// `canary.thread_window` for the run (e.g. "20s"); the default when unset.
+/// `canary.thread_window` for the run (e.g. "1h"); the plan's when unset.
 const CANARY_WINDOW_VAR: &str = "SWITCHBOARD_SOAK_CANARY_WINDOW";
 
 /// The text of message `m` of conversation `c`; no text is a prefix of

@@ -6,12 +6,22 @@
 //! `canary.calls_per_minute` checks a minute, spaced evenly (past it every
 //! channel's turn comes later, the most overdue first).
 //!
+//! Bounded: besides the allowed channels, at most [`MAX_WATCHED_THREADS`]
+//! threads; past it the least recently active ones are dropped (they are
+//! checked no more until they are active again).
+//!
 //! Pure: time comes in as an argument, so a simulated hour is a loop.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+/// Threads watched at most (the ledger's bound): each costs memory for
+/// as long as `canary.thread_window` (about 0.8 KB per thread with the
+/// ledger's entry, measured in the soak), so a bot opening threads faster
+/// than this per window must not grow without end.
+pub const MAX_WATCHED_THREADS: usize = super::ledger::MAX_CHANNELS;
 
 /// The settings that shape the schedule.
 #[derive(Clone, Copy, Debug)]
@@ -110,6 +120,31 @@ impl Schedule {
         let window = self.settings.thread_window;
         self.entries
             .retain(|_, e| e.configured || now.saturating_duration_since(e.active_at) <= window);
+        self.drop_least_active_past_the_bound();
+    }
+
+    /// Keep at most [`MAX_WATCHED_THREADS`] threads: the most recently
+    /// active ones.
+    fn drop_least_active_past_the_bound(&mut self) {
+        let mut threads: Vec<(Instant, String)> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| !e.configured)
+            .map(|(channel, e)| (e.active_at, channel.clone()))
+            .collect();
+        let Some(excess) = threads.len().checked_sub(MAX_WATCHED_THREADS) else {
+            return;
+        };
+        threads.sort_unstable();
+        for (_, channel) in threads.into_iter().take(excess) {
+            self.entries.remove(&channel);
+        }
+    }
+
+    /// How many channels and threads are watched.
+    #[cfg(test)]
+    fn watched(&self) -> usize {
+        self.entries.len()
     }
 
     /// Something new was seen in `channel` over REST: it is active.

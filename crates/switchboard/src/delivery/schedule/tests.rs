@@ -132,3 +132,30 @@ fn a_recheck_comes_before_the_channels_next_turn_but_within_the_budget() {
     );
     assert_eq!(fast.next(now + 35 * SECOND), Next::Check("a".into()));
 }
+
+#[test]
+fn past_the_bound_the_least_recently_active_threads_are_dropped() {
+    let start = Instant::now();
+    let allowed = channels(2, "c");
+    let mut schedule = Schedule::new(defaults(60), &allowed, start);
+    let threads = channels(MAX_WATCHED_THREADS + 5, "t");
+    // Thread i was last active i ms after the start: t0..t4 are the oldest.
+    let active: Vec<(String, Instant)> = threads
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), start + Duration::from_millis(i as u64)))
+        .collect();
+    let now = start + SECOND * 20;
+    schedule.sync(&active, now);
+    assert_eq!(schedule.watched(), allowed.len() + MAX_WATCHED_THREADS);
+    for (i, thread) in threads.iter().enumerate() {
+        assert_eq!(
+            schedule.entries.contains_key(thread),
+            i >= 5,
+            "{thread} (the 5 least recently active are dropped)"
+        );
+    }
+    for channel in &allowed {
+        assert!(schedule.entries.contains_key(channel), "{channel} kept");
+    }
+}
