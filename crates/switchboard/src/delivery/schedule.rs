@@ -124,17 +124,19 @@ impl Schedule {
     }
 
     /// Keep at most [`MAX_WATCHED_THREADS`] threads: the most recently
-    /// active ones.
+    /// active ones. Runs after every sync: counting first keeps the usual case (under
+    /// the bound) free of allocation.
     fn drop_least_active_past_the_bound(&mut self) {
+        let watched = self.entries.values().filter(|e| !e.configured).count();
+        let Some(excess) = watched.checked_sub(MAX_WATCHED_THREADS).filter(|n| *n > 0) else {
+            return;
+        };
         let mut threads: Vec<(Instant, String)> = self
             .entries
             .iter()
             .filter(|(_, e)| !e.configured)
             .map(|(channel, e)| (e.active_at, channel.clone()))
             .collect();
-        let Some(excess) = threads.len().checked_sub(MAX_WATCHED_THREADS) else {
-            return;
-        };
         threads.sort_unstable();
         for (_, channel) in threads.into_iter().take(excess) {
             self.entries.remove(&channel);
