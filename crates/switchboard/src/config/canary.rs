@@ -8,12 +8,14 @@ use super::error::ConfigError;
 use super::raw::{RawCanary, RawId};
 use super::validate_bridge::duration;
 
-/// Default `canary.calls_per_minute.discord`: 2% of Discord's global 50
-/// requests per second.
-pub const DEFAULT_DISCORD_CALLS_PER_MINUTE: u32 = 60;
-/// Default `canary.calls_per_minute.slack`: 2% of the Tier 3 budget (50
-/// per minute) of conversations.history and of conversations.replies.
-pub const DEFAULT_SLACK_CALLS_PER_MINUTE: u32 = 2;
+/// Default `canary.calls_per_minute.discord`: 50 a minute, 1.67% of
+/// Discord's global 50 requests per second, so the probes and the rare
+/// fetch that follows a miss stay under 2% together.
+pub const DEFAULT_DISCORD_CALLS_PER_MINUTE: u32 = 50;
+/// Default `canary.calls_per_minute.slack`: 1 a minute, at most 2% of the
+/// Tier 3 budget (50 per minute) of conversations.history or of
+/// conversations.replies, whichever the probes use.
+pub const DEFAULT_SLACK_CALLS_PER_MINUTE: u32 = 1;
 /// The largest `canary.calls_per_minute` accepted.
 pub const MAX_CALLS_PER_MINUTE: u32 = 6_000;
 
