@@ -36,7 +36,11 @@
 //!   permission prompts put to people (`permission_desk`, policy `ask`).
 //! - [`logging`]: text/JSON log set-up.
 //! - [`store`]: persistence (SQLite by default, PostgreSQL with `store.url`):
-//!   dedupe, threads, journal, cursors.
+//!   dedupe, threads, journal, cursors; instances, leases with fencing
+//!   tokens, saved gateway sessions.
+//! - [`cluster`]: several instances of one bot: this instance's id and
+//!   heartbeat, the leases it holds (renewed every ttl/3, given up before
+//!   they can expire) and the fence their writes carry.
 //! - [`demo`]: `switchboard demo`, the broker against a built-in simulator.
 
 pub mod admin;
@@ -46,6 +50,7 @@ pub mod broker;
 pub mod chat;
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod demo;

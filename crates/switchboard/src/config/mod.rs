@@ -11,6 +11,7 @@
 
 mod bridge;
 mod canary;
+mod cluster;
 mod duration;
 mod endpoint;
 mod error;
@@ -38,6 +39,7 @@ pub use bridge::{
     PostgresStoreConfig, Reactions, StoreConfig,
 };
 pub use canary::{CanaryConfig, DEFAULT_DISCORD_CALLS_PER_MINUTE, DEFAULT_SLACK_CALLS_PER_MINUTE};
+pub use cluster::{ClusterConfig, DEFAULT_LEASE_TTL, valid_instance_id};
 pub use error::ConfigError;
 pub use secret::Secret;
 pub use size::ByteSize;
@@ -67,6 +69,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// `[canary]`: the check that the connections deliver.
     pub canary: CanaryConfig,
+    /// `[cluster]`: this instance and its leases (PostgreSQL store only).
+    pub cluster: ClusterConfig,
     /// The file path (or [`EMBEDDED`]), for messages.
     pub source: String,
 }

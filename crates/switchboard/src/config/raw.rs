@@ -30,6 +30,15 @@ pub(super) struct RawConfig {
     pub store: RawStore,
     #[serde(default)]
     pub canary: RawCanary,
+    pub cluster: Option<RawCluster>,
+}
+
+/// `[cluster]`: several instances of one bot.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCluster {
+    pub instance_id: Option<String>,
+    pub lease_ttl: Option<String>,
 }
 
 /// `[canary]`: checking that the live connections deliver what the

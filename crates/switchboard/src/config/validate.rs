@@ -49,6 +49,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
     let broker = super::validate_bridge::broker(raw.broker, file)?;
     let store = super::validate_store::store(raw.store, file, &base)?;
     let canary = super::canary::canary(raw.canary, file)?;
+    let cluster = super::cluster::cluster(raw.cluster, store.postgres.is_some(), file)?;
     if let Some(agent) = &agent {
         super::isolation::store_outside_agent(&store, agent, file)?;
     }
@@ -62,6 +63,7 @@ pub(super) fn validate(raw: RawConfig, file: &str) -> Result<Config, ConfigError
         agent,
         store,
         canary,
+        cluster,
         source: file.to_owned(),
     })
 }

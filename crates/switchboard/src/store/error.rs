@@ -90,6 +90,16 @@ pub enum StoreError {
         platform: String,
         message_ids: Vec<String>,
     },
+    /// A write under a lease was refused: the lease is no longer the
+    /// writer's with that token (another instance took it, or it expired).
+    #[error(
+        "store {op} refused: the lease {lease} is no longer held with token {token} (another          instance took it over or it expired); this instance stopped acting on it"
+    )]
+    Fenced {
+        op: &'static str,
+        lease: String,
+        token: i64,
+    },
     /// A row holds a value this version cannot read.
     #[error("store {op}: unreadable row: {detail}")]
     Corrupt { op: &'static str, detail: String },

@@ -40,14 +40,31 @@ const MIGRATIONS: List = &[
         "thread usage",
         include_str!("../../migrations/0004_thread_usage.sql"),
     ),
+    (
+        5,
+        "cluster",
+        include_str!("../../migrations/0005_cluster.sql"),
+    ),
 ];
 
-/// PostgreSQL's migrations: its 0001 is the whole schema of SQLite's 0001-0004.
-const POSTGRES_MIGRATIONS: List = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+/// PostgreSQL's migrations: its 0001 is the whole schema of SQLite's
+/// 0001-0004, its 0002 SQLite's 0005.
+const POSTGRES_MIGRATIONS: List = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "cluster",
+        include_str!("../../migrations/postgres/0002_cluster.sql"),
+    ),
+];
+
+/// How many migrations PostgreSQL's list has (tests check each applied once).
+#[cfg(test)]
+pub(super) const POSTGRES_MIGRATION_COUNT: usize = POSTGRES_MIGRATIONS.len();
 
 /// One list of embedded migrations as a sqlx migration source.
 #[derive(Debug)]

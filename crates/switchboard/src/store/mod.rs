@@ -27,6 +27,9 @@
 //!   forward; ids are ordered by [`id_order_key`] ([`id_order`]).
 //! - [`accept`]: the writes of accepting a message and of finishing a turn,
 //!   each in one transaction.
+//! - [`instances`], [`leases`], [`gateway_sessions`]: several instances of
+//!   one bot (issue 14): heartbeats and load, leases with fencing tokens on
+//!   the database's clock, and the Discord session a standby resumes.
 //!
 //! [`Store`] is a cheap `Clone` handle over the connection pools. Every method
 //! is async (sqlx runs SQLite on its own worker threads), so store access
@@ -122,9 +125,12 @@ mod checkpoint;
 mod cursors;
 mod error;
 mod failure;
+mod gateway_sessions;
 mod id_order;
+mod instances;
 mod journal;
 mod journal_state;
+mod leases;
 mod migrations;
 mod postgres;
 mod seen;
@@ -139,18 +145,21 @@ mod pg_tests;
 #[cfg(test)]
 mod size_tests;
 #[cfg(test)]
-mod test_proxy;
+pub(crate) mod test_proxy;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use cursors::Cursor;
 pub use error::StoreError;
+pub use gateway_sessions::GatewaySession;
 pub use id_order::{id_cmp, id_order_key};
+pub use instances::InstanceRecord;
 pub use journal::JournalEntry;
 pub use journal_state::{Backlog, JournalState, UnknownJournalState};
+pub use leases::{Fence, LeaseRecord};
 pub use postgres::{PostgresOptions, redacted_url};
 pub use threads::ThreadRecord;
 pub use usage::ThreadUsage;

@@ -31,7 +31,7 @@ struct State {
     cut: CancellationToken,
 }
 
-pub(super) struct FlakyServer {
+pub(crate) struct FlakyServer {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     task: AbortHandle,
@@ -39,7 +39,7 @@ pub(super) struct FlakyServer {
 
 impl FlakyServer {
     /// Listen on a free local port and forward to `upstream`.
-    pub(super) async fn start(upstream: SocketAddr) -> FlakyServer {
+    pub(crate) async fn start(upstream: SocketAddr) -> FlakyServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(Mutex::new(State {
@@ -71,22 +71,22 @@ impl FlakyServer {
     }
 
     /// The address to connect to instead of the server's.
-    pub(super) fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Cut every connection and close new ones at once.
-    pub(super) fn go_down(&self) {
+    pub(crate) fn go_down(&self) {
         self.set(Mode::Down);
     }
 
     /// Cut every connection and leave new ones unanswered.
-    pub(super) fn go_silent(&self) {
+    pub(crate) fn go_silent(&self) {
         self.set(Mode::Silent);
     }
 
     /// Cut what is held and forward new connections again.
-    pub(super) fn come_back(&self) {
+    pub(crate) fn come_back(&self) {
         self.set(Mode::Up);
     }
 
@@ -114,4 +114,24 @@ async fn forward(mut client: TcpStream, upstream: SocketAddr, cut: CancellationT
         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
         () = cut.cancelled() => {}
     }
+}
+
+/// A [`FlakyServer`] in front of `db`'s server, and the URL of `db`
+/// through it.
+pub(crate) async fn in_front_of(db: &super::test_support::TestDb) -> (FlakyServer, String) {
+    let mut url = url::Url::parse(db.pg_url()).expect("the test URL parses");
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    );
+    let upstream = tokio::net::lookup_host(upstream)
+        .await
+        .expect("the test server's address")
+        .next()
+        .expect("an address");
+    let server = FlakyServer::start(upstream).await;
+    url.set_host(Some("127.0.0.1")).expect("a host");
+    url.set_port(Some(server.addr().port())).expect("a port");
+    (server, url.to_string())
 }

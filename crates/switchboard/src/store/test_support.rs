@@ -14,24 +14,24 @@ use super::{PostgresOptions, Store};
 
 /// The server the PostgreSQL tests use when the environment names none
 /// (the development machines' and CI's: trust auth, database `test`).
-pub(super) const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(crate) const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// Which backend a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum TestBackend {
+pub(crate) enum TestBackend {
     Sqlite,
     Postgres,
 }
 
 /// The URL of a database on the test server, from which databases are
 /// created and dropped.
-pub(super) fn admin_url() -> String {
+pub(crate) fn admin_url() -> String {
     std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned())
 }
 
 /// A connection to [`admin_url`]; panics with the fix when there is none.
-pub(super) async fn admin_connection() -> PgConnection {
+pub(crate) async fn admin_connection() -> PgConnection {
     let url = admin_url();
     match PgConnection::connect(&url).await {
         Ok(conn) => conn,
@@ -45,7 +45,7 @@ pub(super) async fn admin_connection() -> PgConnection {
 }
 
 /// A fresh, empty database for one test; dropped with it.
-pub(super) struct TestDb {
+pub(crate) struct TestDb {
     backend: TestBackend,
     dir: Option<tempfile::TempDir>,
     /// PostgreSQL: the database's name and URL.
@@ -53,7 +53,7 @@ pub(super) struct TestDb {
 }
 
 impl TestDb {
-    pub(super) async fn new(backend: TestBackend) -> TestDb {
+    pub(crate) async fn new(backend: TestBackend) -> TestDb {
         match backend {
             TestBackend::Sqlite => TestDb {
                 backend,
@@ -89,7 +89,7 @@ impl TestDb {
     }
 
     /// Open the store on this database (again: a restart).
-    pub(super) async fn open(&self) -> Store {
+    pub(crate) async fn open(&self) -> Store {
         match self.backend {
             TestBackend::Sqlite => Store::open(self.dir.as_ref().expect("a dir").path())
                 .await
@@ -102,7 +102,7 @@ impl TestDb {
     }
 
     /// Connect a PostgreSQL store to this database with `options`.
-    pub(super) async fn connect(
+    pub(crate) async fn connect(
         &self,
         options: &PostgresOptions,
     ) -> Result<Store, super::StoreError> {
@@ -110,12 +110,12 @@ impl TestDb {
     }
 
     /// PostgreSQL: the database's name.
-    pub(super) fn pg_name(&self) -> &str {
+    pub(crate) fn pg_name(&self) -> &str {
         &self.pg.as_ref().expect("a PostgreSQL test database").0
     }
 
     /// PostgreSQL: the database's URL.
-    pub(super) fn pg_url(&self) -> &str {
+    pub(crate) fn pg_url(&self) -> &str {
         &self.pg.as_ref().expect("a PostgreSQL test database").1
     }
 }
@@ -148,7 +148,7 @@ impl Drop for TestDb {
 }
 
 /// A fresh store on `backend`; keep the [`TestDb`] for as long as the store.
-pub(super) async fn temp_store(backend: TestBackend) -> (TestDb, Store) {
+pub(crate) async fn temp_store(backend: TestBackend) -> (TestDb, Store) {
     let db = TestDb::new(backend).await;
     let store = db.open().await;
     (db, store)
@@ -172,7 +172,7 @@ impl Store {
     }
 
     /// One `i64` from `sql` with one text parameter (`$1`), on a reader.
-    pub(super) async fn test_scalar(&self, sql: &str, param: &str) -> i64 {
+    pub(crate) async fn test_scalar(&self, sql: &str, param: &str) -> i64 {
         on_backend!(self, reader, |pool| {
             sqlx::query_scalar::<_, i64>(sql)
                 .bind(param)
@@ -183,7 +183,7 @@ impl Store {
     }
 
     /// Run `sql` (no parameters, maybe several statements) on the writer.
-    pub(super) async fn test_exec(&self, sql: &str) {
+    pub(crate) async fn test_exec(&self, sql: &str) {
         on_backend!(self, writer, |pool| {
             sqlx::raw_sql(sql).execute(pool).await.map(drop)
         })

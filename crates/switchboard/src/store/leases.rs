@@ -1,0 +1,178 @@
+//! Leases with fencing tokens (issue 14): one holder at a time for a named
+//! thing (a Discord shard, a thread), on the database's clock.
+//!
+//! Owns the `leases` table and the fence that writes made under a lease
+//! carry: [`Fence`] is the lease's name, holder and token, and a fenced
+//! statement changes nothing unless that lease is still held, by that
+//! holder, with that token, unexpired, all checked by the database inside the
+//! statement itself ([`fence_condition`]). On PostgreSQL the check also locks
+//! the lease row `FOR SHARE`, so a takeover waits for a fenced write in
+//! flight to commit and a write racing a committed takeover re-reads the
+//! row and is refused.
+//!
+//! Expiry is judged by the database's clock only (instances' clocks may
+//! differ); the holder's own deadline is the caller's business (see
+//! `cluster::lease`). It must never decide who should hold what.
+
+use std::time::Duration;
+
+use super::{Backend, Store, StoreError};
+
+/// A lease as the database holds it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseRecord {
+    pub holder: String,
+    pub token: i64,
+    /// Milliseconds until it expires on the database's clock (negative:
+    /// expired that long ago).
+    pub expires_in_ms: i64,
+}
+
+/// What a write under a lease carries: refused unless the lease is still
+/// `holder`'s with `token`, unexpired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    pub lease: String,
+    pub holder: String,
+    pub token: i64,
+}
+
+impl Backend {
+    /// The database's clock in unix milliseconds, as an SQL expression.
+    pub(super) fn now_sql(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Backend::Postgres(_) => "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
+        }
+    }
+}
+
+/// The condition a fenced statement adds to its `WHERE`: the lease named
+/// by parameter `$first` is held by `$first+1` with token `$first+2`,
+/// unexpired. Bind [`Fence::bind`]'s three values there.
+pub(super) fn fence_condition(backend: &Backend, first: usize) -> String {
+    let lock = match backend {
+        Backend::Sqlite(_) => "",
+        Backend::Postgres(_) => " FOR SHARE",
+    };
+    format!(
+        "EXISTS (SELECT 1 FROM leases WHERE name = ${first} AND holder = ${} AND token = ${} \
+         AND expires_at > {}{lock})",
+        first + 1,
+        first + 2,
+        backend.now_sql()
+    )
+}
+
+fn ttl_ms(ttl: Duration) -> i64 {
+    i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+impl Store {
+    /// Take the lease `name` for `holder` for `ttl`, if it is free, expired
+    /// or already `holder`'s: its fencing token, or `None` while another
+    /// holder's lease runs. A new holder, or a takeover after expiry, gets
+    /// a larger token than any before.
+    pub async fn lease_acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = self.backend.now_sql();
+        let sql = format!(
+            "INSERT INTO leases (name, holder, token, expires_at, acquired_at) \
+             VALUES ($1, $2, 1, {now} + $3, {now}) \
+             ON CONFLICT (name) DO UPDATE SET \
+             token = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > {now} \
+             THEN leases.token ELSE leases.token + 1 END, \
+             acquired_at = CASE WHEN leases.holder = excluded.holder \
+             AND leases.expires_at > {now} THEN leases.acquired_at ELSE excluded.acquired_at END, \
+             holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= {now} \
+             RETURNING token"
+        );
+        on_backend!(self, writer, |pool| {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .bind(name)
+                .bind(holder)
+                .bind(ttl_ms(ttl))
+                .fetch_optional(pool)
+                .await
+        })
+        .map_err(StoreError::query("lease_acquire"))
+    }
+
+    /// Extend `fence`'s lease to `ttl` from now: `false` if it is no longer
+    /// that holder's with that token, or already expired (then it must be
+    /// acquired anew, with a new token).
+    pub async fn lease_renew(&self, fence: &Fence, ttl: Duration) -> Result<bool, StoreError> {
+        let now = self.backend.now_sql();
+        let sql = format!(
+            "UPDATE leases SET expires_at = {now} + $4 \
+             WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > {now}"
+        );
+        on_backend!(self, writer, |pool| {
+            sqlx::query(&sql)
+                .bind(&fence.lease)
+                .bind(&fence.holder)
+                .bind(fence.token)
+                .bind(ttl_ms(ttl))
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() == 1)
+        })
+        .map_err(StoreError::query("lease_renew"))
+    }
+
+    /// Give `fence`'s lease up now (it expires; the token stays, so the next
+    /// holder's is larger). `false` if it was no longer `fence`'s.
+    pub async fn lease_release(&self, fence: &Fence) -> Result<bool, StoreError> {
+        let now = self.backend.now_sql();
+        let sql = format!(
+            "UPDATE leases SET expires_at = {now} \
+             WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > {now}"
+        );
+        on_backend!(self, writer, |pool| {
+            sqlx::query(&sql)
+                .bind(&fence.lease)
+                .bind(&fence.holder)
+                .bind(fence.token)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() == 1)
+        })
+        .map_err(StoreError::query("lease_release"))
+    }
+
+    /// The lease `name` as the database holds it, if it was ever taken.
+    pub async fn lease(&self, name: &str) -> Result<Option<LeaseRecord>, StoreError> {
+        let now = self.backend.now_sql();
+        let sql = format!("SELECT holder, token, expires_at - {now} FROM leases WHERE name = $1");
+        let row: Option<(String, i64, i64)> = on_backend!(self, reader, |pool| {
+            sqlx::query_as(&sql).bind(name).fetch_optional(pool).await
+        })
+        .map_err(StoreError::query("lease"))?;
+        Ok(row.map(|(holder, token, expires_in_ms)| LeaseRecord {
+            holder,
+            token,
+            expires_in_ms,
+        }))
+    }
+
+    /// Every lease `holder` holds unexpired, by name: (name, token).
+    pub async fn leases_held_by(&self, holder: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let now = self.backend.now_sql();
+        let sql = format!(
+            "SELECT name, token FROM leases WHERE holder = $1 AND expires_at > {now} ORDER BY name"
+        );
+        on_backend!(self, reader, |pool| {
+            sqlx::query_as(&sql).bind(holder).fetch_all(pool).await
+        })
+        .map_err(StoreError::query("leases_held_by"))
+    }
+}
+
+#[cfg(test)]
+#[path = "leases_tests.rs"]
+mod tests;
