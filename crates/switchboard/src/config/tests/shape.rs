@@ -72,7 +72,7 @@ fn unknown_key_at_top_level() {
     let message = error("[discrod]\ntoken = \"x\"\n");
     assert_eq!(
         message,
-        "switchboard.toml: discrod: unknown key (expected one of: discord, slack, admin, log, supervisor, broker, agent, store, canary)"
+        "switchboard.toml: discrod: unknown key (expected one of: discord, slack, admin, log, supervisor, broker, agent, store, canary, cluster)"
     );
 }
 

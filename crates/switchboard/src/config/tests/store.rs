@@ -150,3 +150,33 @@ fn a_postgresql_store_is_not_held_to_the_data_dir_rule() {
     let config = Config::from_toml_str(&text, &file, &env).unwrap();
     assert!(config.store.postgres.is_some());
 }
+
+#[test]
+fn cluster_keys_go_with_a_postgres_store() {
+    let config = parse(&store_section(&format!("url = \"{URL}\""))).unwrap();
+    assert_eq!(config.cluster.instance_id, None);
+    assert_eq!(config.cluster.lease_ttl, Duration::from_secs(10));
+
+    let config = parse(&format!(
+        "{}[cluster]\ninstance_id = \"web-1.eu\"\nlease_ttl = \"3s\"\n",
+        store_section(&format!("url = \"{URL}\""))
+    ))
+    .unwrap();
+    assert_eq!(config.cluster.instance_id.as_deref(), Some("web-1.eu"));
+    assert_eq!(config.cluster.lease_ttl, Duration::from_secs(3));
+
+    let message = error("[cluster]\nlease_ttl = \"3s\"\n");
+    assert!(message.contains("cluster") && message.contains("store.url"), "{message}");
+    let with_url = |cluster: &str| {
+        store_error(&format!(
+            "{}[cluster]\n{cluster}\n",
+            store_section(&format!("url = \"{URL}\""))
+        ))
+    };
+    let message = with_url("instance_id = \"a b\"");
+    assert!(message.contains("cluster.instance_id"), "{message}");
+    let message = with_url("lease_ttl = \"100ms\"");
+    assert!(message.contains("cluster.lease_ttl") && message.contains("500ms"), "{message}");
+    let message = with_url("ttl = \"3s\"");
+    assert!(message.contains("cluster.ttl: unknown key"), "{message}");
+}
