@@ -144,6 +144,7 @@ async fn status(State(state): State<AdminState>) -> Json<serde_json::Value> {
         "pipeline": state.health.pipeline.figures(),
         "catch_up": state.health.catch_up.figures(),
         "delivery": state.health.delivery.figures(),
+        "cluster": state.health.cluster.figures(),
         "sessions": state.health.pools().into_iter().map(|(name, f)| json!({
             "platform": name, "max": f.max, "busy": f.busy, "idle": f.idle, "live": f.busy + f.idle,
         })).collect::<Vec<_>>(),

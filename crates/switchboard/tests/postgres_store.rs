@@ -11,50 +11,16 @@ mod support;
 use sqlx::{Connection, PgConnection};
 use support::Options;
 use support::chat::Chat;
-
-const PASSWORD: &str = "hunter2-pg-secret";
-
-fn server_url() -> String {
-    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-async fn admin() -> PgConnection {
-    let url = server_url();
-    PgConnection::connect(&url).await.unwrap_or_else(|err| {
-        panic!(
-            "this test needs PostgreSQL at {url} (trust auth) and cannot reach it: {err}; \
-             start it (`pg_ctlcluster 15 main start`) or set SWITCHBOARD_TEST_POSTGRES_URL"
-        )
-    })
-}
-
-/// A fresh database; its URL carries [`PASSWORD`] (trust auth ignores it).
-async fn fresh_database() -> (String, String) {
-    let name = format!("sb_e2e_{:016x}", rand::random::<u64>());
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin().await)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&server_url()).unwrap();
-    url.set_path(&name);
-    url.set_password(Some(PASSWORD)).unwrap();
-    (name, url.to_string())
-}
-
-async fn drop_database(name: &str) {
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin().await)
-        .await
-        .unwrap();
-}
+use support::postgres::{PASSWORD, drop_database, fresh_database, store_lines};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversation_lives_in_postgresql_across_a_kill_and_a_restart() {
     let (name, url) = fresh_database().await;
-    let store: &'static str = Box::leak(format!("url = \"{url}\"").into_boxed_str());
     let mut chat = Chat::start(Options {
-        store,
+        store: store_lines(&url),
+        // After kill -9 the restarted process waits out the dead one's
+        // lease on the Discord shard (it cannot tell it is dead).
+        cluster: "lease_ttl = \"2s\"",
         ..Options::default()
     })
     .await;

@@ -175,7 +175,13 @@ pub(super) async fn wire_conversations(
     .with_prune_after(w.config.store.prune_after)
     .with_delivery_ledger(ledger)
     .with_status(bot_status(w.health.clone()));
-    bridge.restore().await;
+    if w.cluster.is_some() && side.platform == Platform::Discord {
+        // The shard's holder answers what was left unanswered, when this
+        // instance takes the shard (`ChatEvent::TookOver`).
+        bridge.restore_threads().await;
+    } else {
+        bridge.restore().await;
+    }
     Wired { bridge, pool }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::conversations::{PlatformSide, Wired, wire_conversations};
+use super::discord_shard::ShardRunner;
 use super::{PlatformTasks, Wiring};
 use crate::chat::Platform;
 use crate::chat::discord::rest::global_limit;
@@ -40,21 +41,28 @@ pub(super) async fn wire(
         w.metrics.discord_invalid_requests(),
     );
     let renewal = SessionRenewal::default();
-    let gateway = DiscordGateway::new(
-        discord,
-        &w.config.supervisor,
-        conn.clone(),
-        w.inbound.clone(),
-        directory.clone(),
-        bot.clone(),
-    )
-    .with_renewal(renewal.watch())
-    .with_clicks(rest.clone());
+    let gateway = {
+        let (discord, supervisor, conn) = (discord.clone(), w.config.supervisor, conn.clone());
+        let (inbound, directory, bot) = (w.inbound.clone(), directory.clone(), bot.clone());
+        let (renewal, rest) = (renewal.clone(), rest.clone());
+        move || {
+            DiscordGateway::new(
+                &discord,
+                &supervisor,
+                conn.clone(),
+                inbound.clone(),
+                directory.clone(),
+                bot.clone(),
+            )
+            .with_renewal(renewal.watch())
+            .with_clicks(rest.clone())
+        }
+    };
     let probe = Arc::new(DiscordProbe::new(rest.clone()));
     let side = PlatformSide {
         platform: Platform::Discord,
         outbound: Arc::new(DiscordOutbound::new(rest.clone())),
-        history: Arc::new(DiscordHistory::new(rest.clone(), directory, bot)),
+        history: Arc::new(DiscordHistory::new(rest.clone(), directory, bot.clone())),
         gating: discord.gating.clone(),
         reactions: discord.reactions.clone(),
         unauthorized: fatal_error("discord", &DiscordCause::RestUnauthorized)
@@ -70,16 +78,40 @@ pub(super) async fn wire(
             .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
     };
     let wired = wire_conversations(w, side, platforms).await;
-    platforms.spawn(verify_token(rest));
-    w.supervise(gateway, conn, platform_stop, platforms);
+    platforms.spawn(verify_token(rest.clone(), bot.clone()));
+    match w.cluster {
+        None => w.supervise(gateway(), conn, platform_stop, platforms),
+        Some(cluster) => {
+            let runner = ShardRunner {
+                store: w.store.clone(),
+                instance: cluster.instance.clone(),
+                timing: cluster.timing,
+                health: conn.clone(),
+                cluster: w.health.cluster.clone(),
+                supervisor: w.config.supervisor,
+                inbound: w.inbound.clone(),
+                rest,
+                bot,
+                gateway: Box::new(move |publisher, resume| gateway().shared(publisher, resume)),
+            };
+            platforms.spawn(runner.run(platform_stop.clone()));
+            w.tracker.spawn(crate::supervisor::summary::log_summaries(
+                conn,
+                w.config.supervisor.summary_interval,
+                platform_stop.clone(),
+            ));
+        }
+    }
     wired
 }
 
 /// Ask REST who we are: a 401 stops the platform at once with the token
-/// fix; any other failure is left for the gateway to report.
-async fn verify_token(rest: DiscordRest) -> Result<(), FatalError> {
+/// fix; any other failure is left for the gateway to report. The id is
+/// kept (a resumed session never sees READY, which also tells it).
+async fn verify_token(rest: DiscordRest, bot: BotUserId) -> Result<(), FatalError> {
     match tokio::time::timeout(TOKEN_CHECK_TIMEOUT, rest.current_user()).await {
         Ok(Ok(user)) => {
+            let _ = bot.set(user.id);
             tracing::info!(platform = "discord", bot = %user.name, bot_id = user.id, "token accepted by the REST API");
             Ok(())
         }

@@ -9,6 +9,7 @@
 
 mod conversations;
 mod discord;
+mod discord_shard;
 mod heap;
 mod housekeeping;
 mod slack;
@@ -66,6 +67,14 @@ struct Wiring<'a> {
     tracker: &'a TaskTracker,
     stop: &'a CancellationToken,
     faults: &'a TestFaults,
+    /// This instance among several (a PostgreSQL store), or `None`.
+    cluster: Option<&'a ClusterRun>,
+}
+
+/// This process as one of several instances of the bot (issue 14).
+pub(crate) struct ClusterRun {
+    pub instance: String,
+    pub timing: crate::cluster::LeaseTiming,
 }
 
 impl Wiring<'_> {
@@ -151,6 +160,31 @@ pub async fn run_reporting(
     let mut platforms = PlatformTasks::new();
     let mut live = LivePlatforms::new();
     let faults = TestFaults::from_env();
+    let cluster = config.store.postgres.as_ref().map(|_| ClusterRun {
+        instance: config
+            .cluster
+            .instance_id
+            .clone()
+            .unwrap_or_else(crate::cluster::default_instance_id),
+        timing: crate::cluster::LeaseTiming {
+            ttl: config.cluster.lease_ttl,
+        },
+    });
+    let heartbeat = cluster.as_ref().map(|cluster| {
+        health.cluster.set_instance(&cluster.instance);
+        tracing::info!(instance = %cluster.instance, lease_ttl_ms = cluster.timing.ttl.as_millis() as u64, "one of several instances sharing the PostgreSQL store");
+        let pools = health.clone();
+        crate::cluster::Heartbeat::start(
+            store.clone(),
+            cluster.instance.clone(),
+            cluster.timing.renew_every(),
+            std::sync::Arc::new(move || {
+                pools.pools().iter().fold((0, 0), |(live, max), (_, f)| {
+                    (live + f.busy + f.idle, max + f.max)
+                })
+            }),
+        )
+    });
     if let Some(agent) = &config.agent {
         let wiring = Wiring {
             config: &config,
@@ -162,6 +196,7 @@ pub async fn run_reporting(
             tracker: &tracker,
             stop: &stop,
             faults: &faults,
+            cluster: cluster.as_ref(),
         };
         if let Some(discord) = &config.discord {
             let platform_stop = stop.child_token();
@@ -210,6 +245,9 @@ pub async fn run_reporting(
         }
     })
     .await;
+    if let (Some(heartbeat), Some(cluster)) = (heartbeat, &cluster) {
+        heartbeat.stop(&store, &cluster.instance).await;
+    }
     store.close().await;
     if drained.is_err() {
         tracing::warn!(

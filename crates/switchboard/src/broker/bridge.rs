@@ -94,6 +94,9 @@ pub struct Bridge {
     ledger: DeliveryLedger,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+    /// Stops the thread actors when this instance stands down (a child of
+    /// `shutdown`, renewed after each stand-down).
+    threads_stop: CancellationToken,
     /// Threads idle longer than this are not loaded at start (`restore`).
     pub(super) prune_after: Duration,
     /// Actors started since ended ones were last let go.
@@ -132,6 +135,7 @@ impl Bridge {
             cursors,
             ledger: DeliveryLedger::default(),
             tracker,
+            threads_stop: shutdown.child_token(),
             shutdown,
             prune_after: crate::config::DEFAULT_PRUNE_AFTER,
             started_since_let_go: 0,
@@ -167,6 +171,34 @@ impl Bridge {
     pub fn with_prune_after(mut self, prune_after: Duration) -> Self {
         self.prune_after = prune_after;
         self
+    }
+
+    /// Another instance holds the platform now: stop every thread actor
+    /// (each running turn gets the shutdown grace, then is journaled
+    /// interrupted) and the delivery check's claim on a session, so this
+    /// instance no longer acts for the platform.
+    pub fn stand_down(&mut self) {
+        self.ledger.session_stopped();
+        self.threads_stop.cancel();
+        self.threads_stop = self.shutdown.child_token();
+        for thread in self.threads.values_mut() {
+            thread.input = None;
+        }
+        tracing::warn!(
+            platform = self.platform.as_str(),
+            threads = self.threads.len(),
+            "another instance holds this platform's shard now; stopped acting on its threads"
+        );
+    }
+
+    /// This instance took the platform over from another: learn the
+    /// threads the other one opened and take up what it left unanswered.
+    pub async fn take_over(&mut self) {
+        tracing::info!(
+            platform = self.platform.as_str(),
+            "took this platform's shard over: restoring its threads and unanswered messages"
+        );
+        self.restore().await;
     }
 
     /// A new platform session started: catch up on what was missed.
@@ -457,7 +489,7 @@ impl Bridge {
             previous,
             self.deps.clone(),
             &self.tracker,
-            self.shutdown.clone(),
+            self.threads_stop.clone(),
         );
         if let Some(thread) = self.threads.get_mut(key) {
             thread.input = Some(handle.clone());

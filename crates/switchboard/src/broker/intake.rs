@@ -45,7 +45,9 @@ pub async fn run_intake(
 async fn handle(bridges: &mut HashMap<Platform, Bridge>, event: ChatEvent) {
     let platform = match &event {
         ChatEvent::Message(message, _) => message.platform,
-        ChatEvent::SessionStarted { platform } => *platform,
+        ChatEvent::SessionStarted { platform }
+        | ChatEvent::TookOver { platform }
+        | ChatEvent::HandedOver { platform } => *platform,
         ChatEvent::ButtonClicked(click) => click.platform,
         ChatEvent::SlashCommand(command) => command.platform,
     };
@@ -63,6 +65,8 @@ async fn handle(bridges: &mut HashMap<Platform, Bridge>, event: ChatEvent) {
     match event {
         ChatEvent::Message(message, receipt) => bridge.handle(*message, receipt).await,
         ChatEvent::SessionStarted { .. } => bridge.start_catch_up(),
+        ChatEvent::TookOver { .. } => bridge.take_over().await,
+        ChatEvent::HandedOver { .. } => bridge.stand_down(),
         ChatEvent::ButtonClicked(click) => bridge.click(*click),
         ChatEvent::SlashCommand(command) => bridge.command(*command).await,
     }

@@ -20,6 +20,13 @@ impl Bridge {
     /// After a start: learn the known threads, and answer (or give up on,
     /// telling the user) every message journaled but not answered before.
     pub async fn restore(&mut self) {
+        self.restore_threads().await;
+        self.take_up_unfinished().await;
+    }
+
+    /// Learn the threads switchboard owns, from the store (a standby: the
+    /// unanswered messages are the holder's to answer, not this one's).
+    pub async fn restore_threads(&mut self) {
         let durable = self.deps.durable.clone();
         // Only threads active within prune_after (or with unfinished
         // work): older ones are pruned hourly anyway, and loading every
@@ -36,6 +43,12 @@ impl Bridge {
             let (thread_id, thread) = OwnedThread::from_record(record);
             self.threads.insert(thread_id, thread);
         }
+    }
+
+    /// Answer (or give up on, telling the user) every message journaled
+    /// but not answered.
+    async fn take_up_unfinished(&mut self) {
+        let durable = self.deps.durable.clone();
         let unfinished = durable.check(
             "restore journal",
             durable.store().journal_unfinished(durable.platform()).await,

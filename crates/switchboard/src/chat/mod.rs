@@ -91,6 +91,12 @@ pub enum ChatEvent {
     /// A new platform session began (not a resume): events may have been
     /// missed since the last one, so catch-up should run.
     SessionStarted { platform: Platform },
+    /// This instance took the platform's shard over from another (issue
+    /// 14): learn the threads anew and take up what was left unanswered.
+    TookOver { platform: Platform },
+    /// This instance lost the platform's shard to another: stop acting on
+    /// its threads and its delivery check.
+    HandedOver { platform: Platform },
     /// Someone clicked one of the bot's buttons.
     ButtonClicked(Box<ButtonClick>),
     /// Someone ran one of the bot's slash commands.

@@ -112,6 +112,12 @@ impl DeliveryLedger {
         self.state().session_started = Some(at);
     }
 
+    /// This instance no longer holds the platform's session (another
+    /// instance took it): nothing is due to be delivered here.
+    pub fn session_stopped(&self) {
+        self.state().session_started = None;
+    }
+
     pub fn session_started_at(&self) -> Option<SystemTime> {
         self.state().session_started
     }

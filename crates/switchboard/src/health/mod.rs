@@ -6,12 +6,14 @@
 //! This module knows nothing of any platform's protocol.
 
 mod catch_up;
+mod cluster;
 mod delivery;
 mod pipeline;
 mod pools;
 mod store;
 
 pub use catch_up::{CatchUpFigures, CatchUpHealth, IncompleteChannel};
+pub use cluster::{ClusterFigures, ClusterHealth};
 pub use delivery::{DeliveryFigures, DeliveryHealth};
 pub use pipeline::{INTAKE_BEAT, PipelineFigures, PipelineHealth};
 pub use pools::{PoolFigures, PoolView, SATURATION_SAMPLE, Saturation};
@@ -44,6 +46,9 @@ pub enum ConnectionState {
     FatallyClosed { cause: String },
     /// Closed on shutdown.
     Stopped,
+    /// Another instance holds this shard (issue 14); this one takes it over
+    /// when that instance's lease expires. Healthy: nothing is missed.
+    Standby,
 }
 
 impl ConnectionState {
@@ -57,11 +62,12 @@ impl ConnectionState {
             Self::BackingOff { .. } => "backing_off",
             Self::FatallyClosed { .. } => "fatally_closed",
             Self::Stopped => "stopped",
+            Self::Standby => "standby",
         }
     }
 
     /// Every state name, for metrics that publish one gauge per state.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "connecting",
         "identifying",
         "resuming",
@@ -69,6 +75,7 @@ impl ConnectionState {
         "backing_off",
         "fatally_closed",
         "stopped",
+        "standby",
     ];
 }
 
@@ -214,6 +221,7 @@ fn unhealthy_reason(
 ) -> Option<String> {
     match state {
         ConnectionState::Active => {}
+        ConnectionState::Standby => return None,
         ConnectionState::BackingOff { attempt, until } => {
             let in_ms = until.saturating_duration_since(Instant::now()).as_millis();
             return Some(format!(
@@ -339,6 +347,8 @@ pub struct HealthRegistry {
     pub catch_up: CatchUpHealth,
     /// Whether each platform's connection delivers what it holds.
     pub delivery: DeliveryHealth,
+    /// This instance among several, and the leases it holds.
+    pub cluster: ClusterHealth,
 }
 
 impl std::fmt::Debug for HealthRegistry {

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod chat;
+pub mod postgres;
 pub mod slack;
 pub mod terminal;
 
@@ -79,6 +80,9 @@ pub struct Options {
     pub env: &'static [(&'static str, &'static str)],
     /// `[store]` lines (TOML); none: the SQLite store beside the config.
     pub store: &'static str,
+    /// `[cluster]` lines (TOML; with a PostgreSQL `store`); none: no
+    /// `[cluster]` section.
+    pub cluster: &'static str,
 }
 
 impl Default for Options {
@@ -99,6 +103,7 @@ impl Default for Options {
             slack_sim: None,
             env: &[],
             store: "",
+            cluster: "",
         }
     }
 }
@@ -192,6 +197,47 @@ pub struct Harness {
     earlier_logs: Vec<String>,
     /// `Options::env`, kept for restarts.
     env: &'static [(&'static str, &'static str)],
+}
+
+/// Another process of the same bot, beside a [`Harness`]'s.
+pub struct Peer {
+    child: Child,
+    pub logs: Logs,
+    pub admin: String,
+}
+
+impl Peer {
+    pub fn signal(&self, signal: i32) {
+        if let Some(pid) = self.child.id() {
+            unsafe { libc::kill(pid as i32, signal) };
+        }
+    }
+
+    /// SIGKILL, and wait for the exit.
+    pub async fn kill9(&mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+
+    /// GET an admin path as JSON: (status, body).
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        switchboard::install_crypto_provider();
+        let response = reqwest::get(format!("{}{path}", self.admin))
+            .await
+            .expect("admin API answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// SIGTERM, and wait (at most `timeout`) for a clean exit.
+    pub async fn stop(mut self, timeout: Duration) {
+        self.signal(libc::SIGTERM);
+        let exited = tokio::time::timeout(timeout, self.child.wait()).await;
+        assert!(
+            matches!(exited, Ok(Ok(status)) if status.success()),
+            "the peer did not exit cleanly: {exited:?}"
+        );
+    }
 }
 
 /// Spawn `switchboard run` on a config; wait until its admin API listens.
@@ -319,7 +365,7 @@ impl Harness {
         let config = format!(
             "{discord_section}{slack_section}[admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\nlevel = \"debug\"\n\n\
              [supervisor]\n{}\n\n[broker]\n{}\n\n[canary]\n{}\n\n[agent]\ncommand = {:?}\nargs = [{}]\n\
-             cwd = \"agent-work\"\n{}\n\n[store]\n{}\n",
+             cwd = \"agent-work\"\n{}\n\n[store]\n{}\n{}",
             options.supervisor,
             options.broker,
             options.canary,
@@ -327,6 +373,11 @@ impl Harness {
             agent_args.join(", "),
             agent_lines(options.agent),
             options.store,
+            if options.cluster.is_empty() {
+                String::new()
+            } else {
+                format!("\n[cluster]\n{}\n", options.cluster)
+            },
         );
         std::fs::write(&config_path, config).unwrap();
         std::fs::create_dir_all(dir.path().join("agent-work")).unwrap();
@@ -372,6 +423,15 @@ impl Harness {
         self.child.id().expect("still running") as i32
     }
 
+    /// Another `switchboard run` on the same config (another instance of
+    /// the same bot: same simulators, same store).
+    pub async fn spawn_peer(&self) -> Peer {
+        let mut secrets = secrets(&self.sim, self.slack.as_ref());
+        secrets.extend(self.env.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let (child, logs, admin, _) = spawn_switchboard(&self.config_path, &secrets).await;
+        Peer { child, logs, admin }
+    }
+
     /// GET an admin path: (status, body).
     pub async fn get(&self, path: &str) -> (u16, String) {
         // reqwest is built with rustls and no provider of its own.
@@ -407,7 +467,10 @@ impl Harness {
     pub async fn wait_ready(&self) {
         self.logs
             .wait_for(Duration::from_secs(10), |v| {
-                v["message"] == "gateway READY (new session)" || v["message"] == "gateway RESUMED"
+                v["message"] == "gateway READY (new session)"
+                    || v["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("gateway RESUMED"))
             })
             .await;
     }

@@ -27,6 +27,7 @@ use serde_json::value::RawValue;
 use super::cause::{CloseCode, DiscordCause};
 use super::directory::ChannelDirectory;
 use super::events;
+use super::handover::{ResumeState, SessionPublisher, session_of};
 use super::history::BotUserId;
 use super::rest::DiscordRest;
 use super::shard_reader::{Polled, ShardReader};
@@ -71,6 +72,12 @@ pub struct DiscordGateway {
     guild_ids: Vec<u64>,
     /// Whether this process registered its commands already.
     commands_registered: bool,
+    /// A shard shared by several instances: where its session is published
+    /// for a standby (`None`: this process alone runs the bot).
+    publisher: Option<SessionPublisher>,
+    /// Resumed from another instance's session: the first RESUMED starts
+    /// catch-up and the delivery check, as a READY would.
+    taken_over: bool,
 }
 
 impl DiscordGateway {
@@ -104,7 +111,22 @@ impl DiscordGateway {
             clicks: None,
             guild_ids: discord.guild_ids.clone(),
             commands_registered: false,
+            publisher: None,
+            taken_over: false,
         }
+    }
+
+    /// A shard shared by several instances: publish the session as it
+    /// goes, close with 4000 (resumable) on shutdown so a standby can
+    /// RESUME it, and start from `resume`, another instance's session.
+    pub fn shared(mut self, publisher: SessionPublisher, resume: Option<ResumeState>) -> Self {
+        if let Some(state) = resume {
+            self.session = Some(session_of(&state));
+            self.resume_url = state.resume_url;
+            self.taken_over = true;
+        }
+        self.publisher = Some(publisher);
+        self
     }
 
     /// Hand clicks on the bot's buttons to the broker, answered over `rest`.
@@ -140,14 +162,24 @@ impl DiscordGateway {
         if cause.ends_session() {
             self.session = None;
             self.resume_url = None;
+            if let Some(publisher) = &self.publisher {
+                publisher.ended();
+            }
         } else if let Some(session) = shard.session() {
             self.session = Some(session.clone());
         }
     }
 
-    /// Close with 1000 and wait a bounded time for the gateway's answer.
+    /// Close and wait a bounded time for the gateway's answer: with 1000
+    /// (the session ends), or with 4000 when the shard is shared, so the
+    /// instance that takes it over can RESUME it.
     async fn close_for_shutdown(&self, shard: &mut Shard) {
-        shard.close(CloseFrame::NORMAL);
+        if let Some(publisher) = &self.publisher {
+            publisher.observe(shard.session(), self.resume_url.as_ref());
+            shard.close(CloseFrame::RESUME);
+        } else {
+            shard.close(CloseFrame::NORMAL);
+        }
         let _ = tokio::time::timeout(CLOSE_DEADLINE, async {
             while let Some(item) = shard.next().await {
                 if matches!(item, Ok(Message::Close(_))) {
@@ -240,12 +272,26 @@ impl DiscordGateway {
             "RESUMED" => {
                 dog.on_active();
                 self.health.transition(ConnectionState::Active);
-                tracing::info!(platform = "discord", "gateway RESUMED");
+                if std::mem::take(&mut self.taken_over) {
+                    // Another instance's session: what it had not handled
+                    // is replayed, and catch-up covers anything else.
+                    let _ = self.inbound.send(ChatEvent::SessionStarted {
+                        platform: Platform::Discord,
+                    });
+                    tracing::info!(
+                        platform = "discord",
+                        "gateway RESUMED (session taken over from another instance)"
+                    );
+                } else {
+                    tracing::info!(platform = "discord", "gateway RESUMED");
+                }
             }
             "MESSAGE_CREATE" => match serde_json::from_str::<Frame<MessageCreate>>(json) {
                 Ok(frame) => {
                     let parent = self.directory.parent_of(frame.d.channel_id.get());
-                    let event = events::message_create(&frame.d, self.bot_user_id, parent);
+                    // A resumed session never saw READY: the id is REST's.
+                    let bot_user_id = self.bot_user_id.or_else(|| self.bot.get().copied());
+                    let event = events::message_create(&frame.d, bot_user_id, parent);
                     // The receiver only goes away on shutdown. Discord has
                     // no ack: what is lost here is found by catch-up.
                     let _ = self
@@ -375,6 +421,9 @@ impl Connection for DiscordGateway {
                             self.health.record_event(now);
                             if let Some(cause) = self.on_text(&json, &shard, &mut dog, now) {
                                 break cause;
+                            }
+                            if let Some(publisher) = &self.publisher {
+                                publisher.observe(shard.session(), self.resume_url.as_ref());
                             }
                             if active_since.is_none() && dog.is_active() {
                                 active_since = Some(now);

@@ -166,7 +166,10 @@ fn cluster_keys_go_with_a_postgres_store() {
     assert_eq!(config.cluster.lease_ttl, Duration::from_secs(3));
 
     let message = error("[cluster]\nlease_ttl = \"3s\"\n");
-    assert!(message.contains("cluster") && message.contains("store.url"), "{message}");
+    assert!(
+        message.contains("cluster") && message.contains("store.url"),
+        "{message}"
+    );
     let with_url = |cluster: &str| {
         store_error(&format!(
             "{}[cluster]\n{cluster}\n",
@@ -176,7 +179,10 @@ fn cluster_keys_go_with_a_postgres_store() {
     let message = with_url("instance_id = \"a b\"");
     assert!(message.contains("cluster.instance_id"), "{message}");
     let message = with_url("lease_ttl = \"100ms\"");
-    assert!(message.contains("cluster.lease_ttl") && message.contains("500ms"), "{message}");
+    assert!(
+        message.contains("cluster.lease_ttl") && message.contains("500ms"),
+        "{message}"
+    );
     let message = with_url("ttl = \"3s\"");
     assert!(message.contains("cluster.ttl: unknown key"), "{message}");
 }

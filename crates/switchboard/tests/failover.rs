@@ -1,0 +1,183 @@
+//! Several instances of one bot on one PostgreSQL store (issue 14), as real
+//! processes: one discord-sim, one PostgreSQL database, two `switchboard
+//! run` processes on the same config. One holds the Discord shard, the
+//! other stands by; when the holder dies, the standby takes the lease and
+//! RESUMEs the holder's session from the store (no new identify), so what
+//! was posted in the gap is replayed, and the answer cut short is marked
+//! interrupted and answered once.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::chat::{Chat, TURN};
+use support::postgres::{drop_database, fresh_database, store_lines};
+use support::{Options, bot_messages, joined, sim_wait};
+use tokio::time::Instant;
+
+const SECOND: Duration = Duration::from_secs(1);
+/// `cluster.lease_ttl` in these tests.
+const TTL: Duration = Duration::from_secs(2);
+
+fn options(url: &str) -> Options {
+    Options {
+        store: store_lines(url),
+        cluster: "lease_ttl = \"2s\"",
+        broker: "edit_interval = \"300ms\"\nshutdown_grace = \"300ms\"",
+        ..Options::default()
+    }
+}
+
+/// The leases an instance's /status says it holds.
+fn leases(status: &Value) -> Vec<String> {
+    status["cluster"]["leases"]
+        .as_object()
+        .map(|leases| leases.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// How many of the bot's messages in `thread` answer `prompt` (the demo
+/// agent's header repeats the prompt).
+fn answers_to(chat: &Chat, thread: u64, prompt: &str) -> usize {
+    chat.reply_texts(thread)
+        .iter()
+        .filter(|text| text.contains(&format!("> {prompt}")) || text.contains(prompt))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mid_answer() {
+    let (name, url) = fresh_database().await;
+    let mut chat = Chat::start(options(&url)).await;
+    chat.h
+        .logs
+        .wait_message(10 * SECOND, "holding the Discord shard")
+        .await;
+    let (_, status) = chat.h.get_json("/status").await;
+    assert_eq!(leases(&status), ["discord:shard:0"], "{status}");
+
+    let standby = chat.h.spawn_peer().await;
+    standby
+        .logs
+        .wait_message(
+            10 * SECOND,
+            "standby: another instance holds the Discord shard",
+        )
+        .await;
+    let (ready, status) = standby.get_json("/readyz").await;
+    assert_eq!(ready, 200, "a standby is ready: {status}");
+    let (_, status) = standby.get_json("/status").await;
+    assert!(leases(&status).is_empty(), "{status}");
+    assert_eq!(status["connections"][0]["state"], "standby", "{status}");
+
+    // The holder answers.
+    let first = chat.ask("hello");
+    chat.done(chat.channel, first).await;
+
+    // Killed mid-answer.
+    let asked = chat.ask("[[slow:300]][[long:900]]");
+    sim_wait(&chat.h.sim, TURN, "part of the answer streamed", |s| {
+        bot_messages(s, asked)
+            .iter()
+            .any(|m| m.content.contains("prompt:") && m.edits.len() >= 2)
+            .then_some(())
+    })
+    .await;
+    let identifies_before = chat.h.sim.identifies().len();
+    chat.h.kill9().await;
+    let killed = Instant::now();
+    // Posted while no instance holds the shard: the session buffers it.
+    let in_gap = chat.say(first, "posted in the gap");
+
+    standby
+        .logs
+        .wait_message(
+            TTL + 8 * SECOND,
+            "gateway RESUMED (session taken over from another instance)",
+        )
+        .await;
+    let took = killed.elapsed();
+    eprintln!("failover: holder killed -> RESUMED in {took:?}");
+    assert!(
+        took < TTL + 2 * SECOND,
+        "the standby resumed after {took:?}"
+    );
+    assert_eq!(
+        chat.h.sim.identifies().len(),
+        identifies_before,
+        "a failover RESUMEs; it never identifies anew"
+    );
+    assert!(chat.h.sim.resumes().iter().any(|r| r.accepted));
+
+    // The gap's message is replayed and answered once; the answer cut short
+    // is marked interrupted and answered again, once.
+    chat.done(first, in_gap).await;
+    chat.done(chat.channel, asked).await;
+    let texts = chat.reply_texts(asked);
+    let interrupted = texts
+        .iter()
+        .filter(|t| t.ends_with("answering again below.*"))
+        .count();
+    assert_eq!(interrupted, 1, "{texts:#?}");
+    assert!(
+        joined(&texts).contains(switchboard::demo_agent::script::long_text(900).trim_end()),
+        "answered in full after the failover: {texts:#?}"
+    );
+    assert_eq!(answers_to(&chat, first, "posted in the gap"), 1);
+
+    // The new holder serves new mentions.
+    let after = chat.ask("after the failover");
+    chat.done(chat.channel, after).await;
+    let (_, status) = standby.get_json("/status").await;
+    assert_eq!(leases(&status), ["discord:shard:0"], "{status}");
+    standby.stop(5 * SECOND).await;
+    drop_database(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_shutting_down_hands_the_shard_over_at_once() {
+    let (name, url) = fresh_database().await;
+    let mut chat = Chat::start(Options {
+        cluster: "lease_ttl = \"30s\"",
+        ..options(&url)
+    })
+    .await;
+    chat.h
+        .logs
+        .wait_message(10 * SECOND, "holding the Discord shard")
+        .await;
+    let standby = chat.h.spawn_peer().await;
+    standby
+        .logs
+        .wait_message(
+            10 * SECOND,
+            "standby: another instance holds the Discord shard",
+        )
+        .await;
+    let first = chat.ask("hello");
+    chat.done(chat.channel, first).await;
+    let identifies_before = chat.h.sim.identifies().len();
+    let stopped = Instant::now();
+    chat.h.signal(libc::SIGTERM);
+    assert!(chat.h.wait_exit(10 * SECOND).await.success());
+    standby
+        .logs
+        .wait_message(
+            10 * SECOND,
+            "gateway RESUMED (session taken over from another instance)",
+        )
+        .await;
+    let took = stopped.elapsed();
+    eprintln!("hand-over on SIGTERM: {took:?}");
+    assert!(
+        took < 5 * SECOND,
+        "the lease was released, not waited out (ttl 30 s): {took:?}"
+    );
+    assert_eq!(chat.h.sim.identifies().len(), identifies_before);
+    let follow_up = chat.say(first, "still there?");
+    chat.done(first, follow_up).await;
+    assert_eq!(answers_to(&chat, first, "still there?"), 1);
+    standby.stop(5 * SECOND).await;
+    drop_database(&name).await;
+}
