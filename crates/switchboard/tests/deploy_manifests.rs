@@ -134,7 +134,7 @@ fn the_kubernetes_manifests_link_up_and_match_the_config() {
     let stop = config.broker.shutdown_grace + DRAIN_DEADLINE;
     assert!(
         kube.grace() > stop,
-        "terminationGracePeriodSeconds exceeds shutdown_grace + drain ({stop:?})"
+        "terminationGracePeriodSeconds must exceed shutdown_grace + drain ({stop:?})"
     );
 
     let pod = &spec["template"]["spec"];
@@ -174,16 +174,12 @@ async fn the_configmaps_config_passes_switchboard_check() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
-    let agent = inspect(&kube.config_text, &kube.config_path, &kube.env())
-        .config
-        .agent
-        .expect("[agent]");
     let file = dir.path().join("switchboard.toml");
     std::fs::write(&file, launch::portable(&kube.config_text, &work)).unwrap();
     let mut env = kube.env();
     env.insert(
         "PATH".into(),
-        launch::path_with(&launch::stand_in_agent(dir.path(), &agent.command)),
+        launch::agent_on_path(&kube.config_text, dir.path()),
     );
     let out = launch::check(&file, &env).await;
     let (stdout, stderr) = (
@@ -208,15 +204,11 @@ async fn the_deployments_command_starts_switchboard_and_every_probe_path_answers
         launch::runnable(&kube.config_text, dir.path(), &sims),
     )
     .unwrap();
-    let agent = inspect(&kube.config_text, &kube.config_path, &kube.env())
-        .config
-        .agent
-        .expect("[agent]");
     let mut env = kube.env();
     env.extend(launch::sim_tokens(&kube.config_text, &sims));
     env.insert(
         "PATH".into(),
-        launch::path_with(&launch::stand_in_agent(dir.path(), &agent.command)),
+        launch::agent_on_path(&kube.config_text, dir.path()),
     );
     env.insert("HOME".into(), dir.path().display().to_string());
 
@@ -233,6 +225,7 @@ async fn the_deployments_command_starts_switchboard_and_every_probe_path_answers
     let status = running.stop(libc::SIGTERM, kube.grace()).await;
     assert!(status.success(), "exit after SIGTERM: {status}");
 }
+
 #[tokio::test]
 async fn the_systemd_unit_is_hardened_and_its_config_passes_check() {
     let sd = Systemd::read();
@@ -253,7 +246,7 @@ async fn the_systemd_unit_is_hardened_and_its_config_passes_check() {
     let stop = config.broker.shutdown_grace + DRAIN_DEADLINE;
     assert!(
         timeout > stop,
-        "TimeoutStopSec {timeout:?} exceeds shutdown_grace + drain ({stop:?})"
+        "TimeoutStopSec {timeout:?} must exceed shutdown_grace + drain ({stop:?})"
     );
     let signal = sd.service("KillSignal").unwrap_or_else(|| "SIGTERM".into());
     assert!(
@@ -314,7 +307,7 @@ async fn the_systemd_unit_is_hardened_and_its_config_passes_check() {
     let mut env = sd.env();
     env.insert(
         "PATH".into(),
-        launch::path_with(&launch::stand_in_agent(dir.path(), &agent.command)),
+        launch::agent_on_path(&sd.config_text, dir.path()),
     );
     let out = launch::check(&file, &env).await;
     let (stdout, stderr) = (
@@ -334,15 +327,11 @@ async fn the_systemd_units_command_runs_and_stops_on_its_signal_within_its_timeo
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("switchboard.toml");
     std::fs::write(&file, launch::runnable(&sd.config_text, dir.path(), &sims)).unwrap();
-    let agent = inspect(&sd.config_text, &sd.config_path, &sd.env())
-        .config
-        .agent
-        .expect("[agent]");
     let mut env = sd.env();
     env.extend(launch::sim_tokens(&sd.config_text, &sims));
     env.insert(
         "PATH".into(),
-        launch::path_with(&launch::stand_in_agent(dir.path(), &agent.command)),
+        launch::agent_on_path(&sd.config_text, dir.path()),
     );
     env.insert("HOME".into(), dir.path().display().to_string());
 

@@ -39,14 +39,13 @@ impl Kube {
             .unwrap_or_else(|| {
                 panic!("{config_path} is not a ConfigMap key mounted in the container")
             });
-        let config_text =
-            manifests
-                .named("ConfigMap", &map)
-                .unwrap_or_else(|| panic!("the mounted ConfigMap {map:?} is not in the manifests"))
-                ["data"][&key]
-                .as_str()
-                .unwrap_or_else(|| panic!("ConfigMap {map:?} has no key {key:?}"))
-                .to_owned();
+        let configmap = manifests
+            .named("ConfigMap", &map)
+            .unwrap_or_else(|| panic!("the mounted ConfigMap {map:?} is not in the manifests"));
+        let config_text = configmap["data"][&key]
+            .as_str()
+            .unwrap_or_else(|| panic!("ConfigMap {map:?} has no key {key:?}"))
+            .to_owned();
         Kube {
             manifests,
             config_path,

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -128,27 +128,36 @@ pub fn sim_tokens(text: &str, sims: &Sims) -> BTreeMap<String, String> {
     .collect()
 }
 
-/// A folder holding `command` (the config's agent program, a bare name) as
-/// a script that runs the built-in demo agent, so it resolves on PATH.
-pub fn stand_in_agent(dir: &Path, command: &str) -> PathBuf {
+/// A PATH on which the config's `agent.command` (a bare program name, as
+/// installed in the target's image or system) resolves: a folder in `dir`
+/// holding a script of that name that runs the built-in demo agent, then
+/// this process's PATH. Read from the text as written, so that a config
+/// the loader refuses is still judged by the binary.
+pub fn agent_on_path(text: &str, dir: &Path) -> String {
+    let command = parse(text)
+        .get("agent")
+        .and_then(|a| a.get("command"))
+        .and_then(toml::Value::as_str)
+        .expect("agent.command")
+        .to_owned();
     assert!(
         !command.contains('/'),
         "agent.command {command:?}: a name on PATH expected"
     );
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let script = bin.join(command);
+    let script = bin.join(&command);
     std::fs::write(
         &script,
         format!("#!/bin/sh\nexec {:?} demo-agent \"$@\"\n", binary()),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    bin
+    path_with(&bin)
 }
 
 /// `bin` first, then this process's PATH.
-pub fn path_with(bin: &Path) -> String {
+fn path_with(bin: &Path) -> String {
     format!(
         "{}:{}",
         bin.display(),
