@@ -37,7 +37,7 @@ use crate::supervisor::{Connection, FatalError, supervise};
 /// How long the drain after shutdown may take, on top of the turns' own
 /// `shutdown_grace`, before tasks are abandoned (with no turn running the
 /// process exits within 2 s of SIGTERM).
-const DRAIN_DEADLINE: Duration = Duration::from_millis(1_500);
+pub const DRAIN_DEADLINE: Duration = Duration::from_millis(1_500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
