@@ -11,6 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
+use sqlx::Connection;
 use support::chat::{Chat, TURN};
 use support::postgres::{drop_database, fresh_database, store_lines};
 use support::{Options, bot_messages, joined, sim_wait};
@@ -179,5 +180,94 @@ async fn a_holder_shutting_down_hands_the_shard_over_at_once() {
     chat.done(first, follow_up).await;
     assert_eq!(answers_to(&chat, first, "still there?"), 1);
     standby.stop(5 * SECOND).await;
+    drop_database(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_paused_past_its_lease_stops_acting_when_it_wakes_and_nothing_is_answered_twice() {
+    let (name, url) = fresh_database().await;
+    // A long grace: stopping its threads alone would let the woken holder
+    // stream on for 10 s; it must be refused at once.
+    let mut chat = Chat::start(Options {
+        broker: "edit_interval = \"300ms\"\nshutdown_grace = \"10s\"",
+        ..options(&url)
+    })
+    .await;
+    chat.h
+        .logs
+        .wait_message(10 * SECOND, "holding the Discord shard")
+        .await;
+    let standby = chat.h.spawn_peer().await;
+    standby
+        .logs
+        .wait_message(
+            10 * SECOND,
+            "standby: another instance holds the Discord shard",
+        )
+        .await;
+    let asked = chat.ask("[[slow:300]][[long:900]]");
+    sim_wait(&chat.h.sim, TURN, "part of the answer streamed", |s| {
+        bot_messages(s, asked)
+            .iter()
+            .any(|m| m.content.contains("prompt:") && m.edits.len() >= 2)
+            .then_some(())
+    })
+    .await;
+    let cut_short = bot_messages(&chat.h.sim, asked)[0].id;
+    chat.h.signal(libc::SIGSTOP);
+    standby
+        .logs
+        .wait_message(
+            TTL + 8 * SECOND,
+            "gateway RESUMED (session taken over from another instance)",
+        )
+        .await;
+    chat.done(chat.channel, asked).await;
+    let answered = chat.reply_texts(asked);
+
+    // The paused holder wakes: it must stop, not finish its answer.
+    chat.h.signal(libc::SIGCONT);
+    chat.h
+        .logs
+        .wait_message(
+            5 * SECOND,
+            "another instance holds this platform's shard now; stopped acting on its threads",
+        )
+        .await;
+    chat.h
+        .logs
+        .wait_for(5 * SECOND, |v| {
+            v["message"] == "standby: another instance holds the Discord shard"
+        })
+        .await;
+    // Time for any late post or edit of the woken holder to arrive (the
+    // measured span: its agent kept streaming while it was paused).
+    tokio::time::sleep(2 * SECOND).await;
+    let messages = bot_messages(&chat.h.sim, asked);
+    let first = messages.iter().find(|m| m.id == cut_short).unwrap();
+    assert!(
+        first.content.ends_with("answering again below.*"),
+        "the woken holder edited the reply the new holder marked: {}",
+        first.content
+    );
+    assert_eq!(
+        chat.reply_texts(asked),
+        answered,
+        "the woken holder posted or edited after it lost the shard"
+    );
+    let complete = answered
+        .iter()
+        .filter(|t| t.starts_with("session "))
+        .count();
+    assert_eq!(complete, 2, "one cut short, one full answer: {answered:#?}");
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM journal")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(states, ["answered"], "a late write changed the journal");
+    drop(db);
+    standby.stop(5 * SECOND).await;
+    chat.h.stop().await;
     drop_database(&name).await;
 }

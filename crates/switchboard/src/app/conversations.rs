@@ -51,6 +51,9 @@ fn after_reaping() {
 /// What a platform brings to the broker.
 pub(super) struct PlatformSide {
     pub platform: Platform,
+    /// The store its broker side writes through (fenced by the shard's
+    /// lease when several instances share it).
+    pub store: crate::store::Store,
     pub outbound: Arc<dyn ChatOutbound>,
     pub history: Arc<dyn ChatHistory>,
     pub gating: Gating,
@@ -88,7 +91,7 @@ pub(super) async fn wire_conversations(
     );
     w.health
         .register_pool(name, pool.clone(), w.agent.turn_idle_timeout);
-    let durable = Durable::new(w.store.clone(), w.health.store.clone(), name)
+    let durable = Durable::new(side.store.clone(), w.health.store.clone(), name)
         .reporting(w.health.pipeline.clone(), w.faults.clone())
         .counting(w.metrics.clone());
     // Unbounded, but never long: a send happens once per post refused with

@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use super::conversations::{PlatformSide, Wired, wire_conversations};
 use super::discord_shard::ShardRunner;
+use super::holder_outbound::HolderOutbound;
 use super::{PlatformTasks, Wiring};
+use crate::chat::ChatOutbound;
 use crate::chat::Platform;
 use crate::chat::discord::rest::global_limit;
 use crate::chat::discord::{
     BotUserId, ChannelDirectory, DiscordCause, DiscordGateway, DiscordHistory, DiscordOutbound,
     DiscordProbe, DiscordRest,
 };
+use crate::cluster::HolderSlot;
 use crate::config::DiscordConfig;
 use crate::delivery::SessionRenewal;
 use crate::delivery::active::CanaryPoster;
@@ -59,9 +62,23 @@ pub(super) async fn wire(
         }
     };
     let probe = Arc::new(DiscordProbe::new(rest.clone()));
+    // Several instances: the holder of the shard's lease answers; posts and
+    // journal writes ask the slot first (refused once the lease may be
+    // another instance's).
+    let slot = HolderSlot::default();
+    let mut outbound: Arc<dyn ChatOutbound> = Arc::new(DiscordOutbound::new(rest.clone()));
+    let mut store = w.store.clone();
+    if w.cluster.is_some() {
+        outbound = Arc::new(HolderOutbound {
+            inner: outbound,
+            slot: slot.clone(),
+        });
+        store = store.fenced_by(slot.fence_source());
+    }
     let side = PlatformSide {
         platform: Platform::Discord,
-        outbound: Arc::new(DiscordOutbound::new(rest.clone())),
+        store,
+        outbound,
         history: Arc::new(DiscordHistory::new(rest.clone(), directory, bot.clone())),
         gating: discord.gating.clone(),
         reactions: discord.reactions.clone(),
@@ -92,6 +109,8 @@ pub(super) async fn wire(
                 inbound: w.inbound.clone(),
                 rest,
                 bot,
+                slot,
+                draining: cluster.draining.clone(),
                 gateway: Box::new(move |publisher, resume| gateway().shared(publisher, resume)),
             };
             platforms.spawn(runner.run(platform_stop.clone()));

@@ -8,10 +8,12 @@
 //! session, run the supervised gateway until shutdown or until the lease is
 //! lost, and hand the broker side over (`ChatEvent::TookOver` /
 //! `HandedOver`). Every session save is fenced by the lease. On shutdown
-//! the gateway closes resumably, the last session is saved and the lease is
+//! the gateway closes resumably, the last session is saved, and the lease
+//! is parked with the app, renewed while the running turns drain, then
 //! released, so a standby takes over at once instead of after the ttl.
 //! It must never run the gateway without holding the lease.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -19,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::chat::discord::{BotUserId, DiscordGateway, DiscordRest, ResumeState, SessionPublisher};
 use crate::chat::{ChatEvent, InboundSender, Platform};
-use crate::cluster::{HeldLease, LeaseTiming};
+use crate::cluster::{HeldLease, HolderSlot, LeaseTiming};
 use crate::config::SupervisorConfig;
 use crate::health::{ClusterHealth, ConnectionHealth, ConnectionState};
 use crate::store::{GatewaySession, Store, StoreError};
@@ -49,6 +51,10 @@ pub(super) struct ShardRunner {
     pub inbound: InboundSender,
     pub rest: DiscordRest,
     pub bot: BotUserId,
+    /// What the Discord side's posts and journal writes ask before acting.
+    pub slot: HolderSlot,
+    /// Where the lease goes at shutdown, held while the turns drain.
+    pub draining: Arc<Mutex<Vec<HeldLease>>>,
     /// A fresh gateway for each time this instance holds the shard.
     pub gateway: Box<dyn Fn(SessionPublisher, Option<ResumeState>) -> DiscordGateway + Send + Sync>,
 }
@@ -64,25 +70,39 @@ impl ShardRunner {
             };
             self.cluster
                 .set_lease(SHARD_LEASE, Some(held.fence().token));
-            let ended = self.hold(&held, &stop).await;
-            self.cluster.set_lease(SHARD_LEASE, None);
-            match ended {
+            self.slot.hold(&held);
+            match self.hold(&held, &stop).await {
+                Held::Stopped => {
+                    // The running turns finish under the lease (the app
+                    // releases it after the drain); the gateway is closed
+                    // resumably already, so the events meanwhile wait for
+                    // the next holder's RESUME.
+                    self.draining
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(held);
+                    return Ok(());
+                }
                 Held::Lost => {
+                    self.let_go();
                     let _ = self.inbound.send(ChatEvent::HandedOver {
                         platform: Platform::Discord,
                     });
                     drop(held);
                 }
-                Held::Stopped => {
-                    held.release().await;
-                    return Ok(());
-                }
                 Held::Fatal(fatal) => {
+                    self.let_go();
                     held.release().await;
                     return Err(fatal);
                 }
             }
         }
+    }
+
+    /// Nothing may act on the shard here any more.
+    fn let_go(&self) {
+        self.slot.clear();
+        self.cluster.set_lease(SHARD_LEASE, None);
     }
 
     /// Try for the lease until it is ours or `stop`: again right after the

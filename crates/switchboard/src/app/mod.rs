@@ -11,6 +11,7 @@ mod conversations;
 mod discord;
 mod discord_shard;
 mod heap;
+mod holder_outbound;
 mod housekeeping;
 mod slack;
 
@@ -75,6 +76,9 @@ struct Wiring<'a> {
 pub(crate) struct ClusterRun {
     pub instance: String,
     pub timing: crate::cluster::LeaseTiming,
+    /// Leases still held at shutdown: kept (renewed) while the running
+    /// turns drain, so they finish here, then released for a standby.
+    pub draining: std::sync::Arc<std::sync::Mutex<Vec<crate::cluster::HeldLease>>>,
 }
 
 impl Wiring<'_> {
@@ -169,6 +173,7 @@ pub async fn run_reporting(
         timing: crate::cluster::LeaseTiming {
             ttl: config.cluster.lease_ttl,
         },
+        draining: std::sync::Arc::default(),
     });
     let heartbeat = cluster.as_ref().map(|cluster| {
         health.cluster.set_instance(&cluster.instance);
@@ -245,6 +250,13 @@ pub async fn run_reporting(
         }
     })
     .await;
+    if let Some(cluster) = &cluster {
+        let draining =
+            std::mem::take(&mut *cluster.draining.lock().unwrap_or_else(|e| e.into_inner()));
+        for held in draining {
+            held.release().await;
+        }
+    }
     if let (Some(heartbeat), Some(cluster)) = (heartbeat, &cluster) {
         heartbeat.stop(&store, &cluster.instance).await;
     }

@@ -46,6 +46,7 @@ pub(super) async fn wire(
     let probe = Arc::new(SlackProbe::new(web.clone()));
     let side = PlatformSide {
         platform: Platform::Slack,
+        store: w.store.clone(),
         outbound: Arc::new(SlackOutbound::new(web.clone())),
         history: Arc::new(SlackHistory::new(web.clone(), identity.clone())),
         gating: slack.gating.clone(),

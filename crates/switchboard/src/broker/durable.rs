@@ -78,6 +78,12 @@ impl Durable {
 
     /// Log and count a failed store operation; `None` on failure.
     pub fn check<T>(&self, what: &str, result: Result<T, StoreError>) -> Option<T> {
+        if let Err(err @ StoreError::Fenced { .. }) = &result {
+            // Not a failing store: this instance no longer holds the lease
+            // the write was made under, and another instance answers.
+            tracing::warn!(platform = self.platform, operation = what, %err, "store write refused: another instance holds this platform now");
+            return None;
+        }
         let result = result.map_err(|err| err.to_string());
         let result = match result {
             Ok(_) if self.faults.store_failing() => Err("injected test fault".to_owned()),

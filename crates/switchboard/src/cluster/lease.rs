@@ -16,6 +16,8 @@
 //! and gives the lease up in the background (a clean hand-over instead of
 //! waiting out the ttl). It must never act on the lease itself.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -43,11 +45,62 @@ impl LeaseTiming {
     }
 }
 
+/// Whether this instance may still act on a lease, judged by the clock at
+/// the moment of asking: true only before the end of the acting window of
+/// the last renewal that succeeded. Unlike [`HeldLease::lost`], which the
+/// renewal task fires when it runs, this is right even in the first
+/// instant after a pause (SIGSTOP, a stalled runtime): every task that
+/// asks sees the window has passed, whatever ran first.
+#[derive(Clone, Debug)]
+pub struct ActingGuard {
+    /// The reference instant of `until_ms`.
+    base: Instant,
+    /// Milliseconds after `base` until which acting is allowed (0: never).
+    until_ms: Arc<AtomicU64>,
+}
+
+impl ActingGuard {
+    fn new(until: Instant) -> ActingGuard {
+        let base = Instant::now();
+        let guard = ActingGuard {
+            base,
+            until_ms: Arc::new(AtomicU64::new(0)),
+        };
+        guard.extend(until);
+        guard
+    }
+
+    /// A guard that never allows acting (no lease held).
+    pub fn never() -> ActingGuard {
+        ActingGuard {
+            base: Instant::now(),
+            until_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn extend(&self, until: Instant) {
+        let ms = until.saturating_duration_since(self.base).as_millis();
+        self.until_ms
+            .store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Release);
+    }
+
+    fn end(&self) {
+        self.until_ms.store(0, Ordering::Release);
+    }
+
+    /// Whether acting on the lease is allowed now.
+    pub fn may_act(&self) -> bool {
+        let until = self.until_ms.load(Ordering::Acquire);
+        until > 0 && self.base + Duration::from_millis(until) > Instant::now()
+    }
+}
+
 /// A lease held by this instance.
 pub struct HeldLease {
     fence: Fence,
     store: Store,
     lost: CancellationToken,
+    guard: ActingGuard,
     renewer: JoinHandle<()>,
     released: bool,
 }
@@ -71,11 +124,12 @@ impl HeldLease {
             token,
         };
         let lost = CancellationToken::new();
+        let guard = ActingGuard::new(sent + timing.acting_window());
         let renewer = tokio::spawn(keep(
             store.clone(),
             fence.clone(),
             timing,
-            sent + timing.acting_window(),
+            guard.clone(),
             lost.clone(),
         ));
         tracing::info!(lease = %name, holder = %holder, token, "lease taken");
@@ -83,6 +137,7 @@ impl HeldLease {
             fence,
             store: store.clone(),
             lost,
+            guard,
             renewer,
             released: false,
         }))
@@ -106,7 +161,12 @@ impl HeldLease {
 
     /// Whether this instance must stop acting on the lease.
     pub fn is_lost(&self) -> bool {
-        self.lost.is_cancelled()
+        self.lost.is_cancelled() || !self.guard.may_act()
+    }
+
+    /// The clock-judged guard, for work that must check before each act.
+    pub fn guard(&self) -> ActingGuard {
+        self.guard.clone()
     }
 
     /// Stop acting and give the lease up now, so another instance may take
@@ -114,6 +174,7 @@ impl HeldLease {
     pub async fn release(mut self) {
         self.released = true;
         self.renewer.abort();
+        self.guard.end();
         self.lost.cancel();
         let released = tokio::time::timeout(
             Duration::from_secs(2),
@@ -127,6 +188,7 @@ impl HeldLease {
 impl Drop for HeldLease {
     fn drop(&mut self) {
         self.renewer.abort();
+        self.guard.end();
         self.lost.cancel();
         if self.released {
             return;
@@ -148,14 +210,17 @@ async fn keep(
     store: Store,
     fence: Fence,
     timing: LeaseTiming,
-    mut acting_until: Instant,
+    guard: ActingGuard,
     lost: CancellationToken,
 ) {
+    let mut acting_until =
+        guard.base + Duration::from_millis(guard.until_ms.load(Ordering::Acquire));
     let mut next = Instant::now() + timing.renew_every();
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(acting_until) => {
                 tracing::warn!(lease = %fence.lease, token = fence.token, "lease not renewed in time (database unreachable or this process stalled); stopped acting on it before it can expire");
+                guard.end();
                 lost.cancel();
                 return;
             }
@@ -169,10 +234,12 @@ async fn keep(
         match renewed {
             Ok(true) => {
                 acting_until = sent + timing.acting_window();
+                guard.extend(acting_until);
                 next = sent + timing.renew_every();
             }
             Ok(false) => {
                 tracing::warn!(lease = %fence.lease, token = fence.token, "lease taken over by another instance or expired; stopped acting on it");
+                guard.end();
                 lost.cancel();
                 return;
             }

@@ -167,3 +167,20 @@ async fn a_dropped_or_released_lease_is_free_for_the_next_instance_at_once() {
         .unwrap();
     assert_eq!(again.fence().token, token + 1);
 }
+
+/// A stalled process (here: the runtime's only thread blocked, as under
+/// SIGSTOP) sees at its first instant awake that it may no longer act,
+/// before the renewal task has had a chance to run.
+#[tokio::test]
+async fn after_a_stall_past_the_window_the_guard_refuses_before_any_task_runs() {
+    let (_db, store) = temp_store(TestBackend::Sqlite).await;
+    let held = HeldLease::try_take(&store, "shard:0", "a", timing())
+        .await
+        .unwrap()
+        .unwrap();
+    let guard = held.guard();
+    assert!(guard.may_act());
+    std::thread::sleep(TTL); // the stall itself: nothing else may run
+    assert!(!guard.may_act(), "acting allowed after the window passed");
+    assert!(held.is_lost());
+}

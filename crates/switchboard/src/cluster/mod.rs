@@ -10,8 +10,10 @@
 //! lease (the Discord shard runner and the thread placement do) and never
 //! touch a platform.
 
+pub mod holder;
 pub mod instance;
 pub mod lease;
 
+pub use holder::HolderSlot;
 pub use instance::{Heartbeat, default_instance_id};
-pub use lease::{HeldLease, LeaseTiming};
+pub use lease::{ActingGuard, HeldLease, LeaseTiming};

@@ -140,6 +140,7 @@ impl Store {
         }
         // Two statements, each all or nothing by the batch filter; the
         // journal update reports a row per entry it moved.
+        let fence = self.write_fence(OP)?;
         let (before, between, after) = two_statements(&self.backend);
         let moved = on_backend!(self, writer, |pool| {
             let mut sql = QueryBuilder::new(before);
@@ -149,6 +150,9 @@ impl Store {
                 .push_bind(replies_json(reply_ids));
             sql.push(", updated_at = ").push_bind(now_ms);
             push_batch_filter!(&mut sql, platform, &ids);
+            if let Some(fence) = &fence {
+                super::leases::push_fence(&mut sql, &self.backend, fence);
+            }
             sql.push(between);
             sql.push("UPDATE threads SET last_active_at = CASE WHEN last_active_at < ")
                 .push_bind(now_ms)
@@ -165,7 +169,11 @@ impl Store {
         })
         .map_err(StoreError::query(OP))?;
         if moved != ids.len() {
-            return Err(no_such_entry(OP, platform, &ids));
+            let missing = no_such_entry(OP, platform, &ids);
+            return Err(match &fence {
+                Some(fence) => self.fenced_or(OP, fence, missing).await,
+                None => missing,
+            });
         }
         Ok(())
     }

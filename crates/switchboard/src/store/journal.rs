@@ -205,11 +205,15 @@ impl Store {
         if unique.is_empty() {
             return Ok(());
         }
+        let fence = self.write_fence(op)?;
         let updated = on_backend!(self, writer, |pool| {
             let mut update = QueryBuilder::new(format!("UPDATE journal SET {column} = "));
             update.push_bind(value);
             update.push(", updated_at = ").push_bind(now_ms);
             push_batch_filter!(&mut update, platform, &unique);
+            if let Some(fence) = &fence {
+                super::leases::push_fence(&mut update, &self.backend, fence);
+            }
             update
                 .build()
                 .execute(pool)
@@ -218,7 +222,11 @@ impl Store {
         })
         .map_err(StoreError::query(op))?;
         if updated != unique.len() as u64 {
-            return Err(no_such_entry(op, platform, &unique));
+            let missing = no_such_entry(op, platform, &unique);
+            return Err(match &fence {
+                Some(fence) => self.fenced_or(op, fence, missing).await,
+                None => missing,
+            });
         }
         Ok(())
     }

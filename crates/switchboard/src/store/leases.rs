@@ -14,9 +14,23 @@
 //! differ); the holder's own deadline is the caller's business (see
 //! `cluster::lease`). It must never decide who should hold what.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::QueryBuilder;
+
 use super::{Backend, Store, StoreError};
+
+/// Where a fenced [`Store`] gets the fence of its writes: `None` while the
+/// lease is not held (the write is then refused without a round trip).
+#[derive(Clone)]
+pub struct FenceSource(pub Arc<dyn Fn() -> Option<Fence> + Send + Sync>);
+
+impl std::fmt::Debug for FenceSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FenceSource")
+    }
+}
 
 /// A lease as the database holds it now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,11 +78,80 @@ pub(super) fn fence_condition(backend: &Backend, first: usize) -> String {
     )
 }
 
+/// Add `AND` [`fence_condition`] with `fence`'s values bound, to a
+/// statement being built.
+pub(super) fn push_fence<'a, DB>(
+    query: &mut QueryBuilder<'a, DB>,
+    backend: &Backend,
+    fence: &'a Fence,
+) where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let lock = match backend {
+        Backend::Sqlite(_) => "",
+        Backend::Postgres(_) => " FOR SHARE",
+    };
+    query.push(" AND EXISTS (SELECT 1 FROM leases WHERE name = ");
+    query.push_bind(fence.lease.clone());
+    query.push(" AND holder = ").push_bind(fence.holder.clone());
+    query.push(" AND token = ").push_bind(fence.token);
+    query.push(format!(" AND expires_at > {}{lock})", backend.now_sql()));
+}
+
 fn ttl_ms(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
 impl Store {
+    /// This store with the journal's state writes fenced by `source`'s
+    /// lease (the writes of a thread's owner): refused, as
+    /// [`StoreError::Fenced`], once the lease is not this instance's.
+    pub fn fenced_by(&self, source: FenceSource) -> Store {
+        Store {
+            backend: self.backend.clone(),
+            fence: Some(source),
+        }
+    }
+
+    /// The fence this store's writes carry now: `Ok(None)` for an unfenced
+    /// store, `Err(Fenced)` when its lease is not held.
+    pub(super) fn write_fence(&self, op: &'static str) -> Result<Option<Fence>, StoreError> {
+        match &self.fence {
+            None => Ok(None),
+            Some(source) => (source.0)().map(Some).ok_or(StoreError::Fenced {
+                op,
+                lease: "(none held by this instance)".to_owned(),
+                token: 0,
+            }),
+        }
+    }
+
+    /// After a fenced write changed fewer rows than it should: `Fenced` if
+    /// the lease is the reason, else `otherwise`.
+    pub(super) async fn fenced_or(
+        &self,
+        op: &'static str,
+        fence: &Fence,
+        otherwise: StoreError,
+    ) -> StoreError {
+        match self.lease(&fence.lease).await {
+            Ok(Some(lease))
+                if lease.holder == fence.holder
+                    && lease.token == fence.token
+                    && lease.expires_in_ms > 0 =>
+            {
+                otherwise
+            }
+            _ => StoreError::Fenced {
+                op,
+                lease: fence.lease.clone(),
+                token: fence.token,
+            },
+        }
+    }
+
     /// Take the lease `name` for `holder` for `ttl`, if it is free, expired
     /// or already `holder`'s: its fencing token, or `None` while another
     /// holder's lease runs. A new holder, or a takeover after expiry, gets

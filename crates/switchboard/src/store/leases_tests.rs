@@ -46,6 +46,7 @@ both_backends!(
     a_released_lease_is_free_at_once_and_its_token_is_never_reused,
     a_gateway_session_is_saved_under_its_lease_and_read_back,
     instances_report_heartbeats_least_loaded_first,
+    a_fenced_store_refuses_journal_writes_once_its_lease_is_gone,
 );
 
 async fn one_holder_at_a_time_and_the_same_holder_keeps_its_token(backend: TestBackend) {
@@ -263,4 +264,96 @@ async fn racing_instances_get_one_holder_on_postgres() {
     }
     assert_eq!(won, vec![1], "exactly one holder, with the first token");
     assert!(store.lease("shard:0").await.unwrap().is_some());
+}
+
+fn journal_entry(id: &str) -> crate::store::JournalEntry {
+    crate::store::JournalEntry {
+        platform: "discord".into(),
+        message_id: id.into(),
+        thread_id: "t1".into(),
+        channel_id: "t1".into(),
+        author_id: "u1".into(),
+        author_name: "alice".into(),
+        is_bot: false,
+        content: "hello".into(),
+        received_at_ms: 1_000,
+        state: crate::store::JournalState::Received,
+        reply_message_ids: Vec::new(),
+    }
+}
+
+async fn a_fenced_store_refuses_journal_writes_once_its_lease_is_gone(backend: TestBackend) {
+    use crate::store::JournalState;
+    use std::sync::{Arc, Mutex};
+    let (_db, store) = temp_store(backend).await;
+    let short = Duration::from_millis(300);
+    let token = store
+        .lease_acquire("discord:shard:0", "a", short)
+        .await
+        .unwrap()
+        .unwrap();
+    let current = Arc::new(Mutex::new(Some(fence("discord:shard:0", "a", token))));
+    let source = {
+        let current = current.clone();
+        FenceSource(Arc::new(move || current.lock().unwrap().clone()))
+    };
+    let owner = store.fenced_by(source);
+    for id in ["1", "2"] {
+        assert!(store.journal_accept(&journal_entry(id)).await.unwrap());
+    }
+    owner
+        .journal_set_state("discord", "1", JournalState::Prompted, 2)
+        .await
+        .unwrap();
+    owner
+        .finish_turn(
+            "discord",
+            &["1"],
+            JournalState::Answered,
+            &["r1".into()],
+            "t1",
+            3,
+        )
+        .await
+        .unwrap();
+    // A message that is not journaled is still "no such entry" while held.
+    let missing = owner
+        .journal_set_state("discord", "404", JournalState::Prompted, 3)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, StoreError::NoSuchEntry { .. }),
+        "{missing}"
+    );
+    // Another instance takes the shard over after expiry.
+    let new = acquire_when_free(&store, "discord:shard:0", "b", LONG).await;
+    assert!(new > token);
+    let late = owner
+        .journal_set_state("discord", "2", JournalState::Interrupted, 4)
+        .await
+        .unwrap_err();
+    assert!(matches!(late, StoreError::Fenced { .. }), "{late}");
+    let late = owner
+        .finish_turn("discord", &["2"], JournalState::Answered, &[], "t1", 4)
+        .await
+        .unwrap_err();
+    assert!(matches!(late, StoreError::Fenced { .. }), "{late}");
+    let entry = store.journal_entry("discord", "2").await.unwrap().unwrap();
+    assert_eq!(
+        entry.state,
+        JournalState::Received,
+        "the late writes changed nothing"
+    );
+    // Not holding at all: refused without asking the database.
+    *current.lock().unwrap() = None;
+    let refused = owner
+        .journal_set_state("discord", "2", JournalState::Prompted, 5)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Fenced { .. }), "{refused}");
+    // The unfenced handle writes as before.
+    store
+        .journal_set_state("discord", "2", JournalState::Prompted, 5)
+        .await
+        .unwrap();
 }

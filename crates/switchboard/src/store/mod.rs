@@ -159,7 +159,7 @@ pub use id_order::{id_cmp, id_order_key};
 pub use instances::InstanceRecord;
 pub use journal::JournalEntry;
 pub use journal_state::{Backlog, JournalState, UnknownJournalState};
-pub use leases::{Fence, LeaseRecord};
+pub use leases::{Fence, FenceSource, LeaseRecord};
 pub use postgres::{PostgresOptions, redacted_url};
 pub use threads::ThreadRecord;
 pub use usage::ThreadUsage;
@@ -176,6 +176,9 @@ pub const DEFAULT_SEEN_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 6
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// Set by [`Store::fenced_by`]: the journal's state writes carry this
+    /// lease's fence (issue 14).
+    fence: Option<leases::FenceSource>,
 }
 
 /// The database behind a [`Store`].
@@ -191,6 +194,7 @@ impl Store {
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
         Ok(Store {
             backend: Backend::Sqlite(sqlite::SqliteBackend::open(data_dir).await?),
+            fence: None,
         })
     }
 
@@ -203,6 +207,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         Ok(Store {
             backend: Backend::Postgres(postgres::PgBackend::connect(url, options).await?),
+            fence: None,
         })
     }
 
