@@ -188,7 +188,7 @@ async fn a_holder_paused_past_its_lease_stops_acting_when_it_wakes_and_nothing_i
     let (name, url) = fresh_database().await;
     // A long grace: stopping its threads alone would let the woken holder
     // stream on for 10 s; it must be refused at once.
-    let mut chat = Chat::start(Options {
+    let chat = Chat::start(Options {
         broker: "edit_interval = \"300ms\"\nshutdown_grace = \"10s\"",
         ..options(&url)
     })
