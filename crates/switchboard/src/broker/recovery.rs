@@ -67,15 +67,22 @@ impl Bridge {
 
     async fn resume_entry(&mut self, entry: JournalEntry) {
         let durable = self.deps.durable.clone();
-        let attempts = durable
-            .check(
-                "journal attempts",
-                durable
-                    .store()
-                    .journal_bump_attempts(durable.platform(), &entry.message_id)
-                    .await,
-            )
-            .unwrap_or(1);
+        // Only a message whose turn had begun counts a try: one that was
+        // still queued behind another was never tried, however many
+        // restarts (or, with several instances, takeovers) it waited through.
+        let attempts = if entry.state == JournalState::Received {
+            1
+        } else {
+            durable
+                .check(
+                    "journal attempts",
+                    durable
+                        .store()
+                        .journal_bump_attempts(durable.platform(), &entry.message_id)
+                        .await,
+                )
+                .unwrap_or(1)
+        };
         let parent = self.threads.get(&entry.thread_id).map(|t| t.parent.clone());
         let conversation = Conversation {
             platform: self.platform,

@@ -44,6 +44,16 @@ impl ReceiptWait {
     pub async fn durable(self) -> bool {
         self.0.await.unwrap_or(false)
     }
+
+    /// Without waiting: `None` while the broker has not settled it, else
+    /// as [`ReceiptWait::durable`].
+    pub fn settled(&mut self) -> Option<bool> {
+        match self.0.try_recv() {
+            Ok(durable) => Some(durable),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(false),
+        }
+    }
 }
 
 #[cfg(test)]

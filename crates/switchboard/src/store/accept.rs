@@ -94,6 +94,10 @@ impl Store {
     /// `false` (and no change to the journal) if it is journaled already.
     pub async fn journal_accept(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
         const OP: &str = "journal_accept";
+        // A fenced store accepts only while its lease may be acted on, by
+        // this process's clock (which ends before the database's lease can;
+        // `cluster::lease`): no database check in this hot statement.
+        self.write_fence(OP)?;
         match &self.backend {
             Backend::Sqlite(sqlite) => {
                 let mut conn = sqlite

@@ -346,6 +346,8 @@ async fn a_fenced_store_refuses_journal_writes_once_its_lease_is_gone(backend: T
     );
     // Not holding at all: refused without asking the database.
     *current.lock().unwrap() = None;
+    let refused = owner.journal_accept(&journal_entry("3")).await.unwrap_err();
+    assert!(matches!(refused, StoreError::Fenced { .. }), "{refused}");
     let refused = owner
         .journal_set_state("discord", "2", JournalState::Prompted, 5)
         .await

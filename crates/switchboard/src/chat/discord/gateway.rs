@@ -27,7 +27,7 @@ use serde_json::value::RawValue;
 use super::cause::{CloseCode, DiscordCause};
 use super::directory::ChannelDirectory;
 use super::events;
-use super::handover::{ResumeState, SessionPublisher, session_of};
+use super::handover::{DurableSequence, ResumeState, SessionPublisher, session_of};
 use super::history::BotUserId;
 use super::rest::DiscordRest;
 use super::shard_reader::{Polled, ShardReader};
@@ -78,6 +78,9 @@ pub struct DiscordGateway {
     /// Resumed from another instance's session: the first RESUMED starts
     /// catch-up and the delivery check, as a READY would.
     taken_over: bool,
+    /// With a publisher: the messages not journaled yet, which the
+    /// published sequence must not pass.
+    durable: DurableSequence,
 }
 
 impl DiscordGateway {
@@ -113,6 +116,7 @@ impl DiscordGateway {
             commands_registered: false,
             publisher: None,
             taken_over: false,
+            durable: DurableSequence::default(),
         }
     }
 
@@ -170,12 +174,25 @@ impl DiscordGateway {
         }
     }
 
+    /// Publish the session for a standby, resumable from the newest
+    /// sequence up to which everything handed over is journaled.
+    fn publish(&mut self, shard: &Shard) {
+        let Some(publisher) = &self.publisher else {
+            return;
+        };
+        let Some(session) = shard.session() else {
+            return;
+        };
+        let sequence = self.durable.watermark(session.sequence());
+        publisher.observe(Some(session), sequence, self.resume_url.as_ref());
+    }
+
     /// Close and wait a bounded time for the gateway's answer: with 1000
     /// (the session ends), or with 4000 when the shard is shared, so the
     /// instance that takes it over can RESUME it.
-    async fn close_for_shutdown(&self, shard: &mut Shard) {
-        if let Some(publisher) = &self.publisher {
-            publisher.observe(shard.session(), self.resume_url.as_ref());
+    async fn close_for_shutdown(&mut self, shard: &mut Shard) {
+        if self.publisher.is_some() {
+            self.publish(shard);
             shard.close(CloseFrame::RESUME);
         } else {
             shard.close(CloseFrame::NORMAL);
@@ -203,7 +220,7 @@ impl DiscordGateway {
             return None;
         };
         match frame.op() {
-            0 => self.on_dispatch(frame.event_type()?, json, dog),
+            0 => self.on_dispatch(frame.event_type()?, frame.sequence(), json, dog),
             7 => return Some(DiscordCause::Reconnect),
             9 => {
                 let resumable = serde_json::from_str::<Frame<bool>>(json).is_ok_and(|f| f.d);
@@ -233,7 +250,13 @@ impl DiscordGateway {
         None
     }
 
-    fn on_dispatch(&mut self, event_type: &str, json: &str, dog: &mut Watchdog) {
+    fn on_dispatch(
+        &mut self,
+        event_type: &str,
+        sequence: Option<u64>,
+        json: &str,
+        dog: &mut Watchdog,
+    ) {
         match event_type {
             "READY" => {
                 // Health first: whoever reads the log line sees it ready.
@@ -293,10 +316,15 @@ impl DiscordGateway {
                     let bot_user_id = self.bot_user_id.or_else(|| self.bot.get().copied());
                     let event = events::message_create(&frame.d, bot_user_id, parent);
                     // The receiver only goes away on shutdown. Discord has
-                    // no ack: what is lost here is found by catch-up.
+                    // no ack: what is lost here is found by catch-up. A
+                    // shared shard publishes only what is journaled.
+                    let receipt = match (&self.publisher, sequence) {
+                        (Some(_), Some(sequence)) => self.durable.track(sequence),
+                        _ => Receipt::none(),
+                    };
                     let _ = self
                         .inbound
-                        .send(ChatEvent::Message(Box::new(event), Receipt::none()));
+                        .send(ChatEvent::Message(Box::new(event), receipt));
                 }
                 Err(err) => tracing::warn!(%err, "malformed MESSAGE_CREATE; skipped"),
             },
@@ -422,9 +450,7 @@ impl Connection for DiscordGateway {
                             if let Some(cause) = self.on_text(&json, &shard, &mut dog, now) {
                                 break cause;
                             }
-                            if let Some(publisher) = &self.publisher {
-                                publisher.observe(shard.session(), self.resume_url.as_ref());
-                            }
+                            self.publish(&shard);
                             if active_since.is_none() && dog.is_active() {
                                 active_since = Some(now);
                             }

@@ -7,8 +7,54 @@
 //! It must never write the store itself (the app wires a saver to the
 //! watch) and never decide who holds the shard.
 
+use std::collections::VecDeque;
+
 use tokio::sync::watch;
 use twilight_gateway::Session;
+
+use crate::chat::receipt::{Receipt, ReceiptWait};
+
+/// Messages whose journaling the watermark waits for, at most; past it the
+/// oldest is let go (a later RESUME then replays from after it, and the
+/// catch-up of a taken-over session looks for it).
+const MAX_UNSETTLED: usize = 10_000;
+
+/// The sequence up to which every message the gateway handed over is
+/// journaled: a RESUME from it replays whatever was not. (Publishing the
+/// shard's own sequence would skip a message still waiting in the intake
+/// when this instance dies.)
+#[derive(Debug, Default)]
+pub(super) struct DurableSequence {
+    unsettled: VecDeque<(u64, ReceiptWait)>,
+}
+
+impl DurableSequence {
+    /// The receipt for the message dispatched at `sequence`.
+    pub(super) fn track(&mut self, sequence: u64) -> Receipt {
+        let (receipt, wait) = Receipt::pair();
+        if self.unsettled.len() >= MAX_UNSETTLED {
+            self.unsettled.pop_front();
+        }
+        self.unsettled.push_back((sequence, wait));
+        receipt
+    }
+
+    /// The sequence safe to resume from, given the shard's `current` one:
+    /// just before the oldest message not settled yet. A message the broker
+    /// could not make durable (settled `false`: the store is failing) is
+    /// let go here; the store's recovery catches it up.
+    pub(super) fn watermark(&mut self, current: u64) -> u64 {
+        while let Some((_, wait)) = self.unsettled.front_mut() {
+            if wait.settled().is_none() {
+                break;
+            }
+            self.unsettled.pop_front();
+        }
+        self.unsettled
+            .front()
+            .map_or(current, |(oldest, _)| oldest.saturating_sub(1).min(current))
+    }
+}
 
 /// What a RESUME needs, platform-neutral enough to keep in a database.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,21 +80,27 @@ impl SessionPublisher {
         (SessionPublisher { tx }, rx)
     }
 
-    /// Publish `session` if its sequence or URL changed since the last one.
-    pub(super) fn observe(&self, session: Option<&Session>, resume_url: Option<&String>) {
+    /// Publish `session`, resumable from `sequence`, if that or the URL
+    /// changed since the last one.
+    pub(super) fn observe(
+        &self,
+        session: Option<&Session>,
+        sequence: u64,
+        resume_url: Option<&String>,
+    ) {
         let Some(session) = session else {
             return;
         };
         self.tx.send_if_modified(|current| {
             let changed = current.as_ref().is_none_or(|c| {
-                c.sequence != session.sequence()
+                c.sequence != sequence
                     || c.session_id != session.id()
                     || c.resume_url.as_ref() != resume_url
             });
             if changed {
                 *current = Some(ResumeState {
                     session_id: session.id().to_owned(),
-                    sequence: session.sequence(),
+                    sequence,
                     resume_url: resume_url.cloned(),
                 });
             }
@@ -65,4 +117,25 @@ impl SessionPublisher {
 /// The twilight session to resume from `state`.
 pub(super) fn session_of(state: &ResumeState) -> Session {
     Session::new(state.sequence, state.session_id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watermark_waits_for_the_oldest_message_not_journaled() {
+        let mut durable = DurableSequence::default();
+        assert_eq!(durable.watermark(5), 5, "nothing pending: the shard's own");
+        let first = durable.track(7);
+        let second = durable.track(9);
+        assert_eq!(durable.watermark(10), 6, "7 is not journaled yet");
+        second.settle(true);
+        assert_eq!(durable.watermark(10), 6, "9 settled, 7 still not");
+        first.settle(true);
+        assert_eq!(durable.watermark(11), 11);
+        let dropped = durable.track(12);
+        drop(dropped);
+        assert_eq!(durable.watermark(12), 12, "a dropped receipt is let go");
+    }
 }
