@@ -8,53 +8,16 @@
 
 mod support;
 
-use sqlx::{Connection, PgConnection};
 use support::Options;
 use support::chat::Chat;
-
-const PASSWORD: &str = "hunter2-pg-secret";
-
-fn server_url() -> String {
-    std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-async fn admin() -> PgConnection {
-    let url = server_url();
-    PgConnection::connect(&url).await.unwrap_or_else(|err| {
-        panic!(
-            "this test needs PostgreSQL at {url} (trust auth) and cannot reach it: {err}; \
-             start it (`pg_ctlcluster 15 main start`) or set SWITCHBOARD_TEST_POSTGRES_URL"
-        )
-    })
-}
-
-/// A fresh database; its URL carries [`PASSWORD`] (trust auth ignores it).
-async fn fresh_database() -> (String, String) {
-    let name = format!("sb_e2e_{:016x}", rand::random::<u64>());
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin().await)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&server_url()).unwrap();
-    url.set_path(&name);
-    url.set_password(Some(PASSWORD)).unwrap();
-    (name, url.to_string())
-}
-
-async fn drop_database(name: &str) {
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin().await)
-        .await
-        .unwrap();
-}
+use support::postgres::{PASSWORD, TestDatabase, store_lines};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversation_lives_in_postgresql_across_a_kill_and_a_restart() {
-    let (name, url) = fresh_database().await;
-    let store: &'static str = Box::leak(format!("url = \"{url}\"").into_boxed_str());
+    let db = TestDatabase::create().await;
+    let name = db.name.clone();
     let mut chat = Chat::start(Options {
-        store,
+        store: store_lines(&db.url),
         ..Options::default()
     })
     .await;
@@ -67,9 +30,9 @@ async fn a_conversation_lives_in_postgresql_across_a_kill_and_a_restart() {
     assert!(location.contains(&name), "{location}");
     assert!(location.contains(":***@"), "{location}");
 
-    let mut db = PgConnection::connect(&url).await.unwrap();
+    let mut conn = db.connect().await;
     let states: Vec<String> = sqlx::query_scalar("SELECT state FROM journal")
-        .fetch_all(&mut db)
+        .fetch_all(&mut conn)
         .await
         .unwrap();
     assert_eq!(states, ["answered"]);
@@ -81,14 +44,14 @@ async fn a_conversation_lives_in_postgresql_across_a_kill_and_a_restart() {
     let follow_up = chat.say(thread, "and again");
     chat.done(thread, follow_up).await;
     let answered: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE state = 'answered'")
-        .fetch_one(&mut db)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
     assert_eq!(answered, 2);
     let _ = chat.h.get_json("/status").await;
     chat.h.assert_never_shown(PASSWORD);
     chat.h.assert_token_never_shown().await;
-    drop(db);
+    drop(conn);
     chat.h.stop().await;
-    drop_database(&name).await;
+    db.drop_it().await;
 }

@@ -139,6 +139,7 @@ mod pg_tests;
 #[cfg(test)]
 mod size_tests;
 #[cfg(test)]
+#[path = "../../tests/support/flaky_server.rs"]
 mod test_proxy;
 #[cfg(test)]
 mod test_support;

@@ -135,21 +135,8 @@ async fn calls_succeed_again_after_the_server_drops_every_connection() {
 #[tokio::test]
 async fn after_a_restart_calls_succeed_and_while_down_they_fail_promptly() {
     let db = TestDb::new(TestBackend::Postgres).await;
-    let mut url = url::Url::parse(db.pg_url()).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        url.host_str().unwrap_or("127.0.0.1"),
-        url.port().unwrap_or(5432)
-    );
-    let upstream = tokio::net::lookup_host(upstream)
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let server = FlakyServer::start(upstream).await;
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(server.addr().port())).unwrap();
-    let store = Store::connect_postgres(url.as_str(), &quick(4, 5_000))
+    let (server, url) = FlakyServer::in_front_of(db.pg_url()).await;
+    let store = Store::connect_postgres(&url, &quick(4, 5_000))
         .await
         .unwrap();
     // Several connections idle in the pool.
