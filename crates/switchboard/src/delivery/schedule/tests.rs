@@ -68,7 +68,10 @@ fn a_hundred_active_threads_stay_within_the_budget_and_each_gets_its_turn() {
     let total: u32 = checks.values().sum();
     let cap = per_minute * 60;
     assert!(total <= cap, "{total} calls: over {per_minute} a minute");
-    assert!(total >= cap - cap / 30, "{total} calls: the budget was not used");
+    assert!(
+        total >= cap - cap / 30,
+        "{total} calls: the budget was not used"
+    );
     // Discord's global budget is 50 a second: 180,000 an hour.
     let share = f64::from(total) / 180_000.0 * 100.0;
     assert!(share < 2.0, "{share:.2}% of Discord's global budget");
