@@ -215,6 +215,18 @@ impl Store {
         }
     }
 
+    /// One round trip on the connection writes go through (SQLite's writer,
+    /// a connection from PostgreSQL's pool): whether the store can take a
+    /// write now. Answers within the pool's acquire timeout when the
+    /// server is unreachable; the caller bounds a server that accepted the
+    /// connection and then went silent.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, writer, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+        })
+        .map_err(StoreError::query("ping"))
+    }
+
     /// Close every connection (SQLite: checkpointing the WAL into the main
     /// file first, see [`sqlite::SqliteBackend::close`]). Dropping the last
     /// handle also closes the store, just without waiting.

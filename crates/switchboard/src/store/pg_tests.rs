@@ -84,6 +84,7 @@ async fn a_statement_over_the_timeout_is_cancelled_with_a_clear_error() {
         ),
         "{err}"
     );
+    assert!(!err.is_unavailable(), "the server answered: {err}");
     let text = err.to_string();
     assert!(text.contains("statement timeout"), "{text}");
     assert!(text.contains("store.statement_timeout"), "{text}");
@@ -96,6 +97,30 @@ async fn a_statement_over_the_timeout_is_cancelled_with_a_clear_error() {
         .await
         .unwrap();
     assert!(store.first_sighting("discord", "1", 1).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_value_the_server_refuses_is_not_an_outage() {
+    let db = TestDb::new(TestBackend::Postgres).await;
+    let store = db.connect(&quick(2, 5_000)).await.unwrap();
+    // PostgreSQL's text cannot hold a NUL: this entry fails every time,
+    // however often it is tried, while the server is fine.
+    let entry = JournalEntry {
+        platform: "discord".into(),
+        message_id: "1".into(),
+        thread_id: "1".into(),
+        channel_id: "c".into(),
+        author_id: "u".into(),
+        author_name: "Ada".into(),
+        is_bot: false,
+        content: "nul \0 inside".into(),
+        received_at_ms: 1,
+        state: JournalState::Received,
+        reply_message_ids: Vec::new(),
+    };
+    let err = store.journal_accept(&entry).await.unwrap_err();
+    assert!(!err.is_unavailable(), "{err}");
+    store.ping().await.unwrap();
 }
 
 #[tokio::test]
@@ -159,6 +184,8 @@ async fn after_a_restart_calls_succeed_and_while_down_they_fail_promptly() {
         let started = std::time::Instant::now();
         let err = store.first_sighting("discord", id, 2).await.unwrap_err();
         assert!(matches!(err, StoreError::Query { .. }), "{err}");
+        assert!(err.is_unavailable(), "{err}");
+        assert!(store.ping().await.unwrap_err().is_unavailable());
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "a call while the database is down took {:?}",
@@ -178,12 +205,14 @@ async fn after_a_restart_calls_succeed_and_while_down_they_fail_promptly() {
     let started = std::time::Instant::now();
     let err = store.first_sighting("discord", "h", 4).await.unwrap_err();
     assert!(matches!(err, StoreError::Query { .. }), "{err}");
+    assert!(err.is_unavailable(), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "a call to a silent server took {:?}",
         started.elapsed()
     );
     server.come_back();
+    store.ping().await.unwrap();
     assert!(store.first_sighting("discord", "h", 5).await.unwrap());
     assert!(!store.first_sighting("discord", "a", 3).await.unwrap());
 }
