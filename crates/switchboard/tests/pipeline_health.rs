@@ -73,7 +73,7 @@ async fn an_intake_that_panics_ends_the_process_non_zero() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_store_makes_the_process_unready_and_the_message_is_still_answered() {
+async fn a_failing_store_makes_the_process_unready_and_pauses_the_intake() {
     let chat = Chat::start(Options {
         env: &[("SWITCHBOARD_TEST_FAULT", "store_fail:BREAK-STORE")],
         ..Options::default()
@@ -84,14 +84,32 @@ async fn a_failing_store_makes_the_process_unready_and_the_message_is_still_answ
         .await;
     let thread = chat.ask("BREAK-STORE now");
     h.wait_admin("/readyz", Duration::from_secs(10), |s, body| {
-        s == 503 && body.contains("store: failing") && body.contains("injected test fault")
+        s == 503
+            && body.contains("store: failing")
+            && body.contains("injected test fault")
+            && body.contains("intake: paused")
     })
     .await;
     assert_eq!(h.metric("switchboard_store_failing").await, Some(1.0));
+    assert_eq!(h.metric("switchboard_intake_paused").await, Some(1.0));
     let (live, _) = h.get("/livez").await;
     assert_eq!(live, 200, "a failing store is not a dead process");
-    // The message is still answered (deduped in memory meanwhile).
-    chat.done(chat.channel, thread).await;
+    // Turned away, not answered (this store never comes back): nothing is
+    // acted on that could not be journaled.
+    let id = thread.to_string();
+    h.logs
+        .wait_for(Duration::from_secs(5), |v| {
+            v["message"] == "message turned away" && v["message_id"] == id.as_str()
+        })
+        .await;
+    assert!(support::bot_messages(&h.sim, thread).is_empty());
+    assert!(h.sim.reactions(chat.channel, thread).is_empty());
+    let (_, status) = h.get_json("/status").await;
+    assert_eq!(status["pipeline"]["intake_paused"], true, "{status}");
+    assert_eq!(
+        status["pipeline"]["intake_turned_away_total"], 1,
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

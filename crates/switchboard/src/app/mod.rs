@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admin::{AdminBindError, AdminServer};
 use crate::broker::intake::{beat, run_intake};
+use crate::broker::store_watch::{self, StoreWatch};
 use crate::broker::test_faults::TestFaults;
 use crate::chat::{InboundSender, Platform, inbound_channel_counted};
 use crate::config::{AgentConfig, Config, StoreConfig};
@@ -66,6 +67,7 @@ struct Wiring<'a> {
     tracker: &'a TaskTracker,
     stop: &'a CancellationToken,
     faults: &'a TestFaults,
+    store_watch: &'a StoreWatch,
 }
 
 impl Wiring<'_> {
@@ -151,6 +153,7 @@ pub async fn run_reporting(
     let mut platforms = PlatformTasks::new();
     let mut live = LivePlatforms::new();
     let faults = TestFaults::from_env();
+    let store_watch = StoreWatch::new(health.pipeline.clone());
     if let Some(agent) = &config.agent {
         let wiring = Wiring {
             config: &config,
@@ -162,6 +165,7 @@ pub async fn run_reporting(
             tracker: &tracker,
             stop: &stop,
             faults: &faults,
+            store_watch: &store_watch,
         };
         if let Some(discord) = &config.discord {
             let platform_stop = stop.child_token();
@@ -188,6 +192,12 @@ pub async fn run_reporting(
         stop.clone(),
     ));
     tracker.spawn(beat(health.pipeline.clone(), stop.clone()));
+    tracker.spawn(store_watch::probe(
+        store.clone(),
+        store_watch.clone(),
+        faults.clone(),
+        stop.clone(),
+    ));
     tracker.spawn(health.clone().sample_pools(stop.clone()));
     // Watched, not just tracked: an intake that ends before shutdown (a
     // panic) ends the run non-zero, never a half-alive process.
@@ -195,6 +205,7 @@ pub async fn run_reporting(
         inbound_rx,
         bridges,
         health.pipeline.clone(),
+        store_watch,
         faults,
         stop.clone(),
     ));
