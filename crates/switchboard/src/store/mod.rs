@@ -127,6 +127,7 @@ mod journal;
 mod journal_state;
 mod migrations;
 mod postgres;
+mod schema;
 mod seen;
 mod sqlite;
 mod threads;
@@ -153,6 +154,7 @@ pub use id_order::{id_cmp, id_order_key};
 pub use journal::JournalEntry;
 pub use journal_state::{Backlog, JournalState, UnknownJournalState};
 pub use postgres::{PostgresOptions, redacted_url};
+pub use schema::{PgSchema, SchemaState, inspect_postgres};
 pub use threads::ThreadRecord;
 pub use usage::ThreadUsage;
 
