@@ -6,8 +6,10 @@
 //! (and on Slack nothing is acked, so Slack redelivers it); once the store
 //! is back, `/readyz` is 200 again and every message posted during the
 //! outage is answered exactly once, in order (Discord's by catch-up,
-//! Slack's by the redelivery or catch-up, whichever comes first). The
-//! database password appears in no log line and no admin response.
+//! Slack's by the redelivery or catch-up, whichever comes first). A new
+//! gateway session during the outage catches up once the store is back
+//! (its cursors are in the store). The database password appears in no
+//! log line and no admin response.
 
 mod support;
 
@@ -121,8 +123,9 @@ async fn finish(h: Harness, proxy: FlakyServer, db: TestDatabase) {
     db.drop_it().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn discord_messages_posted_while_the_store_is_down_are_answered_once_after_it() {
+/// The real binary on Discord with a database of its own behind the
+/// proxy, having answered one mention: its thread's id.
+async fn discord_answering() -> (TestDatabase, FlakyServer, Chat, u64) {
     let db = TestDatabase::create().await;
     let (proxy, url) = FlakyServer::in_front_of(&db.url).await;
     let chat = Chat::start(Options {
@@ -130,9 +133,15 @@ async fn discord_messages_posted_while_the_store_is_down_are_answered_once_after
         ..Options::default()
     })
     .await;
-    let h = &chat.h;
     let thread = chat.ask("before the outage");
     chat.done(chat.channel, thread).await;
+    (db, proxy, chat, thread)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_messages_posted_while_the_store_is_down_are_answered_once_after_it() {
+    let (db, proxy, chat, thread) = discord_answering().await;
+    let h = &chat.h;
     h.wait_admin("/readyz", NOTICED_WITHIN, |s, _| s == 200)
         .await;
     let replies_before = bot_messages(&h.sim, thread).len();
@@ -270,5 +279,43 @@ async fn slack_envelopes_are_not_acked_while_the_store_is_down_and_are_answered_
     let asked = chat.reply_texts(&mention);
     let in_thread = chat.reply_texts(&thread);
     answered_once_in_order(&asked, &in_thread, &db, &ids).await;
+    finish(chat.h, proxy, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_gateway_session_during_the_outage_catches_up_once_the_store_is_back() {
+    let (db, proxy, chat, _) = discord_answering().await;
+    let h = &chat.h;
+    cut_until_unready(h, || proxy.go_down()).await;
+
+    // The gateway goes too, its session ended: what is posted now reaches
+    // switchboard only through the new session's catch-up, whose cursors
+    // are in the store.
+    h.sim.set_refuse_connections(true);
+    h.sim.close_connections(4009);
+    let missed = chat.ask("posted while the gateway and the store were down");
+    h.sim.set_refuse_connections(false);
+    h.logs
+        .wait_count(NOTICED_WITHIN, 2, |v| {
+            v["message"] == "gateway READY (new session)"
+        })
+        .await;
+    h.logs
+        .wait_for(NOTICED_WITHIN, |v| {
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("catch-up waits for the store"))
+        })
+        .await;
+    assert!(bot_messages(&h.sim, missed).is_empty());
+
+    proxy.come_back();
+    chat.done(chat.channel, missed).await;
+    let asked = chat.reply_texts(missed).join("\n");
+    assert_eq!(
+        answer_count(&asked, "posted while the gateway and the store were down"),
+        1,
+        "{asked}"
+    );
     finish(chat.h, proxy, db).await;
 }
