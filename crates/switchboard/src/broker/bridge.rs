@@ -22,8 +22,7 @@ use super::catch_up::{CatchUpLimits, CatchUpScope, catch_up};
 use super::durable::{CursorQueue, Unreachable};
 use super::queue_cap;
 use super::router::{Route, route};
-use super::store_back::Held;
-use super::store_back::STORE_UNREACHABLE;
+use super::store_back::{Held, STORE_UNREACHABLE};
 use super::thread::{
     Incoming, Origin, PreviousSession, ThreadDeps, ThreadHandle, ThreadInput, spawn_thread,
 };
