@@ -390,6 +390,11 @@ impl Collector for HealthCollector {
                 "1 from a failed store operation until one succeeds",
                 i64::from(pipeline.store_failing),
             ),
+            (
+                "switchboard_intake_paused",
+                "1 while the store is unreachable and the intake turns messages away",
+                i64::from(pipeline.intake_paused),
+            ),
         ] {
             let metric =
                 encoder.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;

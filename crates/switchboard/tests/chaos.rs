@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::chat::Chat;
-use support::postgres::{drop_database, fresh_database, store_lines};
+use support::postgres::{TestDatabase, store_lines};
 use support::{Options, Peer, bot_messages};
 use tokio::time::Instant;
 
@@ -81,7 +81,8 @@ async fn every_message_is_answered_once_in_order_while_instances_are_killed_at_r
     let messages = knob("SWITCHBOARD_CHAOS_MESSAGES", 1_000);
     let threads = knob("SWITCHBOARD_CHAOS_THREADS", 50).max(1);
     let per_thread = messages.div_ceil(threads);
-    let (name, url) = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url.clone();
     let mut chat = Chat::start(Options {
         store: store_lines(&url),
         cluster: "lease_ttl = \"2s\"",
@@ -208,5 +209,5 @@ async fn every_message_is_answered_once_in_order_while_instances_are_killed_at_r
         peer.stop(10 * SECOND).await;
     }
     chat.h.stop().await;
-    drop_database(&name).await;
+    db.drop_it().await;
 }

@@ -19,12 +19,13 @@ use slack_sim::{SlackSim, SlackSimConfig};
 /// folder (the default places both in `dir`): these tests are about the
 /// agent and the tokens, and `check` would refuse that placement first.
 fn write_config(dir: &Path, text: &str) -> PathBuf {
+    write_config_with_store(dir, text, "allow_inside_agent_cwd = true")
+}
+
+/// The config file `text` with the `[store]` lines `store`, in `dir`.
+fn write_config_with_store(dir: &Path, text: &str, store: &str) -> PathBuf {
     let path = dir.join("switchboard.toml");
-    std::fs::write(
-        &path,
-        format!("{text}\n[store]\nallow_inside_agent_cwd = true\n"),
-    )
-    .unwrap();
+    std::fs::write(&path, format!("{text}\n[store]\n{store}\n")).unwrap();
     path
 }
 
@@ -360,15 +361,19 @@ async fn check_online_verifies_the_tokens_without_connecting_and_names_a_refused
     slack.shutdown();
 }
 
-#[tokio::test]
-async fn check_online_names_the_url_it_could_not_reach() {
-    let dir = tempfile::tempdir().unwrap();
-    // Bind and drop: a loopback port with nothing listening.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A loopback port with nothing listening (bound, then dropped).
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+#[tokio::test]
+async fn check_online_names_the_url_it_could_not_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
     let config = write_config(
         dir.path(),
         &format!(
@@ -387,4 +392,88 @@ async fn check_online_names_the_url_it_could_not_reach() {
         "{stderr}"
     );
     assert!(!stderr.contains("unreachable-token-value"), "{stderr}");
+}
+
+/// A config with `store.url = url` (and an agent to resolve).
+fn store_config(dir: &Path, url: &str) -> PathBuf {
+    write_config_with_store(
+        dir,
+        "[agent]\ncommand = \"sh\"\n",
+        &format!("url = \"{url}\""),
+    )
+}
+
+#[tokio::test]
+async fn check_online_reports_the_postgresql_store_and_its_schema_without_migrating() {
+    let db = support::postgres::TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = store_config(dir.path(), &db.url);
+    let shown = switchboard::store::redacted_url(&db.url);
+    assert!(shown.contains(":***@"), "{shown}");
+
+    let out = check(&config, &["--online"], &[]).await;
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("store: "))
+        .unwrap_or_else(|| panic!("no store line: {stdout}"));
+    assert!(
+        line.starts_with(&format!("store: ok ({shown}: PostgreSQL ")),
+        "{line}"
+    );
+    assert!(
+        line.ends_with("no schema yet: `switchboard run` creates it, migration 1)"),
+        "{line}"
+    );
+    // Nothing was applied: the check only reads.
+    let mut conn = db.connect().await;
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tables, 0, "check created tables");
+
+    // Migrated as `run` does: the check says it is this build's schema.
+    let store = switchboard::store::Store::connect_postgres(&db.url, &Default::default())
+        .await
+        .unwrap();
+    store.close().await;
+    let out = check(&config, &["--online"], &[]).await;
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("; schema at migration 1, this build's latest)"),
+        "{stdout}"
+    );
+    for text in [&stdout, &stderr] {
+        assert!(!text.contains(support::postgres::PASSWORD), "{text}");
+    }
+    drop(conn);
+    db.drop_it().await;
+}
+
+#[tokio::test]
+async fn check_online_names_a_postgresql_server_it_cannot_reach_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port();
+    let url = format!("postgres://sb:closed-port-secret@127.0.0.1:{port}/switchboard");
+    let config = store_config(dir.path(), &url);
+    let out = check(&config, &["--online"], &[]).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "store: FAILED: cannot connect to the PostgreSQL store at \
+             postgres://sb:***@127.0.0.1:{port}/switchboard: "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pg_isready"), "{stderr}");
+    assert!(
+        !stdout.contains("closed-port-secret") && !stderr.contains("closed-port-secret"),
+        "{stdout}{stderr}"
+    );
 }

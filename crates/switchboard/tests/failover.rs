@@ -11,9 +11,8 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::Connection;
 use support::chat::{Chat, TURN};
-use support::postgres::{drop_database, fresh_database, store_lines};
+use support::postgres::{TestDatabase, store_lines};
 use support::{Options, bot_messages, joined, sim_wait};
 use tokio::time::Instant;
 
@@ -49,7 +48,8 @@ fn answers_to(chat: &Chat, thread: u64, prompt: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mid_answer() {
-    let (name, url) = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url.clone();
     let mut chat = Chat::start(options(&url)).await;
     chat.h
         .logs
@@ -133,12 +133,13 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
     let (_, status) = standby.get_json("/status").await;
     assert_eq!(leases(&status), ["discord:shard:0"], "{status}");
     standby.stop(5 * SECOND).await;
-    drop_database(&name).await;
+    db.drop_it().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_shutting_down_hands_the_shard_over_at_once() {
-    let (name, url) = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url.clone();
     let mut chat = Chat::start(Options {
         cluster: "lease_ttl = \"30s\"",
         ..options(&url)
@@ -180,12 +181,13 @@ async fn a_holder_shutting_down_hands_the_shard_over_at_once() {
     chat.done(first, follow_up).await;
     assert_eq!(answers_to(&chat, first, "still there?"), 1);
     standby.stop(5 * SECOND).await;
-    drop_database(&name).await;
+    db.drop_it().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_paused_past_its_lease_stops_acting_when_it_wakes_and_nothing_is_answered_twice() {
-    let (name, url) = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let url = db.url.clone();
     // A long grace: stopping its threads alone would let the woken holder
     // stream on for 10 s; it must be refused at once.
     let chat = Chat::start(Options {
@@ -260,14 +262,14 @@ async fn a_holder_paused_past_its_lease_stops_acting_when_it_wakes_and_nothing_i
         .filter(|t| t.starts_with("session "))
         .count();
     assert_eq!(complete, 2, "one cut short, one full answer: {answered:#?}");
-    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut conn = db.connect().await;
     let states: Vec<String> = sqlx::query_scalar("SELECT state FROM journal")
-        .fetch_all(&mut db)
+        .fetch_all(&mut conn)
         .await
         .unwrap();
     assert_eq!(states, ["answered"], "a late write changed the journal");
-    drop(db);
+    drop(conn);
     standby.stop(5 * SECOND).await;
     chat.h.stop().await;
-    drop_database(&name).await;
+    db.drop_it().await;
 }

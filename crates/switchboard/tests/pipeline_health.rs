@@ -7,28 +7,9 @@ mod support;
 
 use std::time::Duration;
 
+use support::Options;
 use support::chat::Chat;
-use support::{Harness, Options};
 use tokio::time::Instant;
-
-/// Poll `path` until `pred(status, body)` holds, within `limit`.
-async fn wait_admin(h: &Harness, path: &str, limit: Duration, pred: impl Fn(u16, &str) -> bool) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let (status, body) = h.get(path).await;
-        if std::env::var("DEBUG_ADMIN").is_ok() {
-            eprintln!("{:?} {path} {status} {body}", Instant::now());
-        }
-        if pred(status, &body) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{path} never matched within {limit:?}; last: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_intake_makes_the_process_unready_while_the_gateway_is_healthy() {
@@ -38,12 +19,13 @@ async fn a_stalled_intake_makes_the_process_unready_while_the_gateway_is_healthy
     })
     .await;
     let h = &chat.h;
-    wait_admin(h, "/readyz", Duration::from_secs(5), |s, _| s == 200).await;
+    h.wait_admin("/readyz", Duration::from_secs(5), |s, _| s == 200)
+        .await;
     assert_eq!(h.metric("switchboard_intake_stalled").await, Some(0.0));
 
     chat.ask("STALL-HERE please");
     chat.ask("this one waits behind it");
-    wait_admin(h, "/readyz", Duration::from_secs(10), |s, body| {
+    h.wait_admin("/readyz", Duration::from_secs(10), |s, body| {
         s == 503 && body.contains("intake: ") && body.contains("none handled")
     })
     .await;
@@ -91,24 +73,43 @@ async fn an_intake_that_panics_ends_the_process_non_zero() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_store_makes_the_process_unready_and_the_message_is_still_answered() {
+async fn a_failing_store_makes_the_process_unready_and_pauses_the_intake() {
     let chat = Chat::start(Options {
         env: &[("SWITCHBOARD_TEST_FAULT", "store_fail:BREAK-STORE")],
         ..Options::default()
     })
     .await;
     let h = &chat.h;
-    wait_admin(h, "/readyz", Duration::from_secs(5), |s, _| s == 200).await;
+    h.wait_admin("/readyz", Duration::from_secs(5), |s, _| s == 200)
+        .await;
     let thread = chat.ask("BREAK-STORE now");
-    wait_admin(h, "/readyz", Duration::from_secs(10), |s, body| {
-        s == 503 && body.contains("store: failing") && body.contains("injected test fault")
+    h.wait_admin("/readyz", Duration::from_secs(10), |s, body| {
+        s == 503
+            && body.contains("store: failing")
+            && body.contains("injected test fault")
+            && body.contains("intake: paused")
     })
     .await;
     assert_eq!(h.metric("switchboard_store_failing").await, Some(1.0));
+    assert_eq!(h.metric("switchboard_intake_paused").await, Some(1.0));
     let (live, _) = h.get("/livez").await;
     assert_eq!(live, 200, "a failing store is not a dead process");
-    // The message is still answered (deduped in memory meanwhile).
-    chat.done(chat.channel, thread).await;
+    // Turned away, not answered (this store never comes back): nothing is
+    // acted on that could not be journaled.
+    let id = thread.to_string();
+    h.logs
+        .wait_for(Duration::from_secs(5), |v| {
+            v["message"] == "message turned away" && v["message_id"] == id.as_str()
+        })
+        .await;
+    assert!(support::bot_messages(&h.sim, thread).is_empty());
+    assert!(h.sim.reactions(chat.channel, thread).is_empty());
+    let (_, status) = h.get_json("/status").await;
+    assert_eq!(status["pipeline"]["intake_paused"], true, "{status}");
+    assert_eq!(
+        status["pipeline"]["intake_turned_away_total"], 1,
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +120,8 @@ async fn a_blocked_runtime_fails_liveness() {
     })
     .await;
     let h = &chat.h;
-    wait_admin(h, "/livez", Duration::from_secs(5), |s, _| s == 200).await;
+    h.wait_admin("/livez", Duration::from_secs(5), |s, _| s == 200)
+        .await;
     chat.ask("BLOCK-ALL workers");
     // While every worker is blocked nothing answers: a probe with a 2 s
     // timeout fails (as a Kubernetes probe would); once the workers are
@@ -146,7 +148,8 @@ async fn a_blocked_runtime_fails_liveness() {
         "/livez kept answering 200 while the runtime was blocked"
     );
     // It recovers once the block ends (15 s).
-    wait_admin(h, "/livez", Duration::from_secs(25), |s, _| s == 200).await;
+    h.wait_admin("/livez", Duration::from_secs(25), |s, _| s == 200)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,16 +160,18 @@ async fn a_pool_busy_past_the_turn_idle_timeout_makes_the_process_unready_until_
     })
     .await;
     let h = &chat.h;
-    wait_admin(h, "/readyz", Duration::from_secs(5), |s, _| s == 200).await;
+    h.wait_admin("/readyz", Duration::from_secs(5), |s, _| s == 200)
+        .await;
     // A chatty turn (never idle for 2 s) that holds the one slot for about
     // 8 s: past turn_idle_timeout, no new conversation could be answered.
     let thread = chat.ask("[[long:4000]] [[slow:150]] keep talking");
-    wait_admin(h, "/readyz", Duration::from_secs(10), |s, body| {
+    h.wait_admin("/readyz", Duration::from_secs(10), |s, body| {
         s == 503 && body.contains("discord agent sessions: all 1 slots busy")
     })
     .await;
     let (live, _) = h.get("/livez").await;
     assert_eq!(live, 200);
     chat.done(chat.channel, thread).await;
-    wait_admin(h, "/readyz", Duration::from_secs(5), |s, _| s == 200).await;
+    h.wait_admin("/readyz", Duration::from_secs(5), |s, _| s == 200)
+        .await;
 }

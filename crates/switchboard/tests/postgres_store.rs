@@ -8,19 +8,16 @@
 
 mod support;
 
-use sqlx::{Connection, PgConnection};
 use support::Options;
 use support::chat::Chat;
-use support::postgres::{PASSWORD, drop_database, fresh_database, store_lines};
+use support::postgres::{PASSWORD, TestDatabase, store_lines};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conversation_lives_in_postgresql_across_a_kill_and_a_restart() {
-    let (name, url) = fresh_database().await;
+    let db = TestDatabase::create().await;
+    let name = db.name.clone();
     let mut chat = Chat::start(Options {
-        store: store_lines(&url),
-        // After kill -9 the restarted process waits out the dead one's
-        // lease on the Discord shard (it cannot tell it is dead).
-        cluster: "lease_ttl = \"2s\"",
+        store: store_lines(&db.url),
         ..Options::default()
     })
     .await;
@@ -33,9 +30,9 @@ async fn a_conversation_lives_in_postgresql_across_a_kill_and_a_restart() {
     assert!(location.contains(&name), "{location}");
     assert!(location.contains(":***@"), "{location}");
 
-    let mut db = PgConnection::connect(&url).await.unwrap();
+    let mut conn = db.connect().await;
     let states: Vec<String> = sqlx::query_scalar("SELECT state FROM journal")
-        .fetch_all(&mut db)
+        .fetch_all(&mut conn)
         .await
         .unwrap();
     assert_eq!(states, ["answered"]);
@@ -47,14 +44,14 @@ async fn a_conversation_lives_in_postgresql_across_a_kill_and_a_restart() {
     let follow_up = chat.say(thread, "and again");
     chat.done(thread, follow_up).await;
     let answered: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE state = 'answered'")
-        .fetch_one(&mut db)
+        .fetch_one(&mut conn)
         .await
         .unwrap();
     assert_eq!(answered, 2);
     let _ = chat.h.get_json("/status").await;
     chat.h.assert_never_shown(PASSWORD);
     chat.h.assert_token_never_shown().await;
-    drop(db);
+    drop(conn);
     chat.h.stop().await;
-    drop_database(&name).await;
+    db.drop_it().await;
 }

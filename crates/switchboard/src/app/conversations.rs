@@ -92,7 +92,7 @@ pub(super) async fn wire_conversations(
     w.health
         .register_pool(name, pool.clone(), w.agent.turn_idle_timeout);
     let durable = Durable::new(side.store.clone(), w.health.store.clone(), name)
-        .reporting(w.health.pipeline.clone(), w.faults.clone())
+        .reporting(w.store_watch.clone(), w.faults.clone())
         .counting(w.metrics.clone());
     // Unbounded, but never long: a send happens once per post refused with
     // 401, and the first one received ends this platform.

@@ -26,6 +26,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admin::{AdminBindError, AdminServer};
 use crate::broker::intake::{beat, run_intake};
+use crate::broker::store_watch::{self, StoreWatch};
 use crate::broker::test_faults::TestFaults;
 use crate::chat::{InboundSender, Platform, inbound_channel_counted};
 use crate::config::{AgentConfig, Config, StoreConfig};
@@ -70,6 +71,7 @@ struct Wiring<'a> {
     faults: &'a TestFaults,
     /// This instance among several (a PostgreSQL store), or `None`.
     cluster: Option<&'a ClusterRun>,
+    store_watch: &'a StoreWatch,
 }
 
 /// This process as one of several instances of the bot (issue 14).
@@ -190,6 +192,7 @@ pub async fn run_reporting(
             }),
         )
     });
+    let store_watch = StoreWatch::new(health.pipeline.clone());
     if let Some(agent) = &config.agent {
         let wiring = Wiring {
             config: &config,
@@ -202,6 +205,7 @@ pub async fn run_reporting(
             stop: &stop,
             faults: &faults,
             cluster: cluster.as_ref(),
+            store_watch: &store_watch,
         };
         if let Some(discord) = &config.discord {
             let platform_stop = stop.child_token();
@@ -228,6 +232,12 @@ pub async fn run_reporting(
         stop.clone(),
     ));
     tracker.spawn(beat(health.pipeline.clone(), stop.clone()));
+    tracker.spawn(store_watch::probe(
+        store.clone(),
+        store_watch.clone(),
+        faults.clone(),
+        stop.clone(),
+    ));
     tracker.spawn(health.clone().sample_pools(stop.clone()));
     // Watched, not just tracked: an intake that ends before shutdown (a
     // panic) ends the run non-zero, never a half-alive process.
@@ -235,6 +245,7 @@ pub async fn run_reporting(
         inbound_rx,
         bridges,
         health.pipeline.clone(),
+        store_watch,
         faults,
         stop.clone(),
     ));

@@ -6,7 +6,10 @@
 //! about who is answered is `router::route`'s; every accepted message is
 //! journaled before it is acted on, and the journal insert is the dedupe.
 //! That insert is the only store write between a message and its thread
-//! actor; the catch-up cursor follows in the background.
+//! actor; the catch-up cursor follows in the background. While the store
+//! cannot be reached, nothing is acted on: each message is turned away
+//! (not acknowledged, its cursor not moved, its channel remembered) and
+//! fetched again by a catch-up once the store is back (ADR 21).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,12 +19,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::catch_up::{CatchUpLimits, CatchUpScope, catch_up};
-use super::durable::CursorQueue;
+use super::durable::{CursorQueue, Unreachable};
 use super::queue_cap;
 use super::router::{Route, route};
+use super::store_back::{Held, STORE_UNREACHABLE};
 use super::thread::{
     Incoming, Origin, PreviousSession, ThreadDeps, ThreadHandle, ThreadInput, spawn_thread,
 };
+use super::turned_away::TurnedAway;
 use crate::chat::receipt::Receipt;
 use crate::chat::recent_ids::RecentIds;
 use crate::chat::{ButtonClick, ChatHistory, ChatMessage, Conversation, InboundSender, Platform};
@@ -32,7 +37,8 @@ use crate::store::{JournalEntry, JournalState, ThreadRecord, now_ms};
 
 /// Longest thread name, in characters (Discord allows 100).
 const THREAD_NAME_CHARS: usize = 60;
-/// Ids remembered in memory when the store cannot be used.
+/// Ids remembered in memory when the store refused a message's write (it
+/// was reached, so the message is acted on all the same).
 const FALLBACK_DEDUPE: usize = 10_000;
 /// Threads whose actor ended idle are forgotten after every this many
 /// actor starts: a closed sender still keeps its channel's first block of
@@ -84,9 +90,13 @@ pub struct CatchUpSource {
 pub struct Bridge {
     pub(super) platform: Platform,
     pub(super) deps: Arc<ThreadDeps>,
-    gating: Gating,
+    pub(super) gating: Gating,
     pub(super) threads: HashMap<String, OwnedThread>,
     fallback: RecentIds,
+    /// Where messages were turned away while the store was unreachable.
+    pub(super) turned_away: TurnedAway,
+    /// What came in channels being read back after the store's return.
+    pub(super) held: Held,
     metrics: Metrics,
     pub(super) catch_up: CatchUpSource,
     cursors: CursorQueue,
@@ -130,6 +140,8 @@ impl Bridge {
             gating,
             threads: HashMap::new(),
             fallback: RecentIds::new(FALLBACK_DEDUPE),
+            turned_away: TurnedAway::default(),
+            held: Held::default(),
             metrics,
             catch_up,
             cursors,
@@ -228,14 +240,23 @@ impl Bridge {
 
     /// Act on one message (live or caught up), at most once. `receipt` is
     /// settled as soon as the message is durable (journaled or recorded as
-    /// seen, duplicates included), before it is acted on; a store failure
-    /// settles it "not durable" (the platform redelivers) and the message
-    /// is still handled, deduped in memory.
+    /// seen, duplicates included), before it is acted on. While the store
+    /// cannot be reached the message is turned away, and while its channel
+    /// is being read back after the store's return it is held until then
+    /// (`store_back`); a write the store refused settles it "not durable"
+    /// (the platform redelivers) and the message is still handled, deduped
+    /// in memory.
     pub async fn handle(&mut self, message: ChatMessage, receipt: Receipt) {
         if !message.caught_up {
             self.ledger.delivered(&message.channel_id, &message.id);
         }
-        self.recall(&message).await;
+        let Some((message, receipt)) = self.hold(message, receipt) else {
+            return;
+        };
+        if self.deps.durable.watch().is_down() || self.recall(&message).await.is_err() {
+            self.turn_away(&message, receipt, STORE_UNREACHABLE);
+            return;
+        }
         let decision = route(&message, &self.gating, |id| {
             self.threads.get(id).map(|t| t.parent.clone())
         });
@@ -271,6 +292,10 @@ impl Bridge {
                 durable.accept(&entry).await
             }
             None => durable.first_sighting(&message.id).await,
+        };
+        let Ok(first) = first else {
+            self.turn_away(&message, receipt, STORE_UNREACHABLE);
+            return;
         };
         receipt.settle(first.is_some());
         let first = first.unwrap_or_else(|| self.fallback.first_sighting(&message.id));
@@ -513,27 +538,29 @@ impl Bridge {
     /// A message in a thread this bridge does not hold: if the store knows
     /// the thread as the bot's, take it back (with its agent session), so
     /// a follow-up needs no mention however long the thread was quiet.
-    async fn recall(&mut self, message: &ChatMessage) {
+    async fn recall(&mut self, message: &ChatMessage) -> Result<(), Unreachable> {
         if message.parent_channel_id.is_none() {
-            return;
+            return Ok(());
         }
-        self.recall_thread(&message.channel_id).await;
+        self.recall_thread(&message.channel_id).await
     }
 
-    /// Bring thread `thread_id` back from the store if it was forgotten.
-    pub(super) async fn recall_thread(&mut self, thread_id: &str) {
+    /// Bring thread `thread_id` back from the store if it was forgotten;
+    /// `Err` if the store could not be asked.
+    pub(super) async fn recall_thread(&mut self, thread_id: &str) -> Result<(), Unreachable> {
         if self.threads.contains_key(thread_id) {
-            return;
+            return Ok(());
         }
         let durable = &self.deps.durable;
-        let record = durable.check(
+        let record = durable.checked(
             "recall thread",
             durable.store().thread(durable.platform(), thread_id).await,
-        );
+        )?;
         if let Some(Some(record)) = record {
             let (thread_id, thread) = OwnedThread::from_record(record);
             self.threads.insert(thread_id, thread);
         }
+        Ok(())
     }
 
     /// The agent session the store remembers for thread `key`.

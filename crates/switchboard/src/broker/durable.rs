@@ -1,8 +1,12 @@
 //! The broker's use of the store: every write it makes, each failure logged
 //! at WARN and counted in the store's health (never a silent drop, never a
 //! stop), and each outcome reported to the pipeline's health (a failing
-//! store makes the process unready until an operation succeeds again).
-//! Callers go on without the write when it fails.
+//! store makes the process unready until an operation succeeds again). A
+//! failure that means the store could not be reached also tells the
+//! [`StoreWatch`] (the intake pauses until the probe finds it back); the
+//! calls the intake depends on ([`Durable::accept`],
+//! [`Durable::first_sighting`]) say so with [`Unreachable`], and the
+//! intake turns the message away. Other callers go on without the write.
 //!
 //! Catch-up cursors are written in the background ([`CursorQueue`]), off the
 //! path of the message that moves them: a cursor only ever moves forward
@@ -16,15 +20,17 @@ use std::collections::hash_map::Entry;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
+use super::store_watch::StoreWatch;
 use super::test_faults::TestFaults;
-use crate::health::{PipelineHealth, StoreHealth};
+use crate::health::StoreHealth;
 use crate::store::{JournalEntry, JournalState, Store, StoreError, ThreadRecord, id_cmp, now_ms};
 
 #[derive(Clone)]
 pub struct Durable {
     store: Store,
     health: StoreHealth,
-    pipeline: PipelineHealth,
+    /// Where outcomes go (the pipeline's health) and unreachability too.
+    watch: StoreWatch,
     faults: TestFaults,
     platform: &'static str,
     /// Where agent usage is counted (none in tests that build their own).
@@ -36,18 +42,24 @@ impl Durable {
         Self {
             store,
             health,
-            pipeline: PipelineHealth::default(),
+            watch: StoreWatch::default(),
             faults: TestFaults::default(),
             metrics: None,
             platform,
         }
     }
 
-    /// Report every outcome to `pipeline`; obey an armed test fault.
-    pub fn reporting(mut self, pipeline: PipelineHealth, faults: TestFaults) -> Self {
-        self.pipeline = pipeline;
+    /// Report every outcome to `watch` (and its pipeline health); obey an
+    /// armed test fault.
+    pub fn reporting(mut self, watch: StoreWatch, faults: TestFaults) -> Self {
+        self.watch = watch;
         self.faults = faults;
         self
+    }
+
+    /// Whether the store can be reached, as far as is known.
+    pub fn watch(&self) -> &StoreWatch {
+        &self.watch
     }
 
     /// Count agent usage in `metrics` too.
@@ -78,30 +90,40 @@ impl Durable {
 
     /// Log and count a failed store operation; `None` on failure.
     pub fn check<T>(&self, what: &str, result: Result<T, StoreError>) -> Option<T> {
+        self.checked(what, result).ok().flatten()
+    }
+
+    /// [`Self::check`], telling a store that could not be reached
+    /// (`Err(Unreachable)`) from one that failed this call (`Ok(None)`).
+    /// An armed `store_fail` test fault reads as unreachable.
+    pub fn checked<T>(
+        &self,
+        what: &str,
+        result: Result<T, StoreError>,
+    ) -> Result<Option<T>, Unreachable> {
         if let Err(err @ StoreError::Fenced { .. }) = &result {
             // Not a failing store: this instance no longer holds the lease
             // the write was made under, and another instance answers.
             tracing::warn!(platform = self.platform, operation = what, %err, "store write refused: another instance holds this platform now");
-            return None;
+            return Ok(None);
         }
-        let result = result.map_err(|err| err.to_string());
-        let result = match result {
-            Ok(_) if self.faults.store_failing() => Err("injected test fault".to_owned()),
-            other => other,
-        };
-        match result {
+        let (err, unavailable) = match result {
+            Ok(_) if self.faults.store_failing() => ("injected test fault".to_owned(), true),
             Ok(value) => {
-                self.pipeline.store_outcome(None);
-                Some(value)
+                self.watch.pipeline().store_outcome(None);
+                return Ok(Some(value));
             }
-            Err(err) => {
-                tracing::warn!(platform = self.platform, operation = what, %err, "store operation failed; continuing without it");
-                let error = format!("{what}: {err}");
-                self.health.record_error(&error);
-                self.pipeline.store_outcome(Some(&error));
-                None
-            }
+            Err(err) => (err.to_string(), err.is_unavailable()),
+        };
+        tracing::warn!(platform = self.platform, operation = what, %err, unavailable, "store operation failed; continuing without it");
+        let error = format!("{what}: {err}");
+        self.health.record_error(&error);
+        self.watch.pipeline().store_outcome(Some(&error));
+        if unavailable {
+            self.watch.unreachable(&error);
+            return Err(Unreachable);
         }
+        Ok(None)
     }
 
     pub async fn set_states(&self, message_ids: &[String], state: JournalState) {
@@ -171,10 +193,11 @@ impl Durable {
 
     /// Journal an accepted message (and mark its id seen) before acting on
     /// it, in one write: `Some(true)` the first time, `Some(false)` for a
-    /// duplicate, `None` if the store failed.
-    pub async fn accept(&self, entry: &JournalEntry) -> Option<bool> {
+    /// duplicate, `None` if the store refused it, `Err` if it could not be
+    /// reached.
+    pub async fn accept(&self, entry: &JournalEntry) -> Result<Option<bool>, Unreachable> {
         let result = self.store.journal_accept(entry).await;
-        self.check("journal insert", result)
+        self.checked("journal insert", result)
     }
 
     /// A turn ended: its messages' final state, the reply's message ids and
@@ -205,13 +228,14 @@ impl Durable {
         self.check("journal failure reason", result);
     }
 
-    /// Dedupe a message not acted on: `None` if the store failed.
-    pub async fn first_sighting(&self, message_id: &str) -> Option<bool> {
+    /// Dedupe a message not acted on: `None` if the store refused it,
+    /// `Err` if it could not be reached.
+    pub async fn first_sighting(&self, message_id: &str) -> Result<Option<bool>, Unreachable> {
         let result = self
             .store
             .first_sighting(self.platform, message_id, now_ms())
             .await;
-        self.check("dedupe", result)
+        self.checked("dedupe", result)
     }
 
     pub fn record_caught_up(&self) {
@@ -228,6 +252,11 @@ impl Durable {
         CursorQueue(tx)
     }
 }
+
+/// The store could not be reached (the [`StoreWatch`] knows, and the
+/// failure was logged and counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unreachable;
 
 /// Where the bridge hands its cursor moves to the background writer.
 #[derive(Clone)]

@@ -70,7 +70,7 @@ pub fn route(
     let owned = owned_parent(&message.channel_id);
     let parent = message.parent_channel_id.clone().or_else(|| owned.clone());
     let home = parent.as_deref().unwrap_or(&message.channel_id);
-    if !gating.allow_all_channels && !gating.allowed_channels.iter().any(|c| c == home) {
+    if !channel_allowed(gating, home) {
         return Route::Ignore("channel not allowed");
     }
     let thread = parent.as_ref().map(|_| message.channel_id.as_str());
@@ -112,6 +112,28 @@ pub fn route(
         },
         (None, _) => Route::Start { prompt },
     }
+}
+
+/// Whether `message` was posted where the bot listens (the channel rule
+/// of [`route`] alone: a thread counts as its parent channel) by someone
+/// other than the bot: a message that, missed, must be fetched again.
+pub fn in_scope(
+    message: &ChatMessage,
+    gating: &Gating,
+    owned_parent: impl Fn(&str) -> Option<String>,
+) -> bool {
+    if message.from_self {
+        return false;
+    }
+    let parent = message
+        .parent_channel_id
+        .clone()
+        .or_else(|| owned_parent(&message.channel_id));
+    channel_allowed(gating, parent.as_deref().unwrap_or(&message.channel_id))
+}
+
+fn channel_allowed(gating: &Gating, home: &str) -> bool {
+    gating.allow_all_channels || gating.allowed_channels.iter().any(|c| c == home)
 }
 
 /// The message text without the markup that addressed the bot (its own
@@ -233,6 +255,17 @@ mod tests {
                 prompt: "more".into()
             }
         );
+    }
+
+    #[test]
+    fn in_scope_is_the_channel_rule_alone() {
+        let g = gating();
+        // Any text, any user, in an allowed channel or a thread of one.
+        assert!(in_scope(&msg("100", None, "8", "no mention"), &g, none));
+        assert!(in_scope(&msg("300", Some("100"), "8", "hi"), &g, none));
+        assert!(in_scope(&msg("200", None, "7", "hi"), &g, owns_200));
+        assert!(!in_scope(&msg("101", None, "7", "<@42> hi"), &g, none));
+        assert!(!in_scope(&msg("100", None, BOT, "own"), &g, none));
     }
 
     #[test]

@@ -174,14 +174,15 @@ impl Bridge {
     ) -> Option<String> {
         match platform {
             Platform::Discord => {
-                self.recall_thread(channel).await;
+                // Unreachable: only the threads held in memory count.
+                let _ = self.recall_thread(channel).await;
                 self.threads
                     .contains_key(channel)
                     .then(|| channel.to_owned())
             }
             Platform::Slack => {
                 let thread = self.recent_threads.latest(channel, user)?.to_owned();
-                self.recall_thread(&thread).await;
+                let _ = self.recall_thread(&thread).await;
                 self.threads.contains_key(&thread).then_some(thread)
             }
         }
@@ -216,7 +217,8 @@ impl Bridge {
             state: JournalState::Received,
             reply_message_ids: Vec::new(),
         };
-        if self.deps.durable.accept(&entry).await == Some(false) {
+        // Unreachable: answered all the same (a command is not delivered again).
+        if self.deps.durable.accept(&entry).await == Ok(Some(false)) {
             return;
         }
         self.deps.durable.save_thread(root, channel).await;

@@ -87,6 +87,13 @@ pub trait ChatHistory: Send + Sync + 'static {
         budget: HistoryBudget,
     ) -> Result<HistoryRead<ChatMessage>, OutboundError>;
 
+    /// A position just before message `message_id` in its channel, so that
+    /// [`Self::messages_after`] from it starts with that very message (the
+    /// catch-up of messages turned away while the store was unreachable
+    /// starts at the first one); `None` when `message_id` is not one of
+    /// this platform's ids.
+    fn position_before(&self, message_id: &str) -> Option<String>;
+
     /// The current text of one message (e.g. a reply cut short by a crash).
     async fn message_text(
         &self,

@@ -5,7 +5,9 @@
 //! `--agent`: the agent is started once exactly as a conversation starts
 //! it, must complete ACP `initialize` and `session/new`, and is stopped
 //! (`agent`). With `--online`: each platform's tokens are verified against
-//! the platform without opening a gateway or a socket (`online`).
+//! the platform without opening a gateway or a socket (`online`), and a
+//! PostgreSQL store (`store.url`) is connected to once and its schema
+//! reported, nothing applied (`store`).
 //!
 //! Owns: which checks run, their order, and the report (one summary line,
 //! then one line per check; passing lines on stdout, failing ones on
@@ -16,6 +18,7 @@
 mod agent;
 mod online;
 mod resolve;
+mod store;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,7 +1,8 @@
 //! `switchboard check --online`: ask each configured platform whether it
 //! accepts the tokens, through the clients `run` uses — Discord `GET
 //! /users/@me` with the bot token; Slack `auth.test` with the bot token and
-//! `apps.connections.open` with the app token.
+//! `apps.connections.open` with the app token — and the PostgreSQL store
+//! whether it can be reached (`super::store`).
 //!
 //! Owns: the per-call deadline and the wording (a refused token names its
 //! config key and where to get a good one; a network error names the URL).
@@ -29,10 +30,14 @@ pub(super) async fn verify(config: &Config) -> Vec<CheckLine> {
     if let Some(slack) = &config.slack {
         lines.extend(verify_slack(slack).await);
     }
+    if let Some(postgres) = &config.store.postgres {
+        lines.push(super::store::verify(postgres).await);
+    }
     if lines.is_empty() {
         lines.push(CheckLine::ok(
             "online",
-            "nothing to verify: the config has no [discord] or [slack] section",
+            "nothing to verify: the config has no [discord] or [slack] section and no \
+             store.url",
         ));
     }
     lines

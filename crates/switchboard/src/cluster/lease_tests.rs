@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::store::test_proxy::in_front_of;
+use crate::store::test_proxy::FlakyServer;
 use crate::store::test_support::{TestBackend, TestDb, temp_store};
 use crate::store::{PostgresOptions, StoreError};
 
@@ -61,7 +61,7 @@ async fn a_held_lease_is_renewed_past_its_ttl_and_no_one_else_gets_it() {
 async fn a_holder_cut_off_from_the_database_stops_before_its_lease_expires_and_is_fenced_after() {
     let db = TestDb::new(TestBackend::Postgres).await;
     let direct = db.open().await;
-    let (server, url) = in_front_of(&db).await;
+    let (server, url) = FlakyServer::in_front_of(db.pg_url()).await;
     let options = PostgresOptions {
         acquire_timeout: Duration::from_millis(200),
         ..PostgresOptions::default()

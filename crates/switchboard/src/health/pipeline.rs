@@ -8,8 +8,10 @@
 //! handled for [`INTAKE_STALL`] (readiness fails, naming it); it is *not
 //! beating* when no heartbeat came for [`INTAKE_DEAF`] (liveness fails: the
 //! runtime cannot serve it); the store is *failing* from its first failed
-//! operation until the next one succeeds (readiness fails). Lock-free:
-//! the hot path only touches atomics. Never decides anything itself.
+//! operation until the next one succeeds (readiness fails); the intake is
+//! *paused* while the broker found the store unreachable (readiness fails,
+//! with how many messages it turned away meanwhile). Lock-free on the hot
+//! path: it only touches atomics. Never decides anything itself.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -38,6 +40,9 @@ struct Shared {
     last_beat_ms: AtomicU64,
     store_failing: AtomicBool,
     store_failure: Mutex<Option<(Instant, String)>>,
+    /// Since when the intake turns messages away (the store unreachable).
+    paused_since: Mutex<Option<Instant>>,
+    turned_away: AtomicU64,
 }
 
 /// Shared by the intake's senders, the intake loop, the store's users and
@@ -59,6 +64,8 @@ impl Default for PipelineHealth {
                 last_beat_ms: AtomicU64::new(0),
                 store_failing: AtomicBool::new(false),
                 store_failure: Mutex::new(None),
+                paused_since: Mutex::new(None),
+                turned_away: AtomicU64::new(0),
             }),
         }
     }
@@ -74,6 +81,10 @@ pub struct PipelineFigures {
     pub intake_last_beat_age_ms: Option<u64>,
     pub intake_stalled: bool,
     pub store_failing: bool,
+    /// The intake turns messages away: the store is unreachable.
+    pub intake_paused: bool,
+    /// Messages turned away so far (each fetched or redelivered later).
+    pub intake_turned_away_total: u64,
 }
 
 impl PipelineHealth {
@@ -130,6 +141,34 @@ impl PipelineHealth {
         }
     }
 
+    /// The intake paused (`true`: the store is unreachable) or resumed.
+    pub fn intake_paused(&self, paused: bool) {
+        let mut since = self
+            .shared
+            .paused_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match (paused, since.is_some()) {
+            (true, false) => *since = Some(Instant::now()),
+            (false, true) => *since = None,
+            _ => {}
+        }
+    }
+
+    /// The intake turned one message away.
+    pub fn turned_away(&self) {
+        self.shared.turned_away.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn paused_for(&self) -> Option<Duration> {
+        let since = self
+            .shared
+            .paused_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        since.map(|at| at.elapsed())
+    }
+
     fn lock_failure(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
         self.shared
             .store_failure
@@ -169,6 +208,8 @@ impl PipelineHealth {
             ),
             intake_stalled: self.stalled_for().is_some(),
             store_failing: self.shared.store_failing.load(Ordering::Relaxed),
+            intake_paused: self.paused_for().is_some(),
+            intake_turned_away_total: self.shared.turned_away.load(Ordering::Relaxed),
         }
     }
 
@@ -180,6 +221,14 @@ impl PipelineHealth {
                 "intake: {} events queued and none handled for {} s",
                 self.queued(),
                 idle.as_secs()
+            ));
+        }
+        if let Some(paused) = self.paused_for() {
+            reasons.push(format!(
+                "intake: paused for {} s while the store is unreachable ({} messages turned away \
+                 so far: not acknowledged, fetched again once it is back)",
+                paused.as_secs(),
+                self.shared.turned_away.load(Ordering::Relaxed)
             ));
         }
         if let Some((since, error)) = self.lock_failure().as_ref() {
@@ -249,6 +298,23 @@ mod tests {
         assert!(p.not_live_reason().unwrap().contains("no heartbeat"));
         p.beat();
         assert_eq!(p.not_live_reason(), None);
+    }
+
+    #[test]
+    fn a_paused_intake_is_not_ready_and_counts_what_it_turned_away() {
+        let p = PipelineHealth::default();
+        p.intake_paused(true);
+        p.turned_away();
+        p.turned_away();
+        let reasons = p.unready_reasons();
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(reasons[0].starts_with("intake: paused"), "{reasons:?}");
+        assert!(reasons[0].contains("2 messages turned away"), "{reasons:?}");
+        assert!(p.figures().intake_paused);
+        p.intake_paused(false);
+        assert!(p.unready_reasons().is_empty());
+        assert!(!p.figures().intake_paused);
+        assert_eq!(p.figures().intake_turned_away_total, 2);
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //!
 //! Owns the wording an operator reads when the store cannot start (which
 //! path or server, and what to do about it) and the context of every failed query
-//! (which operation). It must never decide whether an error is fatal for the
-//! process: the caller does that (an open error at start-up usually is).
+//! (which operation), and the one fact callers decide on: whether an error
+//! means the database could not be reached ([`StoreError::is_unavailable`])
+//! rather than that it refused this one statement. It must never decide
+//! whether an error is fatal for the process: the caller does that (an
+//! open error at start-up usually is).
 
 use std::path::PathBuf;
 
@@ -106,6 +109,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database could not be reached, or went away in the middle: no
+    /// connection within the acquire timeout, a socket error, the server
+    /// shutting down or refusing connections for now. Such a call may
+    /// succeed once the database is back; an error the server answered
+    /// for the statement itself (a constraint, a value it cannot store, a
+    /// statement timeout) would fail again and is not one.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Query { source, .. } => unreachable(source),
+            _ => false,
+        }
+    }
+
     /// A `map_err` adapter that names the failed operation.
     pub(super) fn query(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
         move |source| {
@@ -124,6 +141,24 @@ impl StoreError {
     }
 }
 
+/// Whether `error` says the database was not reached (see
+/// [`StoreError::is_unavailable`]).
+fn unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exception; 57P01-57P03: the server is
+            // shutting down, crashed, or not accepting connections yet.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +172,23 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("/srv/sb"), "{text}");
         assert!(text.contains("data_dir"), "{text}");
+    }
+
+    #[test]
+    fn only_errors_of_reaching_the_database_are_unavailable() {
+        let query = |source| StoreError::query("journal_accept")(source);
+        assert!(query(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(
+            query(sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into())).is_unavailable()
+        );
+        assert!(!query(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(
+            !StoreError::Corrupt {
+                op: "threads",
+                detail: "x".into()
+            }
+            .is_unavailable()
+        );
     }
 
     #[test]

@@ -70,26 +70,35 @@ pub(super) const POSTGRES_MIGRATION_COUNT: usize = POSTGRES_MIGRATIONS.len();
 #[derive(Debug)]
 struct Embedded(List);
 
+impl Embedded {
+    /// The list as sqlx's migrations (with their checksums).
+    fn migrations(&self) -> Vec<Migration> {
+        self.0
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect()
+    }
+}
+
 impl MigrationSource<'static> for Embedded {
     fn resolve(
         self,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
-        Box::pin(async move {
-            Ok(self
-                .0
-                .iter()
-                .map(|&(version, description, sql)| {
-                    Migration::new(
-                        version,
-                        Cow::Borrowed(description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
+        Box::pin(async move { Ok(self.migrations()) })
     }
+}
+
+/// PostgreSQL's migrations as this build would apply them.
+pub(super) fn postgres_migrations() -> Vec<Migration> {
+    Embedded(POSTGRES_MIGRATIONS).migrations()
 }
 
 /// Apply every SQLite migration not applied yet (each in its own

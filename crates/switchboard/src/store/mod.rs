@@ -133,6 +133,7 @@ mod journal_state;
 mod leases;
 mod migrations;
 mod postgres;
+mod schema;
 mod seen;
 mod sqlite;
 mod threads;
@@ -145,6 +146,7 @@ mod pg_tests;
 #[cfg(test)]
 mod size_tests;
 #[cfg(test)]
+#[path = "../../tests/support/flaky_server.rs"]
 pub(crate) mod test_proxy;
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -161,6 +163,7 @@ pub use journal::JournalEntry;
 pub use journal_state::{Backlog, JournalState, UnknownJournalState};
 pub use leases::{Fence, FenceSource, LeaseRecord};
 pub use postgres::{PostgresOptions, redacted_url};
+pub use schema::{PgSchema, SchemaState, inspect_postgres};
 pub use threads::ThreadRecord;
 pub use usage::ThreadUsage;
 
@@ -226,6 +229,18 @@ impl Store {
             Backend::Sqlite(backend) => Some(&backend.path),
             Backend::Postgres(_) => None,
         }
+    }
+
+    /// One round trip on the connection writes go through (SQLite's writer,
+    /// a connection from PostgreSQL's pool): whether the store can take a
+    /// write now. Answers within the pool's acquire timeout when the
+    /// server is unreachable; the caller bounds a server that accepted the
+    /// connection and then went silent.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_backend!(self, writer, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+        })
+        .map_err(StoreError::query("ping"))
     }
 
     /// Close every connection (SQLite: checkpointing the WAL into the main

@@ -1,6 +1,6 @@
 //! PostgreSQL-only tests: the pool's size, the statement timeout, reconnects
 //! after the server drops the connections and after an outage (through
-//! [`super::test_proxy::FlakyServer`]), several instances migrating one database at once, and
+//! [`FlakyServer`]), several instances migrating one database at once, and
 //! errors that name the server but not the password.
 //! (The store's behaviour itself is tested on both backends in each file.)
 
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use super::test_proxy::in_front_of;
+use super::test_proxy::FlakyServer;
 use super::test_support::{TestBackend, TestDb, admin_connection};
 use super::*;
 
@@ -84,6 +84,7 @@ async fn a_statement_over_the_timeout_is_cancelled_with_a_clear_error() {
         ),
         "{err}"
     );
+    assert!(!err.is_unavailable(), "the server answered: {err}");
     let text = err.to_string();
     assert!(text.contains("statement timeout"), "{text}");
     assert!(text.contains("store.statement_timeout"), "{text}");
@@ -96,6 +97,30 @@ async fn a_statement_over_the_timeout_is_cancelled_with_a_clear_error() {
         .await
         .unwrap();
     assert!(store.first_sighting("discord", "1", 1).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_value_the_server_refuses_is_not_an_outage() {
+    let db = TestDb::new(TestBackend::Postgres).await;
+    let store = db.connect(&quick(2, 5_000)).await.unwrap();
+    // PostgreSQL's text cannot hold a NUL: this entry fails every time,
+    // however often it is tried, while the server is fine.
+    let entry = JournalEntry {
+        platform: "discord".into(),
+        message_id: "1".into(),
+        thread_id: "1".into(),
+        channel_id: "c".into(),
+        author_id: "u".into(),
+        author_name: "Ada".into(),
+        is_bot: false,
+        content: "nul \0 inside".into(),
+        received_at_ms: 1,
+        state: JournalState::Received,
+        reply_message_ids: Vec::new(),
+    };
+    let err = store.journal_accept(&entry).await.unwrap_err();
+    assert!(!err.is_unavailable(), "{err}");
+    store.ping().await.unwrap();
 }
 
 #[tokio::test]
@@ -135,7 +160,7 @@ async fn calls_succeed_again_after_the_server_drops_every_connection() {
 #[tokio::test]
 async fn after_a_restart_calls_succeed_and_while_down_they_fail_promptly() {
     let db = TestDb::new(TestBackend::Postgres).await;
-    let (server, url) = in_front_of(&db).await;
+    let (server, url) = FlakyServer::in_front_of(db.pg_url()).await;
     let store = Store::connect_postgres(&url, &quick(4, 5_000))
         .await
         .unwrap();
@@ -159,6 +184,8 @@ async fn after_a_restart_calls_succeed_and_while_down_they_fail_promptly() {
         let started = std::time::Instant::now();
         let err = store.first_sighting("discord", id, 2).await.unwrap_err();
         assert!(matches!(err, StoreError::Query { .. }), "{err}");
+        assert!(err.is_unavailable(), "{err}");
+        assert!(store.ping().await.unwrap_err().is_unavailable());
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "a call while the database is down took {:?}",
@@ -178,12 +205,14 @@ async fn after_a_restart_calls_succeed_and_while_down_they_fail_promptly() {
     let started = std::time::Instant::now();
     let err = store.first_sighting("discord", "h", 4).await.unwrap_err();
     assert!(matches!(err, StoreError::Query { .. }), "{err}");
+    assert!(err.is_unavailable(), "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "a call to a silent server took {:?}",
         started.elapsed()
     );
     server.come_back();
+    store.ping().await.unwrap();
     assert!(store.first_sighting("discord", "h", 5).await.unwrap());
     assert!(!store.first_sighting("discord", "a", 3).await.unwrap());
 }

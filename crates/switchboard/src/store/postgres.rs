@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use super::{StoreError, migrations};
 
@@ -60,28 +60,7 @@ impl PgBackend {
         options: &PostgresOptions,
     ) -> Result<PgBackend, StoreError> {
         let location: Arc<str> = redacted_url(url).into();
-        let connect_error = |source| StoreError::Connect {
-            location: location.to_string(),
-            source,
-        };
-        let connect = PgConnectOptions::from_str(url)
-            .map_err(connect_error)?
-            .application_name("switchboard")
-            .options([(
-                "statement_timeout",
-                options.statement_timeout.as_millis().to_string(),
-            )]);
-        // One plain connection first: a pool retries a refused connection
-        // until its timeout and then reports only that it timed out.
-        let mut first = tokio::time::timeout(options.acquire_timeout, connect.connect())
-            .await
-            .map_err(|_| {
-                connect_error(sqlx::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no answer within {:?}", options.acquire_timeout),
-                )))
-            })?
-            .map_err(connect_error)?;
+        let (connect, mut first) = first_connection(url, options).await?;
         migrations::run_postgres(&mut first)
             .await
             .map_err(|source| StoreError::MigratePostgres {
@@ -100,6 +79,38 @@ impl PgBackend {
             .connect_lazy_with(connect);
         Ok(PgBackend { pool, location })
     }
+}
+
+/// The options every connection to `url` is made with, and one plain
+/// connection made with them within `options.acquire_timeout`. Plain, not
+/// from a pool: a pool retries a refused connection until its timeout and
+/// then reports only that it timed out. Errors name the server by
+/// [`redacted_url`].
+pub(super) async fn first_connection(
+    url: &str,
+    options: &PostgresOptions,
+) -> Result<(PgConnectOptions, PgConnection), StoreError> {
+    let connect_error = |source| StoreError::Connect {
+        location: redacted_url(url),
+        source,
+    };
+    let connect = PgConnectOptions::from_str(url)
+        .map_err(connect_error)?
+        .application_name("switchboard")
+        .options([(
+            "statement_timeout",
+            options.statement_timeout.as_millis().to_string(),
+        )]);
+    let first = tokio::time::timeout(options.acquire_timeout, connect.connect())
+        .await
+        .map_err(|_| {
+            connect_error(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {:?}", options.acquire_timeout),
+            )))
+        })?
+        .map_err(connect_error)?;
+    Ok((connect, first))
 }
 
 /// `url` as it may be shown: a password (in the user part or as a

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod chat;
+pub mod flaky_server;
 pub mod postgres;
 pub mod slack;
 pub mod terminal;
@@ -462,6 +463,28 @@ impl Harness {
                 .and_then(|rest| rest.strip_prefix(' '))
                 .map(|v| v.parse().unwrap())
         })
+    }
+
+    /// Poll `path` (every 100 ms) until `pred(status, body)` holds, within
+    /// `limit`; the answer that matched.
+    pub async fn wait_admin(
+        &self,
+        path: &str,
+        limit: Duration,
+        pred: impl Fn(u16, &str) -> bool,
+    ) -> (u16, String) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (status, body) = self.get(path).await;
+            if pred(status, &body) {
+                return (status, body);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} never matched within {limit:?}; last: {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn wait_ready(&self) {

@@ -1,11 +1,14 @@
-//! A database of a test's own on the PostgreSQL server the tests use
+//! A PostgreSQL database of the test's own for the real binary's store
+//! (`store.url`): made on the store tests' server
 //! (`SWITCHBOARD_TEST_POSTGRES_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/test`), dropped when the test is done.
+//! `postgres://postgres@127.0.0.1:5432/test`), its URL carrying a password
+//! (trust auth ignores it) so a test can check it is never shown, and
+//! dropped `WITH (FORCE)` by the test at its end. An unreachable server
+//! fails the test with the fix; it never skips it.
 
 use sqlx::{Connection, PgConnection};
 
-/// The password every test URL carries (trust auth ignores it), so tests
-/// can check it never shows.
+/// The password every test database's URL carries.
 pub const PASSWORD: &str = "hunter2-pg-secret";
 
 fn server_url() -> String {
@@ -23,27 +26,47 @@ async fn admin() -> PgConnection {
     })
 }
 
-/// A fresh database: (name, URL with [`PASSWORD`]).
-pub async fn fresh_database() -> (String, String) {
-    let name = format!("sb_e2e_{:016x}", rand::random::<u64>());
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+/// A fresh, empty database.
+pub struct TestDatabase {
+    pub name: String,
+    /// Its URL, with [`PASSWORD`].
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        let name = format!("sb_e2e_{:016x}", rand::random::<u64>());
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin().await)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&server_url()).unwrap();
+        url.set_path(&name);
+        url.set_password(Some(PASSWORD)).unwrap();
+        TestDatabase {
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    /// A connection of the test's own to it.
+    pub async fn connect(&self) -> PgConnection {
+        PgConnection::connect(&self.url).await.unwrap()
+    }
+
+    /// Drop it, whoever is still connected.
+    pub async fn drop_it(self) {
+        sqlx::raw_sql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
         .execute(&mut admin().await)
         .await
         .unwrap();
-    let mut url = url::Url::parse(&server_url()).unwrap();
-    url.set_path(&name);
-    url.set_password(Some(PASSWORD)).unwrap();
-    (name, url.to_string())
+    }
 }
 
-pub async fn drop_database(name: &str) {
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin().await)
-        .await
-        .unwrap();
-}
-
-/// `[store]` lines for `url`, leaked for `Options::store`.
+/// `[store]` lines for the binary: `url = "<url>"`.
 pub fn store_lines(url: &str) -> &'static str {
     Box::leak(format!("url = \"{url}\"").into_boxed_str())
 }

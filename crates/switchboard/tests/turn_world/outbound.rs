@@ -145,6 +145,10 @@ impl ChatHistory for NoHistory {
         Ok(HistoryRead::default())
     }
 
+    fn position_before(&self, _: &str) -> Option<String> {
+        None
+    }
+
     async fn message_text(&self, _: &str, _: &str) -> Result<String, OutboundError> {
         Ok(String::new())
     }

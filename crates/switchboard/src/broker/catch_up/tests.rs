@@ -57,6 +57,10 @@ impl ChatHistory for Scripted {
         }
     }
 
+    fn position_before(&self, message_id: &str) -> Option<String> {
+        Some(format!("before {message_id}"))
+    }
+
     async fn message_text(&self, _: &str, _: &str) -> Result<String, OutboundError> {
         Ok(String::new())
     }

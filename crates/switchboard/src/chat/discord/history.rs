@@ -63,6 +63,12 @@ impl ChatHistory for DiscordHistory {
         })
     }
 
+    /// Snowflakes grow with time: one less is just before.
+    fn position_before(&self, message_id: &str) -> Option<String> {
+        let id: u64 = message_id.parse().ok()?;
+        id.checked_sub(1).map(|before| before.to_string())
+    }
+
     async fn message_text(
         &self,
         channel_id: &str,

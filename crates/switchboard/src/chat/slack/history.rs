@@ -77,6 +77,10 @@ impl ChatHistory for SlackHistory {
         })
     }
 
+    fn position_before(&self, message_id: &str) -> Option<String> {
+        ids::just_before(message_id)
+    }
+
     /// The message's text as Markdown (read back from mrkdwn), the form
     /// the broker writes, so an edit through `SlackOutbound` shows it as
     /// before.

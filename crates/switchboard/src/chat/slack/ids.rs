@@ -19,9 +19,48 @@ pub fn split(id: &str) -> Option<(&str, &str)> {
     (!channel.is_empty() && !ts.is_empty()).then_some((channel, ts))
 }
 
+/// The id one microsecond before message `id` in its channel (a `ts` is
+/// the time the message was posted, to the microsecond, and unique in its
+/// channel): reading after it starts with the message itself. `None` for
+/// an id that is not `channel:seconds.micros`.
+pub fn just_before(id: &str) -> Option<String> {
+    let (channel, ts) = split(id)?;
+    let (seconds, fraction) = ts.split_once('.').unwrap_or((ts, ""));
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !digits(seconds) || !(fraction.is_empty() || digits(fraction)) || fraction.len() > 6 {
+        return None;
+    }
+    let micros: u64 = format!("{fraction:0<6}").parse().ok()?;
+    let at = seconds.parse::<u64>().ok()?.checked_mul(1_000_000)? + micros;
+    let before = at.checked_sub(1)?;
+    Some(message_id(
+        channel,
+        &format!("{}.{:06}", before / 1_000_000, before % 1_000_000),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn just_before_is_one_microsecond_earlier() {
+        assert_eq!(
+            just_before("C1:1700000000.000100").as_deref(),
+            Some("C1:1700000000.000099")
+        );
+        assert_eq!(
+            just_before("C1:1700000000.000000").as_deref(),
+            Some("C1:1699999999.999999")
+        );
+        assert_eq!(
+            just_before("C1:1700000000.5").as_deref(),
+            Some("C1:1700000000.499999")
+        );
+        assert_eq!(just_before("C1:0.000000"), None);
+        assert_eq!(just_before("C1:12a.000001"), None);
+        assert_eq!(just_before("C1"), None);
+    }
 
     #[test]
     fn ids_round_trip() {

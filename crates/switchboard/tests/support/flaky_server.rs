@@ -4,6 +4,11 @@
 //! server that stops answering (new connections accepted and never served),
 //! without restarting the shared server other tests use.
 //!
+//! One file for both kinds of test: the integration tests use it as
+//! `support::flaky_server` (the real binary's `store.url` points at it), and
+//! the store's unit tests include this same file by path
+//! (`store/mod.rs`), so there is one proxy, not two.
+//!
 //! Owns its listener (one port for its whole life) and the connections it
 //! forwards. It must never touch the server itself.
 
@@ -31,7 +36,7 @@ struct State {
     cut: CancellationToken,
 }
 
-pub(crate) struct FlakyServer {
+pub struct FlakyServer {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     task: AbortHandle,
@@ -39,7 +44,7 @@ pub(crate) struct FlakyServer {
 
 impl FlakyServer {
     /// Listen on a free local port and forward to `upstream`.
-    pub(crate) async fn start(upstream: SocketAddr) -> FlakyServer {
+    pub async fn start(upstream: SocketAddr) -> FlakyServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(Mutex::new(State {
@@ -70,23 +75,43 @@ impl FlakyServer {
         }
     }
 
+    /// Start in front of the server `url` names; returns the proxy and `url`
+    /// pointed at it (everything else, password included, unchanged).
+    pub async fn in_front_of(url: &str) -> (FlakyServer, String) {
+        let mut url = url::Url::parse(url).expect("a PostgreSQL URL");
+        let upstream = format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port().unwrap_or(5432)
+        );
+        let upstream = tokio::net::lookup_host(upstream)
+            .await
+            .expect("the server's address resolves")
+            .next()
+            .expect("the server has an address");
+        let server = FlakyServer::start(upstream).await;
+        url.set_host(Some("127.0.0.1")).expect("a host");
+        url.set_port(Some(server.addr().port())).expect("a port");
+        (server, url.to_string())
+    }
+
     /// The address to connect to instead of the server's.
-    pub(crate) fn addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// Cut every connection and close new ones at once.
-    pub(crate) fn go_down(&self) {
+    pub fn go_down(&self) {
         self.set(Mode::Down);
     }
 
     /// Cut every connection and leave new ones unanswered.
-    pub(crate) fn go_silent(&self) {
+    pub fn go_silent(&self) {
         self.set(Mode::Silent);
     }
 
     /// Cut what is held and forward new connections again.
-    pub(crate) fn come_back(&self) {
+    pub fn come_back(&self) {
         self.set(Mode::Up);
     }
 
@@ -114,24 +139,4 @@ async fn forward(mut client: TcpStream, upstream: SocketAddr, cut: CancellationT
         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
         () = cut.cancelled() => {}
     }
-}
-
-/// A [`FlakyServer`] in front of `db`'s server, and the URL of `db`
-/// through it.
-pub(crate) async fn in_front_of(db: &super::test_support::TestDb) -> (FlakyServer, String) {
-    let mut url = url::Url::parse(db.pg_url()).expect("the test URL parses");
-    let upstream = format!(
-        "{}:{}",
-        url.host_str().unwrap_or("127.0.0.1"),
-        url.port().unwrap_or(5432)
-    );
-    let upstream = tokio::net::lookup_host(upstream)
-        .await
-        .expect("the test server's address")
-        .next()
-        .expect("an address");
-    let server = FlakyServer::start(upstream).await;
-    url.set_host(Some("127.0.0.1")).expect("a host");
-    url.set_port(Some(server.addr().port())).expect("a port");
-    (server, url.to_string())
 }
