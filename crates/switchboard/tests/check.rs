@@ -422,8 +422,11 @@ async fn check_online_reports_the_postgresql_store_and_its_schema_without_migrat
         line.starts_with(&format!("store: ok ({shown}: PostgreSQL ")),
         "{line}"
     );
+    let latest = switchboard::store::postgres_latest_migration();
     assert!(
-        line.ends_with("no schema yet: `switchboard run` creates it, migration 1)"),
+        line.ends_with(&format!(
+            "no schema yet: `switchboard run` creates it, migration {latest})"
+        )),
         "{line}"
     );
     // Nothing was applied: the check only reads.
@@ -445,7 +448,9 @@ async fn check_online_reports_the_postgresql_store_and_its_schema_without_migrat
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(
-        stdout.contains("; schema at migration 1, this build's latest)"),
+        stdout.contains(&format!(
+            "; schema at migration {latest}, this build's latest)"
+        )),
         "{stdout}"
     );
     for text in [&stdout, &stderr] {

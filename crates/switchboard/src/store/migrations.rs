@@ -97,6 +97,12 @@ impl MigrationSource<'static> for Embedded {
 }
 
 /// PostgreSQL's migrations as this build would apply them.
+/// The newest migration of PostgreSQL's list (what `check --online` calls
+/// "this build's latest").
+pub fn postgres_latest() -> i64 {
+    POSTGRES_MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
 pub(super) fn postgres_migrations() -> Vec<Migration> {
     Embedded(POSTGRES_MIGRATIONS).migrations()
 }

@@ -162,6 +162,7 @@ pub use instances::InstanceRecord;
 pub use journal::JournalEntry;
 pub use journal_state::{Backlog, JournalState, UnknownJournalState};
 pub use leases::{Fence, FenceSource, LeaseRecord};
+pub use migrations::postgres_latest as postgres_latest_migration;
 pub use postgres::{PostgresOptions, redacted_url};
 pub use schema::{PgSchema, SchemaState, inspect_postgres};
 pub use threads::ThreadRecord;
