@@ -31,13 +31,7 @@ async fn a_turn_killed_mid_stream_is_marked_and_answered_once_after_restart() {
     let mut chat = Chat::start(Options::default()).await;
     let prompt = "[[slow:150]][[long:1500]]";
     let asked = chat.ask(prompt);
-    sim_wait(&chat.h.sim, TURN, "part of the answer streamed", |s| {
-        bot_messages(s, asked)
-            .iter()
-            .any(|m| m.content.contains("prompt:") && m.edits.len() >= 2)
-            .then_some(())
-    })
-    .await;
+    chat.wait_streaming(asked).await;
     chat.h.kill9().await;
     let cut_short = bot_messages(&chat.h.sim, asked)[0].id;
 

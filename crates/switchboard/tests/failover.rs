@@ -11,9 +11,9 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::chat::{Chat, TURN};
+use support::chat::Chat;
 use support::postgres::{TestDatabase, store_lines};
-use support::{Options, bot_messages, joined, sim_wait};
+use support::{Options, Peer, bot_messages, joined};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -27,6 +27,25 @@ fn options(url: &str) -> Options {
         broker: "edit_interval = \"300ms\"\nshutdown_grace = \"300ms\"",
         ..Options::default()
     }
+}
+
+/// The bot on two instances: the harness's process holds the shard, the
+/// peer stands by.
+async fn holder_and_standby(options: Options) -> (Chat, Peer) {
+    let chat = Chat::start(options).await;
+    chat.h
+        .logs
+        .wait_message(10 * SECOND, "holding the Discord shard")
+        .await;
+    let standby = chat.h.spawn_peer().await;
+    standby
+        .logs
+        .wait_message(
+            10 * SECOND,
+            "standby: another instance holds the Discord shard",
+        )
+        .await;
+    (chat, standby)
 }
 
 /// The leases an instance's /status says it holds.
@@ -50,22 +69,9 @@ fn answers_to(chat: &Chat, thread: u64, prompt: &str) -> usize {
 async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mid_answer() {
     let db = TestDatabase::create().await;
     let url = db.url.clone();
-    let mut chat = Chat::start(options(&url)).await;
-    chat.h
-        .logs
-        .wait_message(10 * SECOND, "holding the Discord shard")
-        .await;
+    let (mut chat, standby) = holder_and_standby(options(&url)).await;
     let (_, status) = chat.h.get_json("/status").await;
     assert_eq!(leases(&status), ["discord:shard:0"], "{status}");
-
-    let standby = chat.h.spawn_peer().await;
-    standby
-        .logs
-        .wait_message(
-            10 * SECOND,
-            "standby: another instance holds the Discord shard",
-        )
-        .await;
     let (ready, status) = standby.get_json("/readyz").await;
     assert_eq!(ready, 200, "a standby is ready: {status}");
     let (_, status) = standby.get_json("/status").await;
@@ -78,13 +84,7 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
 
     // Killed mid-answer.
     let asked = chat.ask("[[slow:300]][[long:900]]");
-    sim_wait(&chat.h.sim, TURN, "part of the answer streamed", |s| {
-        bot_messages(s, asked)
-            .iter()
-            .any(|m| m.content.contains("prompt:") && m.edits.len() >= 2)
-            .then_some(())
-    })
-    .await;
+    chat.wait_streaming(asked).await;
     let identifies_before = chat.h.sim.identifies().len();
     chat.h.kill9().await;
     let killed = Instant::now();
@@ -140,23 +140,11 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
 async fn a_holder_shutting_down_hands_the_shard_over_at_once() {
     let db = TestDatabase::create().await;
     let url = db.url.clone();
-    let mut chat = Chat::start(Options {
+    let (mut chat, standby) = holder_and_standby(Options {
         cluster: "lease_ttl = \"30s\"",
         ..options(&url)
     })
     .await;
-    chat.h
-        .logs
-        .wait_message(10 * SECOND, "holding the Discord shard")
-        .await;
-    let standby = chat.h.spawn_peer().await;
-    standby
-        .logs
-        .wait_message(
-            10 * SECOND,
-            "standby: another instance holds the Discord shard",
-        )
-        .await;
     let first = chat.ask("hello");
     chat.done(chat.channel, first).await;
     let identifies_before = chat.h.sim.identifies().len();
@@ -190,31 +178,13 @@ async fn a_holder_paused_past_its_lease_stops_acting_when_it_wakes_and_nothing_i
     let url = db.url.clone();
     // A long grace: stopping its threads alone would let the woken holder
     // stream on for 10 s; it must be refused at once.
-    let chat = Chat::start(Options {
+    let (chat, standby) = holder_and_standby(Options {
         broker: "edit_interval = \"300ms\"\nshutdown_grace = \"10s\"",
         ..options(&url)
     })
     .await;
-    chat.h
-        .logs
-        .wait_message(10 * SECOND, "holding the Discord shard")
-        .await;
-    let standby = chat.h.spawn_peer().await;
-    standby
-        .logs
-        .wait_message(
-            10 * SECOND,
-            "standby: another instance holds the Discord shard",
-        )
-        .await;
     let asked = chat.ask("[[slow:300]][[long:900]]");
-    sim_wait(&chat.h.sim, TURN, "part of the answer streamed", |s| {
-        bot_messages(s, asked)
-            .iter()
-            .any(|m| m.content.contains("prompt:") && m.edits.len() >= 2)
-            .then_some(())
-    })
-    .await;
+    chat.wait_streaming(asked).await;
     let cut_short = bot_messages(&chat.h.sim, asked)[0].id;
     chat.h.signal(libc::SIGSTOP);
     standby

@@ -46,6 +46,18 @@ impl Chat {
         self.h.sim.inject_message(thread, &self.alice, text)
     }
 
+    /// Wait until the answer to `asked` is streaming: its first message
+    /// posted and edited at least twice (so its id is journaled too).
+    pub async fn wait_streaming(&self, asked: u64) {
+        super::sim_wait(&self.h.sim, TURN, "part of the answer streamed", |s| {
+            bot_messages(s, asked)
+                .iter()
+                .any(|m| m.content.contains("prompt:") && m.edits.len() >= 2)
+                .then_some(())
+        })
+        .await;
+    }
+
     pub async fn done(&self, channel: u64, message: u64) {
         wait_reaction(&self.h.sim, channel, message, "✅", TURN).await;
     }
