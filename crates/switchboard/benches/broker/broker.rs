@@ -55,7 +55,36 @@ pub struct Broker {
     pub pid: u32,
     pub timestamps: PathBuf,
     stderr: PathBuf,
+    /// The PostgreSQL database of this run (server URL, name), if any.
+    postgres: Option<(String, String)>,
+    config_path: PathBuf,
     _dir: tempfile::TempDir,
+}
+
+/// With `SWITCHBOARD_BENCH_POSTGRES=postgres://...` (a server where this
+/// user may create databases), the broker's store is a fresh database
+/// there instead of the SQLite file: the `[store]` lines and (server, name).
+async fn store_section(data_dir: &std::path::Path) -> (String, Option<(String, String)>) {
+    let server = std::env::var("SWITCHBOARD_BENCH_POSTGRES").unwrap_or_default();
+    if server.is_empty() {
+        let lines = format!(
+            "data_dir = {:?}\nallow_inside_agent_cwd = true",
+            data_dir.display().to_string()
+        );
+        return (lines, None);
+    }
+    use sqlx::Connection as _;
+    let name = format!("sb_bench_{:016x}", rand::random::<u64>());
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("SWITCHBOARD_BENCH_POSTGRES names a reachable server");
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("a database for the run");
+    let mut url = url::Url::parse(&server).expect("a PostgreSQL URL");
+    url.set_path(&name);
+    (format!("url = {:?}", url.to_string()), Some((server, name)))
 }
 
 pub fn binary() -> &'static str {
@@ -86,13 +115,14 @@ impl Broker {
             timestamps.display().to_string(),
         ];
         let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+        let (store_lines, postgres) = store_section(&dir.path().join("data")).await;
         let config = format!(
             "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallowed_channels = [\"{channel}\"]\n\
              allow_all_users = true\napi_url = \"{}\"\ngateway_url = \"{}\"\n\n\
              [admin]\nlisten = \"127.0.0.1:0\"\n\n[log]\nlevel = \"warn\"\n\n\
              [supervisor]\n{}\n\n[broker]\n{}\n\n[canary]\n{}\n\n\
              [agent]\ncommand = {:?}\nargs = [{}]\nmax_sessions = {}\n{}\n\n\
-             [store]\ndata_dir = {:?}\nallow_inside_agent_cwd = true\n",
+             [store]\n{}\n",
             sim.http_url(),
             sim.gateway_url(),
             setup.supervisor,
@@ -102,7 +132,7 @@ impl Broker {
             args.join(", "),
             setup.max_sessions,
             setup.agent,
-            dir.path().join("data").display().to_string(),
+            store_lines,
         );
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config).unwrap();
@@ -129,6 +159,8 @@ impl Broker {
             pid,
             timestamps,
             stderr,
+            postgres,
+            config_path: config_path.clone(),
             _dir: dir,
         };
         let ready = broker
@@ -162,6 +194,51 @@ impl Broker {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// Another `switchboard run` on the same config (another instance of
+    /// the bot), logging at INFO to `stderr`.
+    pub fn spawn_peer(&self, stderr: &std::path::Path) -> Child {
+        Command::new(binary())
+            .args(["run", "--config"])
+            .arg(&self.config_path)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DISCORD_BOT_TOKEN", self.sim.token())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(stderr).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("switchboard starts")
+    }
+
+    /// SIGKILL the first process (the one `start` spawned).
+    pub async fn kill9(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// PostgreSQL store only: transactions committed in the run's database
+    /// so far (each statement outside a transaction is one; a round trip).
+    pub async fn pg_commits(&self) -> Option<i64> {
+        use sqlx::Connection as _;
+        let (server, name) = self.postgres.as_ref()?;
+        let mut admin = sqlx::PgConnection::connect(server).await.ok()?;
+        // The statistics collector reports with a delay: take a fresh view.
+        let _ = sqlx::query("SELECT pg_stat_clear_snapshot()")
+            .execute(&mut admin)
+            .await;
+        sqlx::query_scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = $1")
+            .bind(name)
+            .fetch_one(&mut admin)
+            .await
+            .ok()
+    }
+
+    /// The run's temporary folder.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// `<@bot> text`, a message that calls the bot.
     pub fn mention(&self, text: &str) -> String {
         format!("<@{}> {text}", self.sim.bot_user().id)
@@ -178,5 +255,13 @@ impl Broker {
             let _ = self.child.kill().await;
         }
         self.sim.shutdown();
+        if let Some((server, name)) = self.postgres.take() {
+            use sqlx::Connection as _;
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await;
+            }
+        }
     }
 }

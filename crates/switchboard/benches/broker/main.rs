@@ -9,10 +9,13 @@
 //! Run: `cargo bench -p switchboard --bench broker` (about 9 minutes);
 //! `-- --smoke` runs every scenario tiny (seconds); `-- --only a,b` runs
 //! some of: latency, throughput, memory, recovery, economy, slack_acks,
-//! soak, interaction; `-- --messages N` sets the messages per thread of
+//! soak, interaction, failover; `-- --messages N` sets the messages per thread of
 //! the throughput run, `-- --conversations N` the conversations of the
 //! soak.
 //! `tests/bench_smoke.rs` runs the smoke mode under `cargo test`.
+//! `SWITCHBOARD_BENCH_POSTGRES=postgres://USER@HOST:PORT/DB` puts the
+//! broker's store in a fresh PostgreSQL database on that server (dropped
+//! after the run) instead of the SQLite file.
 //!
 //! Modules: `broker` (the process under test), `driver` (simulated users),
 //! `clock` (one monotonic clock across processes), `agentlog` (the agents'
@@ -26,6 +29,7 @@ mod broker;
 mod clock;
 mod driver;
 mod economy;
+mod failover;
 mod interaction;
 mod latency;
 mod memory;
@@ -139,6 +143,9 @@ pub async fn run(options: &Options) -> Vec<Row> {
     }
     if options.wants("interaction") {
         done("interaction", interaction::run(options).await);
+    }
+    if options.wants("failover") {
+        done("failover", failover::run(options).await);
     }
     rows
 }

@@ -45,6 +45,7 @@ pub async fn run(options: &Options) -> Vec<Row> {
     };
     let (broker0, agents0, own0) = cpu();
     let threads0 = procfs::cpu_by_thread(b.pid);
+    let commits0 = b.pg_commits().await;
     let run = closed_loop(
         &b,
         &ids,
@@ -55,6 +56,10 @@ pub async fn run(options: &Options) -> Vec<Row> {
     .await;
     let (broker1, agents1, own1) = cpu();
     let threads1 = procfs::cpu_by_thread(b.pid);
+    // PostgreSQL counts a backend's commits when it reports them (at most
+    // every 500 ms while busy, and when idle): wait past that.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let commits1 = b.pg_commits().await;
     let calls = b.sim.rest_calls().len() - calls_before;
     let n = run.messages as f64;
     let wall = run.wall.as_secs_f64();
@@ -83,6 +88,14 @@ pub async fn run(options: &Options) -> Vec<Row> {
         })
         .collect();
     println!("  broker CPU per message by thread: {}", split.join(", "));
+    let store_rows: Vec<Row> = match (commits0, commits1) {
+        (Some(before), Some(after)) => vec![Row::new(
+            "3. PostgreSQL transactions (round trips) per message",
+            "n",
+            Summary::single((after - before) as f64 / n),
+        )],
+        _ => Vec::new(),
+    };
     let ms: Vec<f64> = run
         .latencies
         .iter()
@@ -126,4 +139,7 @@ pub async fn run(options: &Options) -> Vec<Row> {
             Summary::of(&ms).expect("samples"),
         ),
     ]
+    .into_iter()
+    .chain(store_rows)
+    .collect()
 }
