@@ -80,13 +80,19 @@ pub async fn run(options: &Options) -> Vec<Row> {
         // after the simulator's record); then start the next standby.
         let deadline = Instant::now() + Duration::from_secs(5);
         holder = loop {
-            let found = peers.iter().position(|(_, log)| {
-                std::fs::read_to_string(log).is_ok_and(|l| l.contains("session taken over"))
+            let found = peers.iter().enumerate().position(|(j, (_, log))| {
+                Some(j) != holder
+                    && std::fs::read_to_string(log).is_ok_and(|l| l.contains("session taken over"))
             });
-            if found.is_some() && found != holder {
+            if found.is_some() {
                 break found;
             }
             if Instant::now() >= deadline {
+                for (_, log) in &peers {
+                    let text = std::fs::read_to_string(log).unwrap_or_default();
+                    let tail: Vec<&str> = text.lines().rev().take(8).collect();
+                    eprintln!("{}:\n{}", log.display(), tail.join("\n"));
+                }
                 b.fail("no instance logged taking the session over");
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
