@@ -200,19 +200,7 @@ mod tests {
     );
 
     fn entry(id: &str) -> JournalEntry {
-        JournalEntry {
-            platform: "discord".into(),
-            message_id: id.into(),
-            thread_id: "t1".into(),
-            channel_id: "t1".into(),
-            author_id: "u1".into(),
-            author_name: "alice".into(),
-            is_bot: false,
-            content: "hello".into(),
-            received_at_ms: 1_000,
-            state: JournalState::Received,
-            reply_message_ids: Vec::new(),
-        }
+        super::super::test_support::journal_entry(id)
     }
 
     fn thread() -> ThreadRecord {

@@ -190,6 +190,23 @@ impl Store {
     /// that holder's with that token, or already expired (then it must be
     /// acquired anew, with a new token).
     pub async fn lease_renew(&self, fence: &Fence, ttl: Duration) -> Result<bool, StoreError> {
+        self.lease_expire_in(fence, ttl_ms(ttl), "lease_renew")
+            .await
+    }
+
+    /// Give `fence`'s lease up now (it expires; the token stays, so the next
+    /// holder's is larger). `false` if it was no longer `fence`'s.
+    pub async fn lease_release(&self, fence: &Fence) -> Result<bool, StoreError> {
+        self.lease_expire_in(fence, 0, "lease_release").await
+    }
+
+    /// Set `fence`'s unexpired lease to expire `ms` from now.
+    async fn lease_expire_in(
+        &self,
+        fence: &Fence,
+        ms: i64,
+        op: &'static str,
+    ) -> Result<bool, StoreError> {
         let now = self.backend.now_sql();
         let sql = format!(
             "UPDATE leases SET expires_at = {now} + $4 \
@@ -200,32 +217,12 @@ impl Store {
                 .bind(&fence.lease)
                 .bind(&fence.holder)
                 .bind(fence.token)
-                .bind(ttl_ms(ttl))
+                .bind(ms)
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected() == 1)
         })
-        .map_err(StoreError::query("lease_renew"))
-    }
-
-    /// Give `fence`'s lease up now (it expires; the token stays, so the next
-    /// holder's is larger). `false` if it was no longer `fence`'s.
-    pub async fn lease_release(&self, fence: &Fence) -> Result<bool, StoreError> {
-        let now = self.backend.now_sql();
-        let sql = format!(
-            "UPDATE leases SET expires_at = {now} \
-             WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > {now}"
-        );
-        on_backend!(self, writer, |pool| {
-            sqlx::query(&sql)
-                .bind(&fence.lease)
-                .bind(&fence.holder)
-                .bind(fence.token)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected() == 1)
-        })
-        .map_err(StoreError::query("lease_release"))
+        .map_err(StoreError::query(op))
     }
 
     /// The lease `name` as the database holds it, if it was ever taken.
@@ -241,18 +238,6 @@ impl Store {
             token,
             expires_in_ms,
         }))
-    }
-
-    /// Every lease `holder` holds unexpired, by name: (name, token).
-    pub async fn leases_held_by(&self, holder: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let now = self.backend.now_sql();
-        let sql = format!(
-            "SELECT name, token FROM leases WHERE holder = $1 AND expires_at > {now} ORDER BY name"
-        );
-        on_backend!(self, reader, |pool| {
-            sqlx::query_as(&sql).bind(holder).fetch_all(pool).await
-        })
-        .map_err(StoreError::query("leases_held_by"))
     }
 }
 

@@ -190,3 +190,21 @@ impl Store {
         .expect("test statement")
     }
 }
+
+/// A journal entry of thread `t1` received at 1,000 ms, for store tests.
+pub(crate) fn journal_entry(id: &str) -> super::JournalEntry {
+    use super::{JournalEntry, JournalState};
+    JournalEntry {
+        platform: "discord".into(),
+        message_id: id.into(),
+        thread_id: "t1".into(),
+        channel_id: "t1".into(),
+        author_id: "u1".into(),
+        author_name: "alice".into(),
+        is_bot: false,
+        content: "hello".into(),
+        received_at_ms: 1_000,
+        state: JournalState::Received,
+        reply_message_ids: Vec::new(),
+    }
+}
