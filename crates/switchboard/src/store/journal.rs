@@ -35,12 +35,12 @@ pub struct JournalEntry {
     pub reply_message_ids: Vec<String>,
 }
 
-const COLUMNS: &str = "platform, message_id, thread_id, channel_id, author_id, author_name, \
+pub(super) const COLUMNS: &str = "platform, message_id, thread_id, channel_id, author_id, author_name, \
                        is_bot, content, received_at, state, reply_message_ids";
 
 /// A `journal` row as stored ([`COLUMNS`]).
 #[derive(sqlx::FromRow)]
-struct JournalRow {
+pub(super) struct JournalRow {
     platform: String,
     message_id: String,
     thread_id: String,
@@ -55,7 +55,7 @@ struct JournalRow {
 }
 
 impl JournalRow {
-    fn into_entry(self, op: &'static str) -> Result<JournalEntry, StoreError> {
+    pub(super) fn into_entry(self, op: &'static str) -> Result<JournalEntry, StoreError> {
         let state = self
             .state
             .parse()

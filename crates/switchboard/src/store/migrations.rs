@@ -45,10 +45,15 @@ const MIGRATIONS: List = &[
         "cluster",
         include_str!("../../migrations/0005_cluster.sql"),
     ),
+    (
+        6,
+        "journal waiting for",
+        include_str!("../../migrations/0006_journal_waiting_for.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations: its 0001 is the whole schema of SQLite's
-/// 0001-0004, its 0002 SQLite's 0005.
+/// 0001-0004, its 0002 SQLite's 0005, its 0003 SQLite's 0006.
 const POSTGRES_MIGRATIONS: List = &[
     (
         1,
@@ -59,6 +64,11 @@ const POSTGRES_MIGRATIONS: List = &[
         2,
         "cluster",
         include_str!("../../migrations/postgres/0002_cluster.sql"),
+    ),
+    (
+        3,
+        "journal waiting for",
+        include_str!("../../migrations/postgres/0003_journal_waiting_for.sql"),
     ),
 ];
 

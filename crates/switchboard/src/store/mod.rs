@@ -136,8 +136,10 @@ mod postgres;
 mod schema;
 mod seen;
 mod sqlite;
+mod thread_leases;
 mod threads;
 mod usage;
+mod wake;
 
 #[cfg(test)]
 mod open_tests;
@@ -165,8 +167,10 @@ pub use leases::{Fence, FenceSource, LeaseRecord};
 pub use migrations::postgres_latest as postgres_latest_migration;
 pub use postgres::{PostgresOptions, redacted_url};
 pub use schema::{PgSchema, SchemaState, inspect_postgres};
+pub use thread_leases::{THREAD_LEASE_PREFIX, thread_lease_name};
 pub use threads::ThreadRecord;
 pub use usage::ThreadUsage;
+pub use wake::{WAKE_CHANNEL, Wakeup, Wakeups};
 
 /// Where the store lives when the config names no `data_dir`.
 pub const DEFAULT_DATA_DIR: &str = "switchboard-data";
