@@ -33,14 +33,16 @@
 //!   its mode and model); [`demo_agent`]: the built-in agent for the demo and tests.
 //! - [`broker`]: conversation policy: intake, router, bridge, thread actors,
 //!   turns, the session pool (slot leases), the streamed reply, and the
-//!   permission prompts put to people (`permission_desk`, policy `ask`).
+//!   permission prompts put to people (`permission_desk`, policy `ask`);
+//!   with several instances, each Slack thread's owner (`owners`, ADR 22).
 //! - [`logging`]: text/JSON log set-up.
 //! - [`store`]: persistence (SQLite by default, PostgreSQL with `store.url`):
 //!   dedupe, threads, journal, cursors; instances, leases with fencing
-//!   tokens, saved gateway sessions.
+//!   tokens, saved gateway sessions, threads' owners and wake-ups.
 //! - [`cluster`]: several instances of one bot: this instance's id and
 //!   heartbeat, the leases it holds (renewed every ttl/3, given up before
-//!   they can expire) and the fence their writes carry.
+//!   they can expire) and the fence their writes carry; the threads it
+//!   owns, all renewed by one statement.
 //! - [`demo`]: `switchboard demo`, the broker against a built-in simulator.
 
 pub mod admin;

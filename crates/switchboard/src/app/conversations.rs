@@ -9,15 +9,18 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::holder_outbound::HolderOutbound;
 use super::{PlatformTasks, Wiring};
 use crate::agent::{AgentCommand, AgentSession, SessionOptions};
 use crate::broker::bridge::{Bridge, CatchUpSource};
 use crate::broker::catch_up::{CatchUpLimits, PAGE_OVERRUN};
 use crate::broker::durable::Durable;
+use crate::broker::owners::{AnswerForwardedClick, BridgeOwners, OwnedThreadDeps, WaitingFlag};
 use crate::broker::pool::SessionPool;
 use crate::broker::reply::{ReplyConfig, ToolDisplay};
 use crate::broker::thread::{Approval, ThreadDeps};
 use crate::chat::{ChatHistory, ChatOutbound, Platform};
+use crate::cluster::HolderSlot;
 use crate::config::{Gating, Reactions};
 use crate::delivery::active::{ActiveCanary, CanaryPoster};
 use crate::delivery::reconcile::ReconcileSettings;
@@ -69,11 +72,17 @@ pub(super) struct PlatformSide {
     pub check_calls_per_minute: u32,
     /// The active canary: where it posts (`canary.channel`) and how.
     pub canary: Option<(String, Arc<dyn CanaryPoster>)>,
+    /// How a click another instance heard is answered here (threads with
+    /// owners; `None`: the platform's threads have none).
+    pub answer_forwarded_click: Option<AnswerForwardedClick>,
 }
 
 pub(super) struct Wired {
     pub bridge: Bridge,
     pub pool: Arc<SessionPool<AgentSession>>,
+    /// Several instances, threads with owners: the flag of this
+    /// platform's `ThreadsWaiting` (the waker raises it).
+    pub waiting: Option<WaitingFlag>,
 }
 
 /// Build the broker side of `side.platform`; the bridge is restored from
@@ -104,6 +113,7 @@ pub(super) async fn wire_conversations(
             None => Ok(()),
         }
     });
+    let store = side.store.clone();
     let deps = thread_deps(
         w,
         side.outbound,
@@ -136,6 +146,10 @@ pub(super) async fn wire_conversations(
             renewal: side.renewal.clone(),
             health: w.health.delivery.clone(),
             metrics: w.metrics.clone(),
+            shared: w
+                .cluster
+                .filter(|_| side.platform == Platform::Slack)
+                .map(|_| side.store.clone()),
         };
         w.tracker.spawn(reconciler.run(w.stop.clone()));
     }
@@ -166,6 +180,7 @@ pub(super) async fn wire_conversations(
             health: w.health.catch_up.clone(),
         },
     };
+    let base_deps = deps.clone();
     let mut bridge = Bridge::new(
         side.platform,
         deps,
@@ -178,14 +193,51 @@ pub(super) async fn wire_conversations(
     .with_prune_after(w.config.store.prune_after)
     .with_delivery_ledger(ledger)
     .with_status(bot_status(w.health.clone()));
-    if w.cluster.is_some() && side.platform == Platform::Discord {
+    let mut waiting = None;
+    match (w.cluster, side.platform) {
+        (Some(cluster), Platform::Slack) => {
+            // Every instance hears Slack: each thread is answered by its
+            // owner, and threads nobody holds are taken up by the poll.
+            let flag = WaitingFlag::default();
+            bridge = bridge.with_owners(BridgeOwners {
+                owners: cluster.owners.clone(),
+                alive_within: cluster.timing.ttl,
+                deps_for: owned_thread_deps(base_deps, store),
+                waiting: flag.clone(),
+                answer_click: side
+                    .answer_forwarded_click
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(|_| None)),
+            });
+            bridge.restore_threads().await;
+            waiting = Some(flag);
+        }
         // The shard's holder answers what was left unanswered, when this
         // instance takes the shard (`ChatEvent::TookOver`).
-        bridge.restore_threads().await;
-    } else {
-        bridge.restore().await;
+        (Some(_), _) => bridge.restore_threads().await,
+        (None, _) => bridge.restore().await,
     }
-    Wired { bridge, pool }
+    Wired {
+        bridge,
+        pool,
+        waiting,
+    }
+}
+
+/// A thread's actors' dependencies under its lease's `slot`: posts refused
+/// and journal writes fenced once the thread may be another instance's.
+fn owned_thread_deps(base: Arc<ThreadDeps>, store: crate::store::Store) -> OwnedThreadDeps {
+    Arc::new(move |slot: &HolderSlot| {
+        let mut deps = (*base).clone();
+        deps.outbound = Arc::new(HolderOutbound {
+            inner: base.outbound.clone(),
+            slot: slot.clone(),
+        });
+        deps.durable = base
+            .durable
+            .with_store(store.fenced_by(slot.fence_source()));
+        Arc::new(deps)
+    })
 }
 
 /// `/status` outside a thread: each connection's state and each

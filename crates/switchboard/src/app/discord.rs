@@ -93,6 +93,7 @@ pub(super) async fn wire(
             .discord_channel
             .clone()
             .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
+        answer_forwarded_click: None,
     };
     let wired = wire_conversations(w, side, platforms).await;
     platforms.spawn(verify_token(rest.clone(), bot.clone()));

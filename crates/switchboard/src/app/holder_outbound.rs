@@ -1,5 +1,6 @@
 //! A platform's outbound that posts only while this instance holds the
-//! platform's shard (issue 14): a holder paused past its lease (SIGSTOP, a
+//! platform's shard or, with thread owners (ADR 22), the thread's lease
+//! (issue 14): a holder paused past its lease (SIGSTOP, a
 //! stalled host) must not go on streaming an answer that the new holder is
 //! giving again. Every call asks the [`HolderSlot`] first, by the clock, and
 //! is refused (not tried) once the lease may be another instance's.
@@ -25,8 +26,8 @@ impl HolderOutbound {
             Ok(())
         } else {
             Err(OutboundError::Rejected(
-                "this instance does not hold the platform's shard now; the instance that \
-                 holds it answers"
+                "this instance does not hold the platform's shard or this thread now; the \
+                 instance that holds it answers"
                     .to_owned(),
             ))
         }

@@ -14,6 +14,7 @@ mod heap;
 mod holder_outbound;
 mod housekeeping;
 mod slack;
+mod thread_waker;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -81,6 +82,8 @@ pub(crate) struct ClusterRun {
     /// Leases still held at shutdown: kept (renewed) while the running
     /// turns drain, so they finish here, then released for a standby.
     pub draining: std::sync::Arc<std::sync::Mutex<Vec<crate::cluster::HeldLease>>>,
+    /// The threads this instance owns (Slack's, ADR 22).
+    pub owners: crate::cluster::ThreadOwners,
 }
 
 impl Wiring<'_> {
@@ -166,16 +169,21 @@ pub async fn run_reporting(
     let mut platforms = PlatformTasks::new();
     let mut live = LivePlatforms::new();
     let faults = TestFaults::from_env();
-    let cluster = config.store.postgres.as_ref().map(|_| ClusterRun {
-        instance: config
+    let cluster = config.store.postgres.as_ref().map(|_| {
+        let instance = config
             .cluster
             .instance_id
             .clone()
-            .unwrap_or_else(crate::cluster::default_instance_id),
-        timing: crate::cluster::LeaseTiming {
+            .unwrap_or_else(crate::cluster::default_instance_id);
+        let timing = crate::cluster::LeaseTiming {
             ttl: config.cluster.lease_ttl,
-        },
-        draining: std::sync::Arc::default(),
+        };
+        ClusterRun {
+            owners: crate::cluster::ThreadOwners::new(store.clone(), instance.clone(), timing),
+            instance,
+            timing,
+            draining: std::sync::Arc::default(),
+        }
     });
     let heartbeat = cluster.as_ref().map(|cluster| {
         health.cluster.set_instance(&cluster.instance);
@@ -193,6 +201,8 @@ pub async fn run_reporting(
         )
     });
     let store_watch = StoreWatch::new(health.pipeline.clone());
+    // The platforms whose threads have owners, with their event's flag.
+    let mut waiting = Vec::new();
     if let Some(agent) = &config.agent {
         let wiring = Wiring {
             config: &config,
@@ -218,9 +228,23 @@ pub async fn run_reporting(
             let platform_stop = stop.child_token();
             let wired = slack::wire(&wiring, slack, &platform_stop, &mut platforms).await;
             live.insert(Platform::Slack.as_str(), platform_stop);
+            waiting.extend(wired.waiting.map(|flag| (Platform::Slack, flag)));
             pools.push(wired.pool);
             bridges.insert(Platform::Slack, wired.bridge);
         }
+    }
+    // Threads' leases are renewed until the turns drained (then given up),
+    // so the turns finishing at shutdown may still post.
+    let owners_stop = CancellationToken::new();
+    if let Some(cluster) = cluster.as_ref().filter(|_| !waiting.is_empty()) {
+        tokio::spawn(cluster.owners.clone().run(owners_stop.clone()));
+        tracker.spawn(thread_waker::wake_owners(
+            store.clone(),
+            cluster.owners.clone(),
+            waiting,
+            inbound.clone(),
+            stop.clone(),
+        ));
     }
     drop(inbound);
     tracker.spawn(admin.serve(stop.clone()));
@@ -267,6 +291,8 @@ pub async fn run_reporting(
         for held in draining {
             held.release().await;
         }
+        owners_stop.cancel();
+        cluster.owners.release_all().await;
     }
     if let (Some(heartbeat), Some(cluster)) = (heartbeat, &cluster) {
         heartbeat.stop(&store, &cluster.instance).await;

@@ -14,7 +14,9 @@ use crate::chat::slack::cause::SlackCause;
 use crate::chat::slack::history::SlackHistory;
 use crate::chat::slack::outbound::SlackOutbound;
 use crate::chat::slack::probe::SlackProbe;
-use crate::chat::slack::socket::{SlackSocket, SlotsShared, SocketSettings};
+use crate::chat::slack::socket::{
+    SlackSocket, SlotsShared, SocketSettings, click_answer_from_route,
+};
 use crate::chat::slack::web::{SharedIdentity, SlackWeb, TokenKind};
 use crate::config::SlackConfig;
 use crate::delivery::SessionRenewal;
@@ -61,6 +63,10 @@ pub(super) async fn wire(
             .slack_channel
             .clone()
             .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
+        answer_forwarded_click: Some({
+            let web = web.clone();
+            Arc::new(move |route| click_answer_from_route(&web, route))
+        }),
     };
     let wired = wire_conversations(w, side, platforms).await;
     let shared = SlotsShared::default();

@@ -118,6 +118,8 @@ pub struct Bridge {
     pub(super) recent_threads: super::slash::RecentThreads,
     /// The bot's own state as `/status` in a channel shows it.
     status: BotStatus,
+    /// Several instances: each thread is answered by its owner (`owners`).
+    pub(super) owners: Option<super::owners::BridgeOwners>,
 }
 
 /// The text of `/status` outside a thread.
@@ -154,6 +156,7 @@ impl Bridge {
             let_go_every: let_go_every(),
             recent_threads: super::slash::RecentThreads::default(),
             status: Arc::new(|| "switchboard is running.".to_owned()),
+            owners: None,
         }
     }
 
@@ -363,6 +366,9 @@ impl Bridge {
                     .durable
                     .save_thread(&message.id, &message.channel_id)
                     .await;
+                if !self.answers_here(&message.id, &message.id).await {
+                    return;
+                }
                 self.send(
                     &message.id,
                     message.channel_id.clone(),
@@ -382,6 +388,9 @@ impl Bridge {
                     thread_id: thread_id.clone(),
                 };
                 self.deps.durable.save_thread(&thread_id, &parent_id).await;
+                if !self.answers_here(&thread_id, &message.id).await {
+                    return;
+                }
                 self.send(
                     &thread_id,
                     parent_id,
@@ -391,6 +400,9 @@ impl Bridge {
                 .await;
             }
             Route::Continue { thread_id, prompt } => {
+                if !self.answers_here(&thread_id, &message.id).await {
+                    return;
+                }
                 let origin = self.existing(&thread_id);
                 let parent = self.parent(&thread_id);
                 if !message.author.is_bot {
@@ -406,6 +418,9 @@ impl Bridge {
                 .await;
             }
             Route::Command { thread_id, command } => {
+                if !self.command_here(&thread_id, command).await {
+                    return;
+                }
                 let origin = self.existing(&thread_id);
                 let parent = self.parent(&thread_id);
                 self.send(&thread_id, parent, origin, ThreadInput::Command(command))
@@ -414,9 +429,18 @@ impl Bridge {
         }
     }
 
-    /// A click on one of the bot's buttons goes to its thread's actor;
-    /// with no actor running there, nothing is open to decide.
-    pub fn click(&mut self, click: ButtonClick) {
+    /// A click on one of the bot's buttons goes to its thread's actor
+    /// (with several instances, to the thread's owner: `forwarding`).
+    pub async fn click(&mut self, click: ButtonClick) {
+        let Some(click) = self.forward_click(click).await else {
+            return;
+        };
+        self.click_here(click);
+    }
+
+    /// A click for this instance's actor of the thread; with no actor
+    /// running there, nothing is open to decide.
+    pub(super) fn click_here(&mut self, click: ButtonClick) {
         let handle = self
             .threads
             .get(&click.thread_key)
@@ -512,7 +536,7 @@ impl Bridge {
             key.to_owned(),
             origin.clone(),
             previous,
-            self.deps.clone(),
+            self.deps_of(key),
             &self.tracker,
             self.threads_stop.clone(),
         );

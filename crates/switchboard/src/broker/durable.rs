@@ -57,6 +57,15 @@ impl Durable {
         self
     }
 
+    /// The same, writing through `store` (a fenced one: a thread's owner
+    /// writes under its thread's lease).
+    pub fn with_store(&self, store: Store) -> Self {
+        Self {
+            store,
+            ..self.clone()
+        }
+    }
+
     /// Whether the store can be reached, as far as is known.
     pub fn watch(&self) -> &StoreWatch {
         &self.watch

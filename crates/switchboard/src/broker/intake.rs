@@ -76,7 +76,8 @@ async fn handle(bridges: &mut HashMap<Platform, Bridge>, event: ChatEvent) {
         ChatEvent::Message(message, _) => message.platform,
         ChatEvent::SessionStarted { platform }
         | ChatEvent::TookOver { platform }
-        | ChatEvent::HandedOver { platform } => *platform,
+        | ChatEvent::HandedOver { platform }
+        | ChatEvent::ThreadsWaiting { platform } => *platform,
         ChatEvent::ButtonClicked(click) => click.platform,
         ChatEvent::SlashCommand(command) => command.platform,
     };
@@ -96,7 +97,8 @@ async fn handle(bridges: &mut HashMap<Platform, Bridge>, event: ChatEvent) {
         ChatEvent::SessionStarted { .. } => bridge.start_catch_up(),
         ChatEvent::TookOver { .. } => bridge.take_over().await,
         ChatEvent::HandedOver { .. } => bridge.stand_down(),
-        ChatEvent::ButtonClicked(click) => bridge.click(*click),
+        ChatEvent::ThreadsWaiting { .. } => bridge.threads_waiting().await,
+        ChatEvent::ButtonClicked(click) => bridge.click(*click).await,
         ChatEvent::SlashCommand(command) => bridge.command(*command).await,
     }
 }

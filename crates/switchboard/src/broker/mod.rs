@@ -5,7 +5,9 @@
 pub mod bridge;
 pub mod catch_up;
 pub mod durable;
+mod forwarding;
 pub mod intake;
+pub mod owners;
 pub mod permission_desk;
 pub mod permission_prompt;
 pub mod pool;

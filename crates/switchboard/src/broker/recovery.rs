@@ -65,7 +65,7 @@ impl Bridge {
         }
     }
 
-    async fn resume_entry(&mut self, entry: JournalEntry) {
+    pub(super) async fn resume_entry(&mut self, entry: JournalEntry) {
         let durable = self.deps.durable.clone();
         // Only a message whose turn had begun counts a try: one that was
         // still queued behind another was never tried, however many
@@ -107,7 +107,7 @@ impl Bridge {
                 .await;
             return;
         }
-        tracing::info!(message_id = %entry.message_id, thread = %entry.thread_id, state = entry.state.as_str(), "answering a message left unanswered before the restart");
+        tracing::info!(message_id = %entry.message_id, thread = %entry.thread_id, state = entry.state.as_str(), "answering a journaled message left unanswered (a restart, or a thread taken over)");
         // A message that started a thread may have died before the thread
         // was opened; opening it again is answered "already exists".
         let origin = if entry.thread_id == entry.message_id {

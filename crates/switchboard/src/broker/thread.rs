@@ -41,7 +41,9 @@ impl PooledSession for AgentSession {
     }
 }
 
-/// What every thread actor of one platform shares.
+/// What every thread actor of one platform shares (a thread with an owner
+/// gets a copy whose posts and writes ask its lease first).
+#[derive(Clone)]
 pub struct ThreadDeps {
     pub outbound: Arc<dyn ChatOutbound>,
     pub pool: Arc<SessionPool<AgentSession>>,

@@ -62,6 +62,11 @@ pub trait ClickResponder: Send + Sync + 'static {
     /// the member's roles, from the click itself; Slack: user groups,
     /// looked up).
     async fn user_groups(&self, among: &[String]) -> Vec<String>;
+    /// What another instance needs to answer this click itself (the
+    /// thread's owner, ADR 22), as JSON; `None`: it cannot.
+    fn route(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// The answer a click is owed, once. Dropped unanswered, it acknowledges
@@ -97,6 +102,17 @@ impl ClickAnswer {
             Some(responder) => responder.user_groups(among).await,
             None => Vec::new(),
         }
+    }
+
+    /// What another instance needs to answer this click ([`ClickResponder::route`]).
+    pub fn route(&self) -> Option<serde_json::Value> {
+        self.responder.as_ref().and_then(|r| r.route())
+    }
+
+    /// The click was handed to another instance, which answers it: this
+    /// one owes nothing (not even the acknowledgement of a drop).
+    pub fn forwarded(mut self) {
+        self.responder = None;
     }
 
     /// Replace the clicked message's text and remove its buttons.

@@ -97,6 +97,10 @@ pub enum ChatEvent {
     /// This instance lost the platform's shard to another: stop acting on
     /// its threads and its delivery check.
     HandedOver { platform: Platform },
+    /// Threads of this platform have work waiting for this instance, their
+    /// owner (ADR 22): messages journaled by other instances, threads
+    /// placed on it, threads lost or left with nobody.
+    ThreadsWaiting { platform: Platform },
     /// Someone clicked one of the bot's buttons.
     ButtonClicked(Box<ButtonClick>),
     /// Someone ran one of the bot's slash commands.

@@ -29,6 +29,11 @@ impl HolderSlot {
         self.with(|slot| *slot = Some(entry));
     }
 
+    /// A lease held under `guard` with `fence` is this instance's now.
+    pub fn hold_parts(&self, guard: ActingGuard, fence: Fence) {
+        self.with(|slot| *slot = Some((guard, fence)));
+    }
+
     /// Nothing is held any more.
     pub fn clear(&self) {
         self.with(|slot| *slot = None);
@@ -41,6 +46,21 @@ impl HolderSlot {
                 .filter(|(guard, _)| guard.may_act())
                 .map(|(_, fence)| fence.clone())
         })
+    }
+
+    /// The fence held, whether or not acting is still allowed (to give the
+    /// lease up, or to compare tokens).
+    pub fn fence_unchecked(&self) -> Option<Fence> {
+        self.with(|slot| slot.as_ref().map(|(_, fence)| fence.clone()))
+    }
+
+    /// A renewal kept the lease: acting is allowed until `until`.
+    pub(super) fn extend_until(&self, until: tokio::time::Instant) {
+        self.with(|slot| {
+            if let Some((guard, _)) = slot {
+                guard.extend(until);
+            }
+        });
     }
 
     /// Whether this instance may act on the lease now.

@@ -60,7 +60,7 @@ pub struct ActingGuard {
 }
 
 impl ActingGuard {
-    fn new(until: Instant) -> ActingGuard {
+    pub(super) fn new(until: Instant) -> ActingGuard {
         let base = Instant::now();
         let guard = ActingGuard {
             base,
@@ -78,13 +78,13 @@ impl ActingGuard {
         }
     }
 
-    fn extend(&self, until: Instant) {
+    pub(super) fn extend(&self, until: Instant) {
         let ms = until.saturating_duration_since(self.base).as_millis();
         self.until_ms
             .store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Release);
     }
 
-    fn end(&self) {
+    pub(super) fn end(&self) {
         self.until_ms.store(0, Ordering::Release);
     }
 

@@ -61,6 +61,10 @@ pub struct Reconciler {
     pub renewal: SessionRenewal,
     pub health: DeliveryHealth,
     pub metrics: Metrics,
+    /// Several instances share the platform's events (Slack spreads them
+    /// over every instance's connections): a message this instance's
+    /// ledger has not seen is no miss if another instance took it in.
+    pub shared: Option<crate::store::Store>,
 }
 
 /// What one check concluded.
@@ -156,6 +160,10 @@ impl Reconciler {
             Verdict::Proven => self.health.trusted(platform),
             Verdict::Pending { at } => schedule.recheck_by(channel, at),
             Verdict::Missed { latest, after, age } => {
+                if self.taken_in_elsewhere(&latest).await {
+                    self.ledger.accounted(channel, &latest);
+                    return;
+                }
                 if self.missed(channel, &latest, &after, age).await {
                     *last_miss = Some(Instant::now());
                 }
@@ -205,6 +213,19 @@ impl Reconciler {
             after: delivered.unwrap_or_else(|| self.probe.id_before(channel, session)),
             age,
         }
+    }
+
+    /// Whether another instance sharing the events took `latest` in (a
+    /// store that cannot answer counts as no: the miss is read back and
+    /// the journal dedupes).
+    async fn taken_in_elsewhere(&self, latest: &str) -> bool {
+        let Some(store) = &self.shared else {
+            return false;
+        };
+        store
+            .was_seen(self.platform.as_str(), latest)
+            .await
+            .unwrap_or(false)
     }
 
     /// Handle a miss; `true` when messages were really missing.

@@ -47,8 +47,8 @@ const MIGRATIONS: List = &[
     ),
     (
         6,
-        "journal waiting for",
-        include_str!("../../migrations/0006_journal_waiting_for.sql"),
+        "thread owners",
+        include_str!("../../migrations/0006_thread_owners.sql"),
     ),
 ];
 
@@ -67,8 +67,8 @@ const POSTGRES_MIGRATIONS: List = &[
     ),
     (
         3,
-        "journal waiting for",
-        include_str!("../../migrations/postgres/0003_journal_waiting_for.sql"),
+        "thread owners",
+        include_str!("../../migrations/postgres/0003_thread_owners.sql"),
     ),
 ];
 

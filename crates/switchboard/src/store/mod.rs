@@ -125,6 +125,7 @@ mod checkpoint;
 mod cursors;
 mod error;
 mod failure;
+mod forwarded;
 mod gateway_sessions;
 mod id_order;
 mod instances;
@@ -158,6 +159,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use cursors::Cursor;
 pub use error::StoreError;
+pub use forwarded::ForwardedInput;
 pub use gateway_sessions::GatewaySession;
 pub use id_order::{id_cmp, id_order_key};
 pub use instances::InstanceRecord;

@@ -50,6 +50,23 @@ impl Store {
 
     /// Forget the ids first seen before `older_than_ms` (unix ms); returns
     /// how many were dropped. Ids seen at or after the cutoff are kept.
+    /// Whether `(platform, message_id)` was taken in already, by this
+    /// instance or another sharing the store (the delivery check of a
+    /// platform whose events are spread over several instances).
+    pub async fn was_seen(&self, platform: &str, message_id: &str) -> Result<bool, StoreError> {
+        on_backend!(self, reader, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM seen WHERE platform = $1 AND message_id = $2",
+            )
+            .bind(platform)
+            .bind(message_id)
+            .fetch_one(pool)
+            .await
+            .map(|count| count > 0)
+        })
+        .map_err(StoreError::query("was_seen"))
+    }
+
     pub async fn prune_seen(&self, older_than_ms: i64) -> Result<u64, StoreError> {
         on_backend!(self, writer, |pool| {
             sqlx::query("DELETE FROM seen WHERE seen_at < $1")

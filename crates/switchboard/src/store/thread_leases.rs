@@ -198,6 +198,31 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Delete the threads' leases expired for longer than `expired_for`
+    /// (a thread let go, its owner long gone): the table keeps only live
+    /// threads and recent ones. A thread taken again afterwards starts its
+    /// tokens anew, which fences nobody wrongly: a holder whose lease
+    /// expired that long ago stopped acting on it long ago.
+    pub async fn prune_thread_leases(&self, expired_for: Duration) -> Result<u64, StoreError> {
+        let now = self.backend.now_sql();
+        let sql = format!(
+            "DELETE FROM leases WHERE substr(name, 1, length($1)) = $1 \
+             AND expires_at < {now} - $2"
+        );
+        let age = i64::try_from(expired_for.as_millis()).unwrap_or(i64::MAX / 2);
+        on_backend!(self, writer, |pool| {
+            sqlx::query(&sql)
+                .bind(THREAD_LEASE_PREFIX)
+                .bind(age)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .map_err(StoreError::query("prune_thread_leases"))
+    }
+}
+
 /// Entries from `RETURNING` rows (which come in no set order), oldest
 /// first as the journal orders arrivals.
 fn in_arrival_order(

@@ -34,7 +34,43 @@ both_backends!(
     a_new_owner_takes_every_unfinished_entry_of_its_thread,
     threads_with_unfinished_entries_and_no_live_owner_are_unattended,
     an_instance_is_woken_by_name_on_postgres_only,
+    only_threads_leases_long_expired_are_pruned,
 );
+
+async fn only_threads_leases_long_expired_are_pruned(backend: TestBackend) {
+    let (_db, store) = temp_store(backend).await;
+    let held = thread_lease_name("slack", "held");
+    let gone = thread_lease_name("slack", "gone");
+    store
+        .lease_acquire(&held, "a", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .lease_acquire(&gone, "a", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .lease_acquire("discord:shard:0", "a", Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.prune_thread_leases(LONG).await.unwrap(),
+        0,
+        "not long enough"
+    );
+    // Expired for longer than 0 ms: on the database's clock, a moment on.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while store.lease(&gone).await.unwrap().is_some() {
+        store.prune_thread_leases(Duration::ZERO).await.unwrap();
+        assert!(tokio::time::Instant::now() < deadline, "never pruned");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(store.lease(&held).await.unwrap().is_some());
+    assert!(store.lease("discord:shard:0").await.unwrap().is_some());
+}
 
 async fn one_statement_renews_every_thread_of_a_holder_and_shows_the_ones_placed_on_it(
     backend: TestBackend,
@@ -47,7 +83,11 @@ async fn one_statement_renews_every_thread_of_a_holder_and_shows_the_ones_placed
     let a1 = store.lease_acquire(&t1, "a", LONG).await.unwrap().unwrap();
     // Placed on `a` by another instance: `a` learns of it by renewing.
     let a2 = store.lease_acquire(&t2, "a", LONG).await.unwrap().unwrap();
-    store.lease_acquire(&other, "b", LONG).await.unwrap().unwrap();
+    store
+        .lease_acquire(&other, "b", LONG)
+        .await
+        .unwrap()
+        .unwrap();
     // Expired already: not revived.
     store
         .lease_acquire(&gone, "a", Duration::ZERO)
@@ -78,9 +118,7 @@ async fn one_statement_renews_every_thread_of_a_holder_and_shows_the_ones_placed
     );
 }
 
-async fn an_owner_takes_what_others_left_for_it_once_and_only_in_its_threads(
-    backend: TestBackend,
-) {
+async fn an_owner_takes_what_others_left_for_it_once_and_only_in_its_threads(backend: TestBackend) {
     let (_db, store) = temp_store(backend).await;
     journal(
         &store,
@@ -124,7 +162,10 @@ async fn an_owner_takes_what_others_left_for_it_once_and_only_in_its_threads(
 
     let taken = store.journal_take_waiting("a", "discord", 1).await.unwrap();
     assert_eq!(ids(&taken), ["m1"], "oldest first, at most the limit");
-    let taken = store.journal_take_waiting("a", "discord", 10).await.unwrap();
+    let taken = store
+        .journal_take_waiting("a", "discord", 10)
+        .await
+        .unwrap();
     assert_eq!(ids(&taken), ["m3"], "taken once; received only");
     assert!(
         store
@@ -140,7 +181,10 @@ async fn an_owner_takes_what_others_left_for_it_once_and_only_in_its_threads(
             .unwrap()
             .is_empty()
     );
-    let taken = store.journal_take_waiting("b", "discord", 10).await.unwrap();
+    let taken = store
+        .journal_take_waiting("b", "discord", 10)
+        .await
+        .unwrap();
     assert_eq!(ids(&taken), ["m2"]);
     assert_eq!(taken[0].content, "hello", "the whole entry comes back");
 }
@@ -165,7 +209,10 @@ async fn a_new_owner_takes_every_unfinished_entry_of_its_thread(backend: TestBac
         .journal_set_state("discord", "m2", JournalState::Interrupted, 7_000)
         .await
         .unwrap();
-    store.journal_wait_for("discord", "m3", "dead").await.unwrap();
+    store
+        .journal_wait_for("discord", "m3", "dead")
+        .await
+        .unwrap();
     let lease = thread_lease_name("discord", "t1");
     // Without the lease nothing is taken.
     assert!(
@@ -175,8 +222,15 @@ async fn a_new_owner_takes_every_unfinished_entry_of_its_thread(backend: TestBac
             .unwrap()
             .is_empty()
     );
-    let token = store.lease_acquire(&lease, "a", LONG).await.unwrap().unwrap();
-    let taken = store.journal_take_thread("discord", "t1", "a").await.unwrap();
+    let token = store
+        .lease_acquire(&lease, "a", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    let taken = store
+        .journal_take_thread("discord", "t1", "a")
+        .await
+        .unwrap();
     assert_eq!(ids(&taken), ["m2", "m3"]);
     assert_eq!(taken[0].state, JournalState::Interrupted);
     // Its mark for the dead instance went with the take: even holding the
@@ -187,7 +241,11 @@ async fn a_new_owner_takes_every_unfinished_entry_of_its_thread(backend: TestBac
         token,
     };
     assert!(store.lease_release(&a).await.unwrap());
-    store.lease_acquire(&lease, "dead", LONG).await.unwrap().unwrap();
+    store
+        .lease_acquire(&lease, "dead", LONG)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         store
             .journal_take_waiting("dead", "discord", 10)

@@ -70,6 +70,28 @@ impl ClickResponder for SlackClickResponder {
         }
         member_of
     }
+
+    fn route(&self) -> Option<Value> {
+        Some(serde_json::json!({
+            "channel": self.channel,
+            "message_ts": self.message_ts,
+            "thread_ts": self.thread_ts,
+            "user": self.user,
+        }))
+    }
+}
+
+/// The answer to a click another instance heard, from its
+/// [`ClickResponder::route`] (ADR 22); `None` if `route` is not one.
+pub fn click_answer_from_route(web: &SlackWeb, route: &Value) -> Option<ClickAnswer> {
+    let text = |key: &str| route.get(key).and_then(Value::as_str).map(str::to_owned);
+    Some(ClickAnswer::new(Arc::new(SlackClickResponder {
+        web: web.clone(),
+        channel: text("channel")?,
+        message_ts: text("message_ts")?,
+        thread_ts: text("thread_ts"),
+        user: text("user")?,
+    })))
 }
 
 /// Hand a `block_actions` click to the broker; what it did, for the ack's

@@ -40,6 +40,7 @@
 //! - `slot`      one slot's run: open, hello, handover, ending
 
 mod clicks;
+pub use clicks::click_answer_from_route;
 mod commands;
 mod envelope;
 mod frames;

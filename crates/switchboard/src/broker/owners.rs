@@ -1,0 +1,312 @@
+//! A platform's threads when several instances share the bot (issue 14,
+//! point 5; ADR 22): each thread is answered by the one instance holding
+//! its lease, whichever instance received the message.
+//!
+//! Owns the bridge's side of ownership: deciding, for a journaled message,
+//! whether this instance answers it or leaves it for the owner (marked in
+//! the journal, the owner woken); placing a new thread on the least loaded
+//! instance; and, when woken or polled ([`Bridge::threads_waiting`]),
+//! taking what others left for this instance, taking up the threads placed
+//! on it or left with nobody, stopping the ones it lost and letting idle
+//! ones go. The journal is the only record of a message: a lost wake-up
+//! only delays it to the next poll. It must never act on a thread whose
+//! lease this instance does not hold (its actors' posts and writes ask the
+//! lease's slot besides).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::bridge::Bridge;
+use super::thread::ThreadDeps;
+use crate::cluster::{HolderSlot, ThreadOwners};
+use crate::store::{JournalEntry, StoreError};
+
+/// At most this many entries are taken per poll (the next poll takes more).
+const TAKE_PER_POLL: usize = 200;
+/// At most this many threads with nobody are taken up per poll.
+const UNATTENDED_PER_POLL: usize = 50;
+
+/// Whether a `ThreadsWaiting` is queued for a platform and not yet taken
+/// by its bridge (which clears it first thing).
+#[derive(Clone, Debug, Default)]
+pub struct WaitingFlag(Arc<AtomicBool>);
+
+impl WaitingFlag {
+    /// Set it: `true` if it was clear (so an event must be sent).
+    pub fn raise(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
+    }
+
+    /// The bridge took the event.
+    pub fn lower(&self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// The thread actors' dependencies for a thread held under a slot.
+pub type OwnedThreadDeps = Arc<dyn Fn(&HolderSlot) -> Arc<ThreadDeps> + Send + Sync>;
+
+/// What a bridge needs to share its platform's threads with other
+/// instances.
+#[derive(Clone)]
+pub struct BridgeOwners {
+    pub owners: ThreadOwners,
+    /// How long an instance's heartbeat may be old and the instance still
+    /// be given new threads (the lease ttl).
+    pub alive_within: std::time::Duration,
+    /// The thread actors' dependencies for a thread held under `slot`
+    /// (posts and journal writes asking it first).
+    pub deps_for: OwnedThreadDeps,
+    /// Lowered when a `ThreadsWaiting` is taken (the waker sends the next).
+    pub waiting: WaitingFlag,
+    /// The answer to a click another instance heard, from its route.
+    pub answer_click: AnswerForwardedClick,
+}
+
+/// The answer to a click another instance heard, from its route
+/// ([`crate::chat::ClickResponder::route`]).
+pub type AnswerForwardedClick =
+    Arc<dyn Fn(&serde_json::Value) -> Option<crate::chat::ClickAnswer> + Send + Sync>;
+
+/// Who answers a journaled message.
+pub(super) enum Answerer {
+    /// This instance (it holds the thread).
+    Here,
+    /// Another instance: the message is left for it.
+    Elsewhere,
+}
+
+impl Bridge {
+    /// Share this platform's threads with the other instances.
+    pub fn with_owners(mut self, owners: BridgeOwners) -> Self {
+        self.owners = Some(owners);
+        self
+    }
+
+    /// The dependencies for thread `key`'s actor: its owner's slot's, when
+    /// threads have owners.
+    pub(super) fn deps_of(&self, key: &str) -> Arc<ThreadDeps> {
+        let Some(owned) = &self.owners else {
+            return self.deps.clone();
+        };
+        let slot = owned
+            .owners
+            .slot(self.platform.as_str(), key)
+            .unwrap_or_default();
+        (owned.deps_for)(&slot)
+    }
+
+    /// Whether this instance answers journaled message `message_id` in
+    /// `thread_id` (always, with one instance); if not, it was left for
+    /// the owner, or (the store failing) for whoever takes the thread up.
+    pub(super) async fn answers_here(&mut self, thread_id: &str, message_id: &str) -> bool {
+        match self.answerer(thread_id, message_id).await {
+            Ok(Answerer::Here) => true,
+            Ok(Answerer::Elsewhere) => false,
+            Err(err) => {
+                tracing::warn!(%err, message_id, thread = thread_id, "could not find who answers this thread; the message stays journaled for whoever takes the thread up");
+                false
+            }
+        }
+    }
+
+    /// Who answers journaled message `message_id` in `thread_id`: this
+    /// instance if it holds the thread or wins it now (a thread nobody
+    /// holds goes to the least loaded instance alive); else the message is
+    /// left for its owner, who is woken. `Err` if the store could not say.
+    pub(super) async fn answerer(
+        &mut self,
+        thread_id: &str,
+        message_id: &str,
+    ) -> Result<Answerer, StoreError> {
+        let Some(owned) = self.owners.clone() else {
+            return Ok(Answerer::Here);
+        };
+        let platform = self.platform.as_str();
+        let owners = &owned.owners;
+        if owners.may_act(platform, thread_id) {
+            // What others left in this instance's threads comes first.
+            self.take_waiting().await;
+            return Ok(Answerer::Here);
+        }
+        let owner = match owners.owner(platform, thread_id).await? {
+            Some(lease) => lease.holder,
+            None => {
+                let chosen = self.least_loaded(&owned).await?;
+                let won = if chosen == owners.instance() {
+                    owners.claim(platform, thread_id).await?
+                } else {
+                    owners.place(platform, thread_id, &chosen).await?
+                };
+                match (won, chosen == owners.instance()) {
+                    (true, true) => return Ok(Answerer::Here),
+                    (true, false) => chosen,
+                    // Another placer won the race: whoever holds it now.
+                    (false, _) => match owners.owner(platform, thread_id).await? {
+                        Some(lease) => lease.holder,
+                        None => chosen,
+                    },
+                }
+            }
+        };
+        // Held in the database by this instance but not known here yet (it
+        // was placed on it): the next renewal tells, then the poll takes it.
+        let store = self.deps.durable.store();
+        store.journal_wait_for(platform, message_id, &owner).await?;
+        store.wake(&owner).await?;
+        tracing::info!(
+            platform,
+            message_id,
+            thread = thread_id,
+            owner = %owner,
+            "message left for the instance that owns its thread"
+        );
+        Ok(Answerer::Elsewhere)
+    }
+
+    /// The least loaded instance alive (live sessions over capacity, as
+    /// their heartbeats said; ties broken at random so a burst of new
+    /// threads spreads), this one if none is known.
+    async fn least_loaded(&self, owned: &BridgeOwners) -> Result<String, StoreError> {
+        let store = self.deps.durable.store();
+        let alive = store.instances_alive(owned.alive_within).await?;
+        let load = |i: &crate::store::InstanceRecord| {
+            i.live_sessions as f64 / i.max_sessions.max(1) as f64
+        };
+        let Some(least) = alive.first().map(load) else {
+            return Ok(owned.owners.instance().to_owned());
+        };
+        let tied: Vec<&str> = alive
+            .iter()
+            .filter(|i| load(i) <= least)
+            .map(|i| i.id.as_str())
+            .collect();
+        let pick = rand::random_range(0..tied.len());
+        Ok(tied[pick].to_owned())
+    }
+
+    /// Work may be waiting for this instance: stop acting on the threads
+    /// it lost, take up the ones placed on it and the ones nobody holds,
+    /// take the messages others left for it, and let idle threads go.
+    pub async fn threads_waiting(&mut self) {
+        let Some(owned) = self.owners.clone() else {
+            return;
+        };
+        owned.waiting.lower();
+        let platform = self.platform.as_str();
+        let changes = owned.owners.take_changes(platform);
+        for thread_id in &changes.lost {
+            if let Some(thread) = self.threads.get_mut(thread_id) {
+                thread.input = None;
+            }
+        }
+        for thread_id in &changes.placed {
+            self.take_thread(thread_id).await;
+        }
+        self.take_waiting().await;
+        self.take_forwarded(&owned).await;
+        self.take_unattended(&owned).await;
+        self.let_idle_threads_go(&owned).await;
+    }
+
+    /// Answer what other instances left in this instance's threads.
+    async fn take_waiting(&mut self) {
+        let Some(owned) = self.owners.clone() else {
+            return;
+        };
+        let durable = self.deps.durable.clone();
+        let taken = durable.check(
+            "take waiting messages",
+            durable
+                .store()
+                .journal_take_waiting(owned.owners.instance(), durable.platform(), TAKE_PER_POLL)
+                .await,
+        );
+        for entry in taken.unwrap_or_default() {
+            self.answer_taken(entry).await;
+        }
+    }
+
+    /// Take the threads whose unfinished messages nobody holds (their
+    /// owner died or let go) for this instance, and take them up.
+    async fn take_unattended(&mut self, owned: &BridgeOwners) {
+        let durable = self.deps.durable.clone();
+        let unattended = durable.check(
+            "unattended threads",
+            durable
+                .store()
+                .threads_unattended(durable.platform(), UNATTENDED_PER_POLL)
+                .await,
+        );
+        for thread_id in unattended.unwrap_or_default() {
+            match owned.owners.claim(durable.platform(), &thread_id).await {
+                Ok(true) => {
+                    tracing::info!(platform = durable.platform(), thread = %thread_id, "took up a thread nobody held");
+                    self.take_thread(&thread_id).await;
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(%err, thread = %thread_id, "could not take up a thread nobody held");
+                }
+            }
+        }
+    }
+
+    /// This instance holds `thread_id` now: answer its unfinished messages
+    /// (a reply cut short is marked, tries are counted, as after a
+    /// restart), with the thread's agent session if the store has it.
+    async fn take_thread(&mut self, thread_id: &str) {
+        let Some(owned) = self.owners.clone() else {
+            return;
+        };
+        if let Some(thread) = self.threads.get_mut(thread_id) {
+            // A session of this instance's from before is not the thread's
+            // newest: the store says which one to load.
+            thread.input = None;
+            thread.previous = None;
+        }
+        self.threads.remove(thread_id);
+        if self.recall_thread(thread_id).await.is_err() {
+            return;
+        }
+        let durable = self.deps.durable.clone();
+        let taken = durable.check(
+            "take a thread's messages",
+            durable
+                .store()
+                .journal_take_thread(durable.platform(), thread_id, owned.owners.instance())
+                .await,
+        );
+        for entry in taken.unwrap_or_default() {
+            self.resume_entry(entry).await;
+        }
+    }
+
+    /// A message another instance journaled, taken for this one.
+    async fn answer_taken(&mut self, entry: JournalEntry) {
+        if self.recall_thread(&entry.thread_id).await.is_err() {
+            return;
+        }
+        self.resume_entry(entry).await;
+    }
+
+    /// Give up the threads whose actor ended with nothing to do (or never
+    /// started): their next message is placed afresh.
+    async fn let_idle_threads_go(&mut self, owned: &BridgeOwners) {
+        let platform = self.platform.as_str();
+        let idle: Vec<String> = owned
+            .owners
+            .held_threads(platform)
+            .into_iter()
+            .filter(|thread_id| {
+                self.threads
+                    .get(thread_id)
+                    .and_then(|t| t.input.as_ref())
+                    .is_none_or(|handle| handle.tx.is_closed())
+            })
+            .collect();
+        for thread_id in idle {
+            owned.owners.let_go(platform, &thread_id).await;
+        }
+    }
+}
