@@ -5,7 +5,7 @@
 //! Never shows a secret: health snapshots carry none.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -28,11 +28,25 @@ struct AdminState {
     started: Instant,
 }
 
+/// How long /status and /metrics wait for the journal backlog before
+/// showing the last figures read: the operator's window answers at once,
+/// even while the store does not.
+const BACKLOG_WITHIN: Duration = Duration::from_secs(1);
+
 impl AdminState {
-    /// Read the journal backlog into the store figures before showing them.
+    /// Read the journal backlog into the store figures before showing them
+    /// (within [`BACKLOG_WITHIN`]; not while the store is known
+    /// unreachable, when a read would wait out the pool's acquire timeout:
+    /// the last figures stand, and the readiness reasons say why).
     async fn refresh_store(&self) {
         let Some(store) = &self.store else { return };
-        match store.journal_backlog().await {
+        if self.health.pipeline.figures().intake_paused {
+            return;
+        }
+        let Ok(read) = tokio::time::timeout(BACKLOG_WITHIN, store.journal_backlog()).await else {
+            return;
+        };
+        match read {
             Ok(backlog) => {
                 let age = backlog
                     .oldest_unanswered_ms

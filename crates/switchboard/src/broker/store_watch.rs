@@ -7,7 +7,10 @@
 //! bumps a generation the intake waits on, so every bridge then fetches
 //! what it turned away meanwhile. The probe runs every [`PROBE_EVERY`]
 //! ([`PROBE_EVERY_DOWN`] while down), each bounded by [`PROBE_DEADLINE`],
-//! so an outage shows with no traffic at all; its outcome goes to the
+//! on a connection of its own ([`crate::store::ReachProbe`]: a server stopped or
+//! restarting fails it at once, not after the pool's acquire timeout), so
+//! an outage shows within about [`PROBE_EVERY`] with no traffic at all;
+//! its outcome goes to the
 //! pipeline's health like any store operation's, and the pause itself
 //! (with how many messages were turned away) is reported there too. Each
 //! change is logged once: WARN down, INFO up with how long it lasted.
@@ -32,9 +35,8 @@ pub const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// How often while it is down: how soon a recovery is seen.
 pub const PROBE_EVERY_DOWN: Duration = Duration::from_secs(1);
 /// A probe with no answer by then failed (a server that took the
-/// connection and went silent; an unreachable one fails sooner, at the
-/// pool's acquire timeout).
-pub const PROBE_DEADLINE: Duration = Duration::from_secs(10);
+/// connection and went silent; a stopped or restarting one fails at once).
+pub const PROBE_DEADLINE: Duration = Duration::from_secs(5);
 
 struct Shared {
     down: AtomicBool,
@@ -140,6 +142,7 @@ pub async fn probe(
     faults: TestFaults,
     shutdown: CancellationToken,
 ) {
+    let mut reach = store.reach_probe();
     loop {
         let every = if watch.is_down() {
             PROBE_EVERY_DOWN
@@ -151,7 +154,7 @@ pub async fn probe(
             () = shutdown.cancelled() => return,
             answer = async {
                 tokio::time::sleep(every).await;
-                tokio::time::timeout(PROBE_DEADLINE, store.ping()).await
+                tokio::time::timeout(PROBE_DEADLINE, reach.check()).await
             } => answer,
         };
         let failure = match answer {

@@ -26,6 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::{Fence, Store, StoreError};
 
+/// A release gives up after this; past it the lease simply expires.
+const RELEASE_WITHIN: Duration = Duration::from_secs(2);
+
 /// How long leases last and how they are kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LeaseTiming {
@@ -107,7 +110,8 @@ pub struct HeldLease {
 
 impl HeldLease {
     /// Take `name` for `holder` if it is free or expired: the held lease,
-    /// renewing from now on, or `None` while another holder's runs.
+    /// renewing from now on, or `None` while another holder's runs (or
+    /// when the database answered too late to act on it: given back).
     pub async fn try_take(
         store: &Store,
         name: &str,
@@ -123,8 +127,19 @@ impl HeldLease {
             holder: holder.to_owned(),
             token,
         };
-        let lost = CancellationToken::new();
         let guard = ActingGuard::new(sent + timing.acting_window());
+        if !guard.may_act() {
+            // The answer came after the acting window of the request: the
+            // database was slow or just back (the pool waited for a
+            // connection). A lease that may not be acted on from its first
+            // instant is given back, not held: holding it would announce a
+            // takeover and a loss at once.
+            let took_ms = sent.elapsed().as_millis() as u64;
+            tracing::warn!(lease = %name, token, took_ms, "lease taken too late to act on (the database answered after the acting window); giving it back");
+            let _ = tokio::time::timeout(RELEASE_WITHIN, store.lease_release(&fence)).await;
+            return Ok(None);
+        }
+        let lost = CancellationToken::new();
         let renewer = tokio::spawn(keep(
             store.clone(),
             fence.clone(),
@@ -176,11 +191,8 @@ impl HeldLease {
         self.renewer.abort();
         self.guard.end();
         self.lost.cancel();
-        let released = tokio::time::timeout(
-            Duration::from_secs(2),
-            self.store.lease_release(&self.fence),
-        )
-        .await;
+        let released =
+            tokio::time::timeout(RELEASE_WITHIN, self.store.lease_release(&self.fence)).await;
         tracing::info!(lease = %self.fence.lease, token = self.fence.token, ?released, "lease released");
     }
 }
@@ -197,8 +209,7 @@ impl Drop for HeldLease {
             let store = self.store.clone();
             let fence = self.fence.clone();
             runtime.spawn(async move {
-                let _ =
-                    tokio::time::timeout(Duration::from_secs(2), store.lease_release(&fence)).await;
+                let _ = tokio::time::timeout(RELEASE_WITHIN, store.lease_release(&fence)).await;
             });
         }
     }

@@ -168,6 +168,44 @@ async fn a_dropped_or_released_lease_is_free_for_the_next_instance_at_once() {
     assert_eq!(again.fence().token, token + 1);
 }
 
+/// The database answers a take only after the request's acting window
+/// (here: a lock holds the statement; in life, the pool waiting for a
+/// server that is just back): the lease is given back, not held dead from
+/// its first instant, and the next take is a new tenure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_granted_after_its_acting_window_is_given_back_not_held() {
+    use sqlx::Connection;
+
+    let (db, store) = temp_store(TestBackend::Postgres).await;
+    let mut locker = sqlx::PgConnection::connect(db.pg_url()).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE leases IN ACCESS EXCLUSIVE MODE;")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let take = tokio::spawn({
+        let store = store.clone();
+        async move { HeldLease::try_take(&store, "shard:0", "a", timing()).await }
+    });
+    // Held past the acting window (ttl - ttl/5) of the take's request.
+    tokio::time::sleep(timing().acting_window() + Duration::from_millis(200)).await;
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    assert!(
+        take.await.unwrap().unwrap().is_none(),
+        "a lease granted too late to act on is not held"
+    );
+    let record = store.lease("shard:0").await.unwrap().unwrap();
+    assert!(record.expires_in_ms <= 0, "given back: {record:?}");
+    let next = HeldLease::try_take(&store, "shard:0", "b", timing())
+        .await
+        .unwrap()
+        .expect("free for the next instance at once");
+    assert!(next.fence().token > record.token);
+    assert!(!next.is_lost());
+}
+
 /// A stalled process (here: the runtime's only thread blocked, as under
 /// SIGSTOP) sees at its first instant awake that it may no longer act,
 /// before the renewal task has had a chance to run.

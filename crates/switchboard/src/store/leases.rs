@@ -154,8 +154,10 @@ impl Store {
 
     /// Take the lease `name` for `holder` for `ttl`, if it is free, expired
     /// or already `holder`'s: its fencing token, or `None` while another
-    /// holder's lease runs. A new holder, or a takeover after expiry, gets
-    /// a larger token than any before.
+    /// holder's lease runs. Every acquisition gets a larger token than any
+    /// before, even `holder` taking again a lease it still holds: a token
+    /// names one tenure, so what is still in flight under an earlier one
+    /// (a late release, a fenced write) can never end or act for this one.
     pub async fn lease_acquire(
         &self,
         name: &str,
@@ -167,10 +169,7 @@ impl Store {
             "INSERT INTO leases (name, holder, token, expires_at, acquired_at) \
              VALUES ($1, $2, 1, {now} + $3, {now}) \
              ON CONFLICT (name) DO UPDATE SET \
-             token = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > {now} \
-             THEN leases.token ELSE leases.token + 1 END, \
-             acquired_at = CASE WHEN leases.holder = excluded.holder \
-             AND leases.expires_at > {now} THEN leases.acquired_at ELSE excluded.acquired_at END, \
+             token = leases.token + 1, acquired_at = excluded.acquired_at, \
              holder = excluded.holder, expires_at = excluded.expires_at \
              WHERE leases.holder = excluded.holder OR leases.expires_at <= {now} \
              RETURNING token"

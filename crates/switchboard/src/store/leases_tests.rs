@@ -41,7 +41,7 @@ fn session(id: &str, sequence: u64) -> GatewaySession {
 }
 
 both_backends!(
-    one_holder_at_a_time_and_the_same_holder_keeps_its_token,
+    one_holder_at_a_time_and_each_acquisition_is_a_new_tenure,
     a_takeover_after_expiry_raises_the_token_and_fences_the_old_holder,
     a_released_lease_is_free_at_once_and_its_token_is_never_reused,
     a_gateway_session_is_saved_under_its_lease_and_read_back,
@@ -49,7 +49,7 @@ both_backends!(
     a_fenced_store_refuses_journal_writes_once_its_lease_is_gone,
 );
 
-async fn one_holder_at_a_time_and_the_same_holder_keeps_its_token(backend: TestBackend) {
+async fn one_holder_at_a_time_and_each_acquisition_is_a_new_tenure(backend: TestBackend) {
     let (_db, store) = temp_store(backend).await;
     let a = store.lease_acquire("shard:0", "a", LONG).await.unwrap();
     assert_eq!(a, Some(1));
@@ -57,9 +57,18 @@ async fn one_holder_at_a_time_and_the_same_holder_keeps_its_token(backend: TestB
         store.lease_acquire("shard:0", "b", LONG).await.unwrap(),
         None
     );
+    // Its holder may take it again, as a new tenure: the old token is
+    // over, so a late release or write made under it changes nothing now.
     assert_eq!(
         store.lease_acquire("shard:0", "a", LONG).await.unwrap(),
-        Some(1)
+        Some(2)
+    );
+    assert!(
+        !store
+            .lease_release(&fence("shard:0", "a", 1))
+            .await
+            .unwrap(),
+        "a release under the earlier tenure"
     );
     // Another name is another lease.
     assert_eq!(
@@ -67,12 +76,18 @@ async fn one_holder_at_a_time_and_the_same_holder_keeps_its_token(backend: TestB
         Some(1)
     );
     let held = store.lease("shard:0").await.unwrap().unwrap();
-    assert_eq!((held.holder.as_str(), held.token), ("a", 1));
+    assert_eq!((held.holder.as_str(), held.token), ("a", 2));
     assert!(held.expires_in_ms > 50_000, "{held:?}");
     let other = store.lease("shard:1").await.unwrap().unwrap();
     assert_eq!((other.holder.as_str(), other.token), ("b", 1));
     assert!(
         store
+            .lease_renew(&fence("shard:0", "a", 2), LONG)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
             .lease_renew(&fence("shard:0", "a", 1), LONG)
             .await
             .unwrap()

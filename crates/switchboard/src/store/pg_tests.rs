@@ -1,6 +1,6 @@
 //! PostgreSQL-only tests: the pool's size, the statement timeout, reconnects
 //! after the server drops the connections and after an outage (through
-//! [`FlakyServer`]), several instances migrating one database at once, and
+//! [`FlakyServer`]), the reach probe against a refused port, several instances migrating one database at once, and
 //! errors that name the server but not the password.
 //! (The store's behaviour itself is tested on both backends in each file.)
 
@@ -215,6 +215,40 @@ async fn after_a_restart_calls_succeed_and_while_down_they_fail_promptly() {
     store.ping().await.unwrap();
     assert!(store.first_sighting("discord", "h", 5).await.unwrap());
     assert!(!store.first_sighting("discord", "a", 3).await.unwrap());
+}
+
+#[tokio::test]
+async fn the_reach_probe_fails_at_once_when_the_server_refuses_connections() {
+    let db = TestDb::new(TestBackend::Postgres).await;
+    let (server, url) = FlakyServer::in_front_of(db.pg_url()).await;
+    let options = PostgresOptions {
+        acquire_timeout: Duration::from_secs(2),
+        ..PostgresOptions::default()
+    };
+    let store = Store::connect_postgres(&url, &options).await.unwrap();
+    let mut reach = store.reach_probe();
+    reach.check().await.unwrap();
+    reach.check().await.unwrap();
+
+    // The server goes away as a stopped one does: its connections end and
+    // its port refuses new ones.
+    drop(server);
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let err = reach.check().await.unwrap_err();
+        assert!(err.is_unavailable(), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the probe took {:?} to fail",
+            started.elapsed()
+        );
+    }
+    // The pool, by contrast, retries a refused connection until its
+    // acquire timeout: a probe through it would call the server reachable
+    // for that long.
+    let started = std::time::Instant::now();
+    assert!(store.ping().await.unwrap_err().is_unavailable());
+    assert!(started.elapsed() >= Duration::from_millis(1_500));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@
 pub mod chat;
 pub mod flaky_server;
 pub mod postgres;
+pub mod private_postgres;
 pub mod slack;
 pub mod terminal;
 
