@@ -148,6 +148,21 @@ impl ThreadOwners {
         else {
             return Ok(false);
         };
+        let fence = Fence {
+            lease: name.clone(),
+            holder: inner.instance.clone(),
+            token,
+        };
+        if Instant::now() >= sent + inner.timing.acting_window() {
+            // Granted too late to act on (the database answered after the
+            // window a grant sent then allows): give it back, untouched.
+            let _ = inner.store.lease_release(&fence).await;
+            tracing::warn!(
+                thread = thread_id,
+                "a thread's lease was granted too late to act on; given back"
+            );
+            return Ok(false);
+        }
         self.hold(name, token, sent);
         Ok(true)
     }
