@@ -425,3 +425,103 @@ async fn a_postgres_restart_drops_readiness_hands_the_shard_over_by_resume_and_l
     drop(db);
     eprintln!("pg restart: the test took {:?}", test_started.elapsed());
 }
+
+/// An answer that finishes while the server is down cannot record its end
+/// then; it is recorded when the server is back, and never given again
+/// (the instance that takes the shard back would otherwise find it begun
+/// and unfinished, mark it interrupted and answer it a second time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_finished_while_the_server_is_down_is_recorded_when_it_returns_never_given_twice()
+{
+    let mut server = PrivatePostgres::create().await;
+    let url = server.url.clone();
+    // A ttl long enough for the answer to end while the lease may still
+    // be acted on (8 s after its last renewal).
+    let chat = Chat::start(Options {
+        store: store_lines(&url),
+        cluster: "lease_ttl = \"10s\"",
+        broker: "edit_interval = \"300ms\"\nshutdown_grace = \"300ms\"",
+        ..Options::default()
+    })
+    .await;
+    chat.h
+        .logs
+        .wait_message(10 * SECOND, "holding the Discord shard")
+        .await;
+    let asked = chat.ask("[[slow:200]][[long:600]]");
+    chat.wait_streaming(asked).await;
+    server.stop().await;
+    // The answer goes on over REST and ends (its ✅) while the store is
+    // down; then the lease, not renewed, is given up.
+    if tokio::time::timeout(15 * SECOND, chat.done(chat.channel, asked))
+        .await
+        .is_err()
+    {
+        for line in chat.h.logs.json() {
+            if line["level"] != "DEBUG" && line["level"] != "TRACE" {
+                eprintln!("DBG {line}");
+            }
+        }
+        panic!("no done");
+    }
+    chat.h.logs.wait_message(15 * SECOND, LEASE_LOST).await;
+    server.start().await;
+    let instance = Instance {
+        name: "the instance",
+        admin: chat.h.admin.clone(),
+        logs: chat.h.logs.clone(),
+    };
+    wait_readiness(
+        std::slice::from_ref(&instance),
+        Instant::now(),
+        BACK_WITHIN,
+        |s, _| s == 200,
+    )
+    .await;
+    let mut db = server.connect().await;
+    let deadline = Instant::now() + BACK_WITHIN;
+    loop {
+        let state: String = sqlx::query_scalar("SELECT state FROM journal WHERE message_id = $1")
+            .bind(asked.to_string())
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        if state == "answered" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never recorded: {state}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The shard is held again (a take-over that found the message), and a
+    // new message is answered: anything owed would have been given by now.
+    chat.h
+        .logs
+        .wait_count(BACK_WITHIN, 2, |v| {
+            v["message"] == "holding the Discord shard"
+        })
+        .await;
+    let after = chat.ask("after the restart");
+    chat.done(chat.channel, after).await;
+    let texts = chat.reply_texts(asked);
+    assert!(
+        !texts.iter().any(|t| t.ends_with(INTERRUPTED)),
+        "marked interrupted: {texts:#?}"
+    );
+    let answers: Vec<&String> = texts.iter().filter(|t| t.starts_with("session ")).collect();
+    assert_eq!(answers.len(), 1, "answered once: {texts:#?}");
+    // The agent was not asked again (a second turn would replace the
+    // answer in place under the same post keys, or post it anew from
+    // another instance).
+    assert!(
+        answers[0].contains(" turn 1:"),
+        "the agent answered a second time: {texts:#?}"
+    );
+    assert_eq!(
+        chat.h.logs.count_message(
+            "answering a journaled message left unanswered (a restart, or a thread taken over)"
+        ),
+        0
+    );
+    drop(db);
+    chat.h.stop().await;
+}

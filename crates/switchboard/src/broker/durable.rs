@@ -14,8 +14,10 @@
 //! never out of order; one lost by a crash costs catch-up a few messages it
 //! fetches again, and those are dropped as duplicates.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
@@ -25,8 +27,48 @@ use super::test_faults::TestFaults;
 use crate::health::StoreHealth;
 use crate::store::{JournalEntry, JournalState, Store, StoreError, ThreadRecord, id_cmp, now_ms};
 
+/// How long the end of a turn is tried again while the store cannot be
+/// reached.
+const FINAL_WRITE_PATIENCE: Duration = Duration::from_secs(300);
+/// Between those tries.
+const FINAL_WRITE_RETRY: Duration = Duration::from_millis(500);
+
+/// Messages answered here whose end is not recorded yet (one entry per
+/// turn retrying its final write: at most as many as turns run at once).
+type Finishing = Arc<Mutex<HashSet<String>>>;
+
+/// Holds a turn's messages in [`Finishing`] until dropped (on every path).
+struct FinishingGuard {
+    finishing: Finishing,
+    ids: Vec<String>,
+}
+
+impl FinishingGuard {
+    fn hold(finishing: &Finishing, ids: &[String]) -> Self {
+        finishing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids.iter().cloned());
+        Self {
+            finishing: finishing.clone(),
+            ids: ids.to_vec(),
+        }
+    }
+}
+
+impl Drop for FinishingGuard {
+    fn drop(&mut self) {
+        let mut finishing = self.finishing.lock().unwrap_or_else(|e| e.into_inner());
+        for id in &self.ids {
+            finishing.remove(id);
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Durable {
+    /// Shared by every copy (all the platform's threads).
+    finishing: Finishing,
     store: Store,
     health: StoreHealth,
     /// Where outcomes go (the pipeline's health) and unreachability too.
@@ -40,6 +82,7 @@ pub struct Durable {
 impl Durable {
     pub fn new(store: Store, health: StoreHealth, platform: &'static str) -> Self {
         Self {
+            finishing: Finishing::default(),
             store,
             health,
             watch: StoreWatch::default(),
@@ -81,6 +124,16 @@ impl Durable {
     pub async fn add_usage(&self, thread_id: &str, usage: &crate::store::ThreadUsage) {
         if let Some(metrics) = &self.metrics {
             metrics.agent_usage(self.platform, usage);
+        }
+        if self.watch.is_down() {
+            // Not worth holding a turn's end up for the pool's timeout:
+            // the metrics have it; the thread's stored total misses it.
+            tracing::warn!(
+                platform = self.platform,
+                thread = thread_id,
+                "the store is unreachable; this turn's usage is not added to the thread's total"
+            );
+            return;
         }
         let result = self
             .store
@@ -145,7 +198,13 @@ impl Durable {
         }
     }
 
+    /// The reply's message ids so far. Skipped while the store is known
+    /// unreachable (an answer goes on streaming meanwhile; the turn's end
+    /// records every id).
     pub async fn set_reply(&self, message_ids: &[String], reply_ids: &[String]) {
+        if self.watch.is_down() {
+            return;
+        }
         let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
         let result = self
             .store
@@ -210,7 +269,15 @@ impl Durable {
     }
 
     /// A turn ended: its messages' final state, the reply's message ids and
-    /// the thread's activity, in one write.
+    /// the thread's activity, in one write. If the store cannot be reached
+    /// the write goes on in the background (every [`FINAL_WRITE_RETRY`],
+    /// for [`FINAL_WRITE_PATIENCE`], whatever becomes of the thread's
+    /// actor), and meanwhile the messages are [`Self::is_finishing`]: an
+    /// answer completed during a database outage is recorded when it
+    /// returns, not answered again by a take-over in this process. An
+    /// answer given in full whose lease changed hands meanwhile is
+    /// recorded all the same (true whoever holds the lease now); anything
+    /// else the fence refuses stays for the new holder.
     pub async fn finish_turn(
         &self,
         message_ids: &[String],
@@ -218,12 +285,76 @@ impl Durable {
         reply_ids: &[String],
         thread_id: &str,
     ) {
+        let finishing = FinishingGuard::hold(&self.finishing, message_ids);
+        let (durable, ids, replies, thread) = (
+            self.clone(),
+            message_ids.to_vec(),
+            reply_ids.to_vec(),
+            thread_id.to_owned(),
+        );
+        let (first_done, first) = tokio::sync::oneshot::channel();
+        // A task of its own: the write outlives the actor if it is stopped
+        // meanwhile (another instance took the platform, shutdown).
+        tokio::spawn(async move {
+            let _finishing = finishing;
+            let mut first_done = Some(first_done);
+            let deadline = tokio::time::Instant::now() + FINAL_WRITE_PATIENCE;
+            loop {
+                // While the store is known unreachable, no try (each would
+                // wait out the pool's acquire timeout).
+                let written = !durable.watch.is_down()
+                    && durable
+                        .try_finish_turn(&ids, state, &replies, &thread)
+                        .await;
+                if let Some(first_done) = first_done.take() {
+                    let _ = first_done.send(());
+                }
+                if written {
+                    return;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    tracing::warn!(platform = durable.platform, messages = ?ids, "a turn's end could not be recorded before giving up; the messages will be answered again");
+                    return;
+                }
+                tokio::time::sleep(FINAL_WRITE_RETRY).await;
+            }
+        });
+        let _ = first.await;
+    }
+
+    /// One try at [`Self::finish_turn`]'s write: `false` only while the
+    /// store cannot be reached (worth trying again).
+    async fn try_finish_turn(
+        &self,
+        message_ids: &[String],
+        state: JournalState,
+        reply_ids: &[String],
+        thread_id: &str,
+    ) -> bool {
         let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
-        let result = self
-            .store
-            .finish_turn(self.platform, &ids, state, reply_ids, thread_id, now_ms())
-            .await;
-        self.check("finish turn", result);
+        let ids = &ids;
+        let write = |store: Store| async move {
+            store
+                .finish_turn(self.platform, ids, state, reply_ids, thread_id, now_ms())
+                .await
+        };
+        let result = match write(self.store.clone()).await {
+            Err(err @ StoreError::Fenced { .. }) if state == JournalState::Answered => {
+                tracing::info!(platform = self.platform, %err, "the lease changed hands before this answer's end was recorded; recording it all the same (it was given in full)");
+                write(self.store.unfenced()).await
+            }
+            other => other,
+        };
+        self.checked("finish turn", result).is_ok()
+    }
+
+    /// Whether this process finished answering `message_id` and is still
+    /// recording it (the store unreachable): not to be answered again.
+    pub fn is_finishing(&self, message_id: &str) -> bool {
+        self.finishing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(message_id)
     }
 
     /// Record why a batch failed (a refusal by the platform); the state is

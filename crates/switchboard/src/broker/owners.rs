@@ -193,6 +193,14 @@ impl Bridge {
             return;
         };
         owned.waiting.lower();
+        // While the store cannot be reached none of this can be done, and
+        // each try would hold the intake up for the pool's acquire
+        // timeout: the changes wait for the next look after its return
+        // (the threads lost meanwhile are refused by their slots anyway).
+        let down = |bridge: &Bridge| bridge.deps.durable.watch().is_down();
+        if down(self) {
+            return;
+        }
         let platform = self.platform.as_str();
         let changes = owned.owners.take_changes(platform);
         for thread_id in &changes.lost {
@@ -203,9 +211,21 @@ impl Bridge {
         for thread_id in &changes.placed {
             self.take_thread(thread_id).await;
         }
+        if down(self) {
+            return;
+        }
         self.take_waiting().await;
+        if down(self) {
+            return;
+        }
         self.take_forwarded(&owned).await;
+        if down(self) {
+            return;
+        }
         self.take_unattended(&owned).await;
+        if down(self) {
+            return;
+        }
         self.let_idle_threads_go(&owned).await;
     }
 

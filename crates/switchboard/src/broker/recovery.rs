@@ -67,6 +67,12 @@ impl Bridge {
 
     pub(super) async fn resume_entry(&mut self, entry: JournalEntry) {
         let durable = self.deps.durable.clone();
+        if durable.is_finishing(&entry.message_id) {
+            // Answered here in full while the store was unreachable; its
+            // end is being recorded (`Durable::finish_turn`).
+            tracing::info!(message_id = %entry.message_id, "answered here already; its end is being recorded, not answered again");
+            return;
+        }
         // Only a message whose turn had begun counts a try: one that was
         // still queued behind another was never tried, however many
         // restarts (or, with several instances, takeovers) it waited through.

@@ -115,6 +115,15 @@ impl Store {
         }
     }
 
+    /// This store without a fence (a write whose truth does not depend on
+    /// who holds the lease: an answer given in full, recorded late).
+    pub fn unfenced(&self) -> Store {
+        Store {
+            backend: self.backend.clone(),
+            fence: None,
+        }
+    }
+
     /// The fence this store's writes carry now: `Ok(None)` for an unfenced
     /// store, `Err(Fenced)` when its lease is not held.
     pub(super) fn write_fence(&self, op: &'static str) -> Result<Option<Fence>, StoreError> {
