@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use super::catch_up::{CatchUpLimits, CatchUpScope, catch_up};
 use super::durable::{CursorQueue, Unreachable};
+use super::owners::Answerer;
 use super::queue_cap;
 use super::router::{Route, route};
 use super::store_back::{Held, STORE_UNREACHABLE};
@@ -276,6 +277,20 @@ impl Bridge {
             | Route::Continue { thread_id, prompt } => Some((thread_id.clone(), prompt.clone())),
             _ => None,
         };
+        // With several instances: who answers (another instance's thread
+        // is journaled marked for its owner).
+        let elsewhere = match &accepted {
+            Some((thread_id, _)) => match self.answerer(thread_id).await {
+                Ok(Answerer::Here) => None,
+                Ok(Answerer::Elsewhere(owner)) => Some(owner),
+                Err(err) => {
+                    tracing::warn!(%err, message_id = %message.id, "could not find who answers this thread");
+                    self.turn_away(&message, receipt, STORE_UNREACHABLE);
+                    return;
+                }
+            },
+            None => None,
+        };
         let durable = self.deps.durable.clone();
         let first = match &accepted {
             Some((thread_id, prompt)) => {
@@ -292,7 +307,7 @@ impl Bridge {
                     state: JournalState::Received,
                     reply_message_ids: Vec::new(),
                 };
-                durable.accept(&entry).await
+                durable.accept(&entry, elsewhere.as_deref()).await
             }
             None => durable.first_sighting(&message.id).await,
         };
@@ -323,7 +338,32 @@ impl Bridge {
             "message received"
         );
         self.cursors.advance(&message.channel_id, &message.id);
-        self.act(decision, &message).await;
+        match (elsewhere, &accepted) {
+            (Some(owner), Some((thread_id, _))) => {
+                self.keep_thread(&decision, &message).await;
+                self.left_for(&owner, &message.id, thread_id).await;
+            }
+            _ => self.act(decision, &message).await,
+        }
+    }
+
+    /// Store the thread a message starts or adopts (its owner answers it
+    /// elsewhere; every instance must know the thread for follow-ups).
+    async fn keep_thread(&self, decision: &Route, message: &ChatMessage) {
+        match decision {
+            Route::Start { .. } => {
+                self.deps
+                    .durable
+                    .save_thread(&message.id, &message.channel_id)
+                    .await;
+            }
+            Route::Adopt {
+                thread_id,
+                parent_id,
+                ..
+            } => self.deps.durable.save_thread(thread_id, parent_id).await,
+            _ => {}
+        }
     }
 
     async fn act(&mut self, decision: Route, message: &ChatMessage) {
@@ -366,9 +406,6 @@ impl Bridge {
                     .durable
                     .save_thread(&message.id, &message.channel_id)
                     .await;
-                if !self.answers_here(&message.id, &message.id).await {
-                    return;
-                }
                 self.send(
                     &message.id,
                     message.channel_id.clone(),
@@ -388,9 +425,6 @@ impl Bridge {
                     thread_id: thread_id.clone(),
                 };
                 self.deps.durable.save_thread(&thread_id, &parent_id).await;
-                if !self.answers_here(&thread_id, &message.id).await {
-                    return;
-                }
                 self.send(
                     &thread_id,
                     parent_id,
@@ -400,9 +434,6 @@ impl Bridge {
                 .await;
             }
             Route::Continue { thread_id, prompt } => {
-                if !self.answers_here(&thread_id, &message.id).await {
-                    return;
-                }
                 let origin = self.existing(&thread_id);
                 let parent = self.parent(&thread_id);
                 if !message.author.is_bot {

@@ -263,8 +263,12 @@ impl Durable {
     /// it, in one write: `Some(true)` the first time, `Some(false)` for a
     /// duplicate, `None` if the store refused it, `Err` if it could not be
     /// reached.
-    pub async fn accept(&self, entry: &JournalEntry) -> Result<Option<bool>, Unreachable> {
-        let result = self.store.journal_accept(entry).await;
+    pub async fn accept(
+        &self,
+        entry: &JournalEntry,
+        waiting_for: Option<&str>,
+    ) -> Result<Option<bool>, Unreachable> {
+        let result = self.store.journal_accept_for(entry, waiting_for).await;
         self.checked("journal insert", result)
     }
 

@@ -73,7 +73,7 @@ pub(super) enum Answerer {
     /// This instance (it holds the thread).
     Here,
     /// Another instance: the message is left for it.
-    Elsewhere,
+    Elsewhere(String),
 }
 
 impl Bridge {
@@ -96,29 +96,13 @@ impl Bridge {
         (owned.deps_for)(&slot)
     }
 
-    /// Whether this instance answers journaled message `message_id` in
-    /// `thread_id` (always, with one instance); if not, it was left for
-    /// the owner, or (the store failing) for whoever takes the thread up.
-    pub(super) async fn answers_here(&mut self, thread_id: &str, message_id: &str) -> bool {
-        match self.answerer(thread_id, message_id).await {
-            Ok(Answerer::Here) => true,
-            Ok(Answerer::Elsewhere) => false,
-            Err(err) => {
-                tracing::warn!(%err, message_id, thread = thread_id, "could not find who answers this thread; the message stays journaled for whoever takes the thread up");
-                false
-            }
-        }
-    }
-
-    /// Who answers journaled message `message_id` in `thread_id`: this
-    /// instance if it holds the thread or wins it now (a thread nobody
-    /// holds goes to the least loaded instance alive); else the message is
-    /// left for its owner, who is woken. `Err` if the store could not say.
-    pub(super) async fn answerer(
-        &mut self,
-        thread_id: &str,
-        message_id: &str,
-    ) -> Result<Answerer, StoreError> {
+    /// Who answers a message in `thread_id`, decided before it is
+    /// journaled (so an entry for another owner is journaled marked for
+    /// it, in one statement): this instance if it holds the thread or wins
+    /// it now (a thread nobody holds goes to the least loaded instance
+    /// alive), else the owner. Always this one with one instance. `Err`
+    /// if the store could not say.
+    pub(super) async fn answerer(&mut self, thread_id: &str) -> Result<Answerer, StoreError> {
         let Some(owned) = self.owners.clone() else {
             return Ok(Answerer::Here);
         };
@@ -129,6 +113,9 @@ impl Bridge {
             self.take_waiting().await;
             return Ok(Answerer::Here);
         }
+        // A lease held in the database by this instance but not known here
+        // yet (placed on it) counts as another's: the message is marked
+        // for this instance, and its poll takes it after the next renewal.
         let owner = match owners.owner(platform, thread_id).await? {
             Some(lease) => lease.holder,
             None => {
@@ -149,19 +136,22 @@ impl Bridge {
                 }
             }
         };
-        // Held in the database by this instance but not known here yet (it
-        // was placed on it): the next renewal tells, then the poll takes it.
-        let store = self.deps.durable.store();
-        store.journal_wait_for(platform, message_id, &owner).await?;
-        store.wake(&owner).await?;
+        Ok(Answerer::Elsewhere(owner))
+    }
+
+    /// A message journaled for `owner` (marked for it): wake it.
+    pub(super) async fn left_for(&self, owner: &str, message_id: &str, thread_id: &str) {
+        let platform = self.platform.as_str();
+        if let Err(err) = self.deps.durable.store().wake(owner).await {
+            tracing::debug!(%err, "waking the owner failed; its poll takes the message");
+        }
         tracing::info!(
             platform,
             message_id,
             thread = thread_id,
-            owner = %owner,
+            owner,
             "message left for the instance that owns its thread"
         );
-        Ok(Answerer::Elsewhere)
     }
 
     /// The least loaded instance alive (live sessions over capacity, as

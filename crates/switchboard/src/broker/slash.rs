@@ -217,11 +217,21 @@ impl Bridge {
             state: JournalState::Received,
             reply_message_ids: Vec::new(),
         };
+        // With several instances the new thread may go to another (least
+        // loaded) instance; a store that cannot say keeps it here.
+        let elsewhere = match self.answerer(root).await {
+            Ok(super::owners::Answerer::Elsewhere(owner)) => Some(owner),
+            _ => None,
+        };
         // Unreachable: answered all the same (a command is not delivered again).
-        if self.deps.durable.accept(&entry).await == Ok(Some(false)) {
+        if self.deps.durable.accept(&entry, elsewhere.as_deref()).await == Ok(Some(false)) {
             return;
         }
         self.deps.durable.save_thread(root, channel).await;
+        if let Some(owner) = elsewhere {
+            self.left_for(&owner, root, root).await;
+            return;
+        }
         self.recent_threads.wrote(channel, &user.id, root);
         let origin = Origin::NewThread {
             channel_id: channel.to_owned(),

@@ -63,8 +63,9 @@ impl Drop for Unfinished<'_> {
 async fn accept_on(
     conn: &mut SqliteConnection,
     entry: &JournalEntry,
+    waiting_for: Option<&str>,
 ) -> (Result<bool, sqlx::Error>, bool) {
-    let query = bind_entry!(sqlx::query(ACCEPT_SQLITE.as_str()), entry);
+    let query = bind_entry!(sqlx::query(ACCEPT_SQLITE.as_str()), entry, waiting_for);
     match query.fetch_all(&mut *conn).await {
         Ok(rows) => (Ok(rows.len() == 1), true),
         Err(err) => {
@@ -93,6 +94,18 @@ impl Store {
     /// Journal `entry` and claim its id in `seen`, in one transaction;
     /// `false` (and no change to the journal) if it is journaled already.
     pub async fn journal_accept(&self, entry: &JournalEntry) -> Result<bool, StoreError> {
+        self.journal_accept_for(entry, None).await
+    }
+
+    /// [`Store::journal_accept`], the entry left for instance `waiting_for`
+    /// (the owner of its thread, which takes it: ADR 22) in the same
+    /// statement, so no entry is ever journaled unmarked for an owner
+    /// that would not look for it.
+    pub async fn journal_accept_for(
+        &self,
+        entry: &JournalEntry,
+        waiting_for: Option<&str>,
+    ) -> Result<bool, StoreError> {
         const OP: &str = "journal_accept";
         // A fenced store accepts only while its lease may be acted on, by
         // this process's clock (which ends before the database's lease can;
@@ -109,12 +122,12 @@ impl Store {
                     conn: &mut conn,
                     finished: false,
                 };
-                let (result, undone) = accept_on(guard.conn, entry).await;
+                let (result, undone) = accept_on(guard.conn, entry, waiting_for).await;
                 guard.finished = undone;
                 result.map_err(StoreError::query(OP))
             }
             Backend::Postgres(pg) => {
-                let rows = bind_entry!(sqlx::query(ACCEPT_POSTGRES.as_str()), entry)
+                let rows = bind_entry!(sqlx::query(ACCEPT_POSTGRES.as_str()), entry, waiting_for)
                     .fetch_all(&pg.pool)
                     .await
                     .map_err(StoreError::query(OP))?;

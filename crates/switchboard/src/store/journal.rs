@@ -92,15 +92,17 @@ impl JournalRow {
 /// reuses them).
 pub(super) const INSERT_SQL: &str = "INSERT INTO journal (platform, message_id, id_key, thread_id, channel_id, \
                           author_id, author_name, is_bot, content, received_at, \
-                          state, reply_message_ids, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                          state, reply_message_ids, updated_at, waiting_for) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (platform, message_id) DO NOTHING";
 
-/// Bind a `&JournalEntry` to the parameters of [`INSERT_SQL`], after
+/// Bind a `&JournalEntry` and the instance it is left for (`$14`, an
+/// `Option<&str>`: ADR 22) to the parameters of [`INSERT_SQL`], after
 /// those bound so far (a macro: the query's database is the backend's).
 macro_rules! bind_entry {
-    ($query:expr, $e:expr) => {{
+    ($query:expr, $e:expr, $waiting_for:expr) => {{
         let e: &$crate::store::JournalEntry = $e;
+        let waiting_for: Option<&str> = $waiting_for;
         $query
             .bind(&e.platform)
             .bind(&e.message_id)
@@ -115,6 +117,7 @@ macro_rules! bind_entry {
             .bind(e.state.as_str())
             .bind($crate::store::journal::replies_json(&e.reply_message_ids))
             .bind(e.received_at_ms)
+            .bind(waiting_for)
     }};
 }
 pub(super) use bind_entry;
@@ -141,7 +144,7 @@ impl Store {
     /// `(platform, message_id)` is journaled already.
     pub async fn journal_insert(&self, e: &JournalEntry) -> Result<bool, StoreError> {
         let inserted = on_backend!(self, writer, |pool| {
-            bind_entry!(sqlx::query(INSERT_SQL), e)
+            bind_entry!(sqlx::query(INSERT_SQL), e, None)
                 .execute(pool)
                 .await
                 .map(|done| done.rows_affected())

@@ -98,28 +98,6 @@ impl Store {
         .map_err(StoreError::query("leases_renew_all"))
     }
 
-    /// Leave journaled message `message_id` for `owner`, the instance that
-    /// holds its thread (it takes it with [`Store::journal_take_waiting`]).
-    pub async fn journal_wait_for(
-        &self,
-        platform: &str,
-        message_id: &str,
-        owner: &str,
-    ) -> Result<(), StoreError> {
-        on_backend!(self, writer, |pool| {
-            sqlx::query(
-                "UPDATE journal SET waiting_for = $3 WHERE platform = $1 AND message_id = $2",
-            )
-            .bind(platform)
-            .bind(message_id)
-            .bind(owner)
-            .execute(pool)
-            .await
-            .map(drop)
-        })
-        .map_err(StoreError::query("journal_wait_for"))
-    }
-
     /// Take the `received` entries of `platform` left for `holder` in
     /// threads whose lease it holds, unexpired: at most `limit`, oldest
     /// first, each taken once (the statement clears their mark, so a

@@ -120,28 +120,18 @@ async fn one_statement_renews_every_thread_of_a_holder_and_shows_the_ones_placed
 
 async fn an_owner_takes_what_others_left_for_it_once_and_only_in_its_threads(backend: TestBackend) {
     let (_db, store) = temp_store(backend).await;
-    journal(
-        &store,
-        &[
-            entry("m3", "t1", 3_000),
-            entry("m1", "t1", 1_000),
-            entry("m2", "t2", 2_000),
-            entry("m4", "t3", 4_000),
-            entry("m5", "t1", 5_000),
-            entry("m6", "t1", 6_000),
-        ],
-    )
-    .await;
-    for (id, owner) in [
-        ("m1", "a"),
-        ("m3", "a"),
-        ("m5", "a"),
-        ("m2", "b"),
-        ("m4", "a"),
+    // m6 was journaled by its owner (no mark).
+    for (e, owner) in [
+        (entry("m3", "t1", 3_000), Some("a")),
+        (entry("m1", "t1", 1_000), Some("a")),
+        (entry("m2", "t2", 2_000), Some("b")),
+        (entry("m4", "t3", 4_000), Some("a")),
+        (entry("m5", "t1", 5_000), Some("a")),
+        (entry("m6", "t1", 6_000), None),
     ] {
-        store.journal_wait_for("discord", id, owner).await.unwrap();
+        assert!(store.journal_accept_for(&e, owner).await.unwrap());
     }
-    // m5's turn began already; m6 was journaled by its owner (no mark).
+    // m5's turn began already.
     store
         .journal_set_state("discord", "m5", JournalState::Prompted, 7_000)
         .await
@@ -196,21 +186,22 @@ async fn a_new_owner_takes_every_unfinished_entry_of_its_thread(backend: TestBac
         &[
             entry("m2", "t1", 2_000),
             entry("m1", "t1", 1_000),
-            entry("m3", "t1", 3_000),
             entry("m4", "t2", 500),
         ],
     )
     .await;
+    assert!(
+        store
+            .journal_accept_for(&entry("m3", "t1", 3_000), Some("dead"))
+            .await
+            .unwrap()
+    );
     store
         .journal_set_state("discord", "m1", JournalState::Answered, 7_000)
         .await
         .unwrap();
     store
         .journal_set_state("discord", "m2", JournalState::Interrupted, 7_000)
-        .await
-        .unwrap();
-    store
-        .journal_wait_for("discord", "m3", "dead")
         .await
         .unwrap();
     let lease = thread_lease_name("discord", "t1");
