@@ -18,6 +18,7 @@ pub mod rest;
 pub mod rest_buttons;
 pub mod rest_call;
 pub mod route;
+pub mod shard_plan;
 pub mod shard_reader;
 pub mod watchdog;
 
@@ -30,3 +31,4 @@ pub use invalid_requests::InvalidRequests;
 pub use outbound::DiscordOutbound;
 pub use probe::DiscordProbe;
 pub use rest::DiscordRest;
+pub use shard_plan::{ShardPlan, shard_connection_name, shard_session_key};
