@@ -96,6 +96,18 @@ impl DiscordSim {
         self.inner.config.channels.iter().map(|c| c.id).collect()
     }
 
+    /// The text channels of `guild_id` as configured (threads excluded).
+    pub fn channels_of(&self, guild_id: u64) -> Vec<u64> {
+        self.inner.read(|s| {
+            s.world
+                .channels
+                .values()
+                .filter(|c| c.guild_id == guild_id && c.thread.is_none())
+                .map(|c| c.id)
+                .collect()
+        })
+    }
+
     /// Every guild the bot is in, the default one first.
     pub fn guild_ids(&self) -> Vec<u64> {
         self.inner.read(|s| s.world.guild_ids.clone())
