@@ -284,9 +284,13 @@ impl Config {
             }
         };
         let platforms: Vec<String> = [
-            self.discord
-                .as_ref()
-                .map(|d| describe("discord", &d.gating)),
+            self.discord.as_ref().map(|d| {
+                let name = match d.shards {
+                    DiscordShards::Count(1) => "discord".to_owned(),
+                    shards => format!("discord, shards {shards}"),
+                };
+                describe(&name, &d.gating)
+            }),
             self.slack.as_ref().map(|s| describe("slack", &s.gating)),
         ]
         .into_iter()

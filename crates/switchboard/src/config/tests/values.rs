@@ -321,6 +321,13 @@ fn discord_shards_through_the_whole_file() {
     );
     assert_eq!(shards(&with("3")), DiscordShards::Count(3));
     assert_eq!(shards(&with("\"auto\"")), DiscordShards::Auto);
+    let summary = parse(&with("\"auto\"")).unwrap().summary();
+    assert!(
+        summary.contains("discord, shards \"auto\" (1 allowed channel)"),
+        "{summary}"
+    );
+    let summary = parse(super::DISCORD_OK).unwrap().summary();
+    assert!(summary.contains("discord (1 allowed channel)"), "{summary}");
     let message = error(&with("\"many\""));
     assert!(
         message.starts_with(
