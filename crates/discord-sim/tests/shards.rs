@@ -92,14 +92,22 @@ async fn each_shard_gets_only_its_own_guilds() {
             Some(ShardPair { index: 1, count: 2 })
         ]
     );
-    // DMs-like events without a guild go to shard 0 only: shard 1 then
-    // sees the next guild message as its next frame.
+    // Events without a guild (as DMs) go to shard 0 only: shard 1's next
+    // frame is its own guild's next message, not the typing event.
     sim.dispatch_raw(
         "TYPING_START",
         json!({ "channel_id": "1", "user_id": "42" }),
     );
-    let (c0, _) = &mut clients[0];
-    c0.dispatch("TYPING_START").await;
+    clients[0].0.dispatch("TYPING_START").await;
+    let shard_1_guild = clients[1].1;
+    let channel = if shard_1_guild == sim.guild_id() {
+        sim.channel_ids()[0]
+    } else {
+        shard_1_guild + 1
+    };
+    let id = sim.inject_message(channel, &user, "after the typing");
+    let next = clients[1].0.dispatch("MESSAGE_CREATE").await;
+    assert_eq!(next["d"]["id"], id.to_string());
 }
 
 #[tokio::test]

@@ -286,18 +286,25 @@ enum Held {
 
 /// Wait for every shard to end: `Ok` when all ended on `holding` (shutdown
 /// or a lost lease), else the first fatal end, after cancelling `holding`
-/// so the others stop too (a panicked shard counts as stopped).
+/// so the others stop too. A shard that panicked panics the runner, which
+/// ends the run as any platform task's panic does (a shard must never stop
+/// unnoticed while its health still says active).
 async fn first_fatal(
     shards: &mut JoinSet<Result<(), FatalError>>,
     holding: &CancellationToken,
 ) -> Result<(), FatalError> {
     let mut first = Ok(());
     while let Some(ended) = shards.join_next().await {
-        if let Ok(Err(fatal)) = ended
-            && first.is_ok()
-        {
-            holding.cancel();
-            first = Err(fatal);
+        match ended {
+            Ok(Err(fatal)) if first.is_ok() => {
+                holding.cancel();
+                first = Err(fatal);
+            }
+            Err(join) if join.is_panic() => {
+                holding.cancel();
+                std::panic::resume_unwind(join.into_panic());
+            }
+            _ => {}
         }
     }
     first
