@@ -359,3 +359,52 @@ async fn a_standby_resumes_every_shard_when_the_holder_is_killed() {
     standby.stop(5 * SECOND).await;
     db.drop_it().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_without_an_answer_from_gateway_bot_stops_with_one_error_naming_the_fix() {
+    let sim = discord_sim::DiscordSim::start(SimConfig {
+        heartbeat_interval: Options::default().heartbeat,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.fail_rest(
+        discord_sim::RestFault::ServerError(503),
+        100,
+        Some("/gateway/bot"),
+    );
+    let mut h = support::Harness::start_with_sim(
+        sim,
+        Options {
+            discord: "allow_all_users = true\nshards = \"auto\"",
+            ..Options::default()
+        },
+    )
+    .await;
+    let status = h.wait_exit(20 * SECOND).await;
+    assert!(
+        !status.success(),
+        "no shard count to run: the platform stops"
+    );
+    let asked = h
+        .sim
+        .rest_calls()
+        .iter()
+        .filter(|c| c.path == "/api/v10/gateway/bot")
+        .count();
+    assert_eq!(asked, 3, "three tries, then the operator is told");
+    let errors: Vec<Value> = h
+        .logs
+        .json()
+        .into_iter()
+        .filter(|v| v["level"] == "ERROR")
+        .collect();
+    assert_eq!(errors.len(), 1, "one ERROR line: {errors:?}");
+    let text = errors[0].to_string();
+    assert!(
+        text.contains("GET /gateway/bot did not answer")
+            && text.contains("set discord.shards to a number"),
+        "{text}"
+    );
+    assert!(h.sim.identifies().is_empty(), "no shard was started");
+}

@@ -20,14 +20,16 @@ use twilight_gateway::ShardId;
 use twilight_gateway::queue::InMemoryQueue;
 
 use super::cause::DiscordCause;
-use super::rest::DiscordRest;
+use super::rest::{DiscordRest, RestError};
 use super::route::{Route, RouteKind};
 use crate::config::{DiscordShards, MAX_DISCORD_SHARDS};
 use crate::supervisor::{FatalError, fatal_error};
 
-/// Tries of `GET /gateway/bot` at start (each within the REST client's
-/// own timeout), with [`RETRY_PAUSE`] between them.
+/// Tries of `GET /gateway/bot` at start, each within [`TRY_DEADLINE`],
+/// with [`RETRY_PAUSE`] between them: the decision takes 34 s at most
+/// (the admin API starts after the wiring it is part of).
 const TRIES: u32 = 3;
+const TRY_DEADLINE: Duration = Duration::from_secs(10);
 const RETRY_PAUSE: Duration = Duration::from_secs(2);
 
 /// The shards to run and the identify queue they share.
@@ -39,18 +41,28 @@ pub struct ShardPlan {
 
 /// `GET /gateway/bot`'s answer (the fields read).
 #[derive(Debug, Deserialize)]
-struct GatewayBot {
-    shards: u32,
-    session_start_limit: SessionStartLimit,
+pub struct GatewayBot {
+    /// The shard count Discord recommends.
+    pub shards: u32,
+    pub session_start_limit: SessionStartLimit,
 }
 
 #[derive(Debug, Deserialize)]
-struct SessionStartLimit {
-    total: u32,
-    remaining: u32,
+pub struct SessionStartLimit {
+    /// Identifies allowed per period (1000 a day for most bots).
+    pub total: u32,
+    pub remaining: u32,
     /// Milliseconds until `remaining` is reset to `total`.
-    reset_after: u64,
-    max_concurrency: u16,
+    pub reset_after: u64,
+    /// Identifies allowed per 5 s (one per bucket `shard % max_concurrency`).
+    pub max_concurrency: u16,
+}
+
+/// One `GET /gateway/bot` (also `switchboard check --online`).
+pub async fn gateway_bot(rest: &DiscordRest) -> Result<GatewayBot, RestError> {
+    let url = rest.url(&["gateway", "bot"], &[])?;
+    rest.call(Method::GET, Route::global(RouteKind::GatewayBot), url, None)
+        .await
 }
 
 impl ShardPlan {
@@ -188,15 +200,11 @@ enum Asked {
 async fn ask_gateway_bot(rest: &DiscordRest) -> Result<GatewayBot, Asked> {
     let mut last = String::new();
     for attempt in 1..=TRIES {
-        let asked = async {
-            let url = rest.url(&["gateway", "bot"], &[])?;
-            rest.call::<GatewayBot>(Method::GET, Route::global(RouteKind::GatewayBot), url, None)
-                .await
-        };
-        match asked.await {
-            Ok(bot) => return Ok(bot),
-            Err(err) if err.is_unauthorized() => return Err(Asked::Unauthorized),
-            Err(err) => last = err.to_string(),
+        match tokio::time::timeout(TRY_DEADLINE, gateway_bot(rest)).await {
+            Ok(Ok(bot)) => return Ok(bot),
+            Ok(Err(err)) if err.is_unauthorized() => return Err(Asked::Unauthorized),
+            Ok(Err(err)) => last = err.to_string(),
+            Err(_) => last = format!("no answer within {} s", TRY_DEADLINE.as_secs()),
         }
         if attempt < TRIES {
             tokio::time::sleep(RETRY_PAUSE).await;
