@@ -79,6 +79,28 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// Adds one guild per shard of `shards` (guild `i` belongs to shard
+    /// `i`), each with one text channel whose id is the guild's + 1, so a
+    /// test or a demo has something on every shard.
+    pub fn with_a_guild_per_shard(mut self, shards: u32) -> Self {
+        for index in 0..shards {
+            let id = (300_000_000_000u64..)
+                .map(|n| n << 22)
+                .find(|id| crate::shard_of(*id, shards) == index)
+                .expect("every residue comes within `shards` steps");
+            self.more_guilds.push(SimGuild {
+                id,
+                channels: vec![SimChannel {
+                    id: id + 1,
+                    name: format!("shard-{index}-general"),
+                }],
+            });
+        }
+        self
+    }
+}
+
 /// A Discord user as the simulator knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SimUser {
