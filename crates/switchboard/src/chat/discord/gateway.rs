@@ -18,8 +18,7 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use twilight_gateway::Session;
 use twilight_gateway::{
-    CloseFrame, ConfigBuilder, Intents, Message, Shard, ShardId, error::ReceiveMessageErrorType,
-    queue::InMemoryQueue,
+    CloseFrame, ConfigBuilder, Intents, Message, ShardId, error::ReceiveMessageErrorType,
 };
 use twilight_model::gateway::event::GatewayEventDeserializer;
 use twilight_model::gateway::payload::incoming::MessageCreate;
@@ -31,6 +30,7 @@ use super::directory::ChannelDirectory;
 use super::events;
 use super::handover::{DurableSequence, ResumeState, SessionPublisher, session_of};
 use super::history::BotUserId;
+use super::identify_queue::IdentifyQueue;
 use super::rest::DiscordRest;
 use super::shard_reader::{Polled, ShardReader};
 use super::watchdog::{Action, Watchdog, WatchdogConfig, Zombie};
@@ -44,6 +44,9 @@ use crate::supervisor::{Connection, RunEnd};
 /// How long shutdown waits for the gateway to answer our 1000 close.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(1);
 
+/// A twilight shard paced by the process's shared identify queue.
+type Shard = twilight_gateway::Shard<IdentifyQueue>;
+
 /// The intents switchboard needs: guild and DM messages with their content.
 pub fn intents() -> Intents {
     Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::DIRECT_MESSAGES | Intents::MESSAGE_CONTENT
@@ -56,7 +59,7 @@ pub struct DiscordGateway {
     /// Which shard of how many this is.
     shard_id: ShardId,
     /// Shared by every shard of this process: paces their identifies.
-    queue: InMemoryQueue,
+    queue: IdentifyQueue,
     /// The session to resume on the next connection, if any.
     session: Option<Session>,
     /// READY's resume_gateway_url, kept here because twilight forgets it
@@ -104,7 +107,7 @@ impl DiscordGateway {
             // Twilight's default for the single shard: identifies 5 s
             // apart, the daily budget counted (`with_shard` shares one
             // built from /gateway/bot between several).
-            queue: InMemoryQueue::default(),
+            queue: IdentifyQueue::default(),
             session: None,
             resume_url: None,
             bot_user_id: None,
@@ -142,7 +145,7 @@ impl DiscordGateway {
 
     /// Run shard `shard_id`, its identifies paced by `queue` (the one every
     /// shard of this process shares).
-    pub fn with_shard(mut self, shard_id: ShardId, queue: InMemoryQueue) -> Self {
+    pub fn with_shard(mut self, shard_id: ShardId, queue: IdentifyQueue) -> Self {
         self.shard_id = shard_id;
         self.queue = queue;
         self
@@ -443,6 +446,11 @@ impl Connection for DiscordGateway {
                 }
                 () = sleep_until(next_check) => {
                     let now = Instant::now();
+                    if !dog.is_active() && self.queue.is_waiting(self.shard_id.number()) {
+                        // Waiting for its turn to identify is not a
+                        // handshake that hangs.
+                        dog.on_identify_queued(now);
+                    }
                     match dog.check(now, shard.state().is_identified()) {
                         Action::Nothing => {}
                         Action::SendProbe => {

@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod handover;
 pub mod history;
 pub mod holds;
+pub mod identify_queue;
 pub mod interactions;
 pub mod invalid_requests;
 pub mod outbound;

@@ -20,6 +20,7 @@ use twilight_gateway::ShardId;
 use twilight_gateway::queue::InMemoryQueue;
 
 use super::cause::DiscordCause;
+use super::identify_queue::IdentifyQueue;
 use super::rest::{DiscordRest, RestError};
 use super::route::{Route, RouteKind};
 use crate::config::{DiscordShards, MAX_DISCORD_SHARDS};
@@ -36,7 +37,7 @@ const RETRY_PAUSE: Duration = Duration::from_secs(2);
 #[derive(Clone, Debug)]
 pub struct ShardPlan {
     count: u32,
-    queue: InMemoryQueue,
+    queue: IdentifyQueue,
 }
 
 /// `GET /gateway/bot`'s answer (the fields read).
@@ -71,7 +72,7 @@ impl ShardPlan {
     pub fn single() -> ShardPlan {
         ShardPlan {
             count: 1,
-            queue: InMemoryQueue::default(),
+            queue: IdentifyQueue::default(),
         }
     }
 
@@ -123,7 +124,7 @@ impl ShardPlan {
                 tracing::warn!(platform = "discord", %err, shards = count, "GET /gateway/bot did not answer: identifies paced at 1 per 5 s");
                 ShardPlan {
                     count,
-                    queue: InMemoryQueue::default(),
+                    queue: IdentifyQueue::default(),
                 }
             }
             (wanted, Ok(bot)) => {
@@ -147,12 +148,12 @@ impl ShardPlan {
                 );
                 ShardPlan {
                     count,
-                    queue: InMemoryQueue::new(
+                    queue: IdentifyQueue::new(InMemoryQueue::new(
                         limit.max_concurrency.max(1),
                         limit.remaining.min(limit.total),
                         Duration::from_millis(limit.reset_after),
                         limit.total,
-                    ),
+                    )),
                 }
             }
         };
@@ -171,7 +172,7 @@ impl ShardPlan {
     }
 
     /// The identify queue every shard of this process shares.
-    pub fn queue(&self) -> InMemoryQueue {
+    pub fn queue(&self) -> IdentifyQueue {
         self.queue.clone()
     }
 }
