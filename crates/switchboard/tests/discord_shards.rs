@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use discord_sim::{ShardPair, SimChannel, SimConfig, SimGuild, shard_of};
+use discord_sim::{ShardPair, SimConfig};
 use serde_json::Value;
 use support::chat::Chat;
 use support::postgres::{TestDatabase, store_lines};
@@ -22,32 +22,19 @@ const IDENTIFY_WINDOW: Duration = Duration::from_secs(5);
 /// An identify is sent right after its queue permit; the permits of one
 /// bucket are 5 s apart, the sends may differ by this much.
 const SEND_JITTER: Duration = Duration::from_millis(50);
+/// The shard count `/gateway/bot` recommends in the "auto" test.
+const SHARDS: u32 = 4;
 
 /// The default guild plus one guild per shard of `count` (so that every
-/// shard owns one at least), each with one channel (`guild id + 1`);
-/// `/gateway/bot` says `recommended` shards and `max_concurrency`.
+/// shard owns one at least), each with one channel; `/gateway/bot` says
+/// `recommended` shards and `max_concurrency`.
 fn spread_guilds(count: u32, recommended: u32, max_concurrency: u32) -> SimConfig {
-    let more_guilds = (0..count)
-        .map(|index| {
-            let id = (300_000_000_000u64..)
-                .map(|n| n << 22)
-                .find(|id| shard_of(*id, count) == index)
-                .unwrap();
-            SimGuild {
-                id,
-                channels: vec![SimChannel {
-                    id: id + 1,
-                    name: format!("guild-{index}"),
-                }],
-            }
-        })
-        .collect();
     SimConfig {
-        more_guilds,
         recommended_shards: recommended,
         max_concurrency,
         ..SimConfig::default()
     }
+    .with_a_guild_per_shard(count)
 }
 
 fn options(sim: SimConfig, discord: &'static str) -> Options {
@@ -184,81 +171,96 @@ async fn every_guild_answered_once(chat: &Chat, tag: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_runs_the_recommended_shards_each_guild_answered_once_identifies_paced_by_bucket() {
-    // 3 shards, max_concurrency 2: shards 0 and 1 (buckets 0 and 1)
-    // identify together, shard 2 (bucket 0 again) 5 s after shard 0.
+    // 4 shards, max_concurrency 2: buckets 0 {0, 2} and 1 {1, 3}.
     let chat = Chat::start(options(
-        spread_guilds(3, 3, 2),
+        spread_guilds(SHARDS, SHARDS, 2),
         "allow_all_users = true\nshards = \"auto\"",
     ))
     .await;
     let decided = chat
         .h
         .logs
-        .wait_message(5 * SECOND, "running 3 gateway shards")
+        .wait_message(5 * SECOND, "running 4 gateway shards")
         .await;
     assert_eq!(decided["max_concurrency"], 2, "{decided}");
-    wait_shards(&chat.h.admin, 3, "active", 15 * SECOND).await;
+    wait_shards(&chat.h.admin, SHARDS, "active", 20 * SECOND).await;
 
     let identifies = identified(&chat);
     let mut shards: Vec<ShardPair> = identifies.iter().map(|(_, s)| *s).collect();
     shards.sort();
-    let want: Vec<ShardPair> = (0..3).map(|index| ShardPair { index, count: 3 }).collect();
+    let want: Vec<ShardPair> = (0..SHARDS)
+        .map(|index| ShardPair {
+            index,
+            count: SHARDS,
+        })
+        .collect();
     assert_eq!(shards, want, "one identify per shard with its [i, n]");
-    // Bucket = shard % 2: shards 0 and 2 share bucket 0 (whichever asks
-    // first goes first), shard 1 has bucket 1 to itself. twilight's queue
-    // lets each bucket through once per 5 s tick: the ask that makes one
-    // tick goes with the other bucket's (0 and 1 at once, 2 five seconds
-    // later), one that comes just after a tick waits for the next (0 first,
-    // 1 and 2 together five seconds later). Either way two identify at
-    // once, bucket 0's two are 5 s apart, and all three are done within
-    // one window after the first (max_concurrency 1 would need two).
-    let (zero, one, two) = (
-        at_of(&identifies, 0),
-        at_of(&identifies, 1),
-        at_of(&identifies, 2),
-    );
+    // twilight's queue lets each bucket through once per 5 s tick. The
+    // first tick comes with the first ask, so it may carry one shard or
+    // two; the next finds both buckets waiting and lets two through at
+    // once. So: two of different buckets within a second of each other,
+    // the two of a bucket at least 5 s apart, never three in one window.
+    let at: Vec<Instant> = (0..SHARDS).map(|i| at_of(&identifies, i)).collect();
     let apart = |a: Instant, b: Instant| a.max(b) - a.min(b);
-    let same_bucket = apart(zero, two);
-    let together = apart(one, zero).min(apart(one, two));
-    let all = apart(zero.min(one).min(two), zero.max(one).max(two));
+    let together = [(0, 1), (0, 3), (2, 1), (2, 3)]
+        .iter()
+        .map(|(a, b)| apart(at[*a], at[*b]))
+        .min()
+        .unwrap();
+    let same_bucket = [apart(at[0], at[2]), apart(at[1], at[3])];
     eprintln!(
-        "identifies: bucket 1 {together:?} from one of bucket 0, bucket 0's two {same_bucket:?} apart, all within {all:?}"
+        "identifies: the closest of two buckets {together:?} apart; each bucket's two {same_bucket:?} apart"
     );
     assert!(
         together < SECOND,
         "two buckets identify together: {together:?}"
     );
-    assert!(
-        same_bucket >= IDENTIFY_WINDOW - SEND_JITTER,
-        "one bucket identifies once per 5 s: {same_bucket:?}"
-    );
-    assert!(
-        all < 2 * IDENTIFY_WINDOW - SECOND,
-        "two at a time: 3 shards within one window after the first: {all:?}"
-    );
+    for apart in same_bucket {
+        assert!(
+            apart >= IDENTIFY_WINDOW - SEND_JITTER,
+            "one bucket identifies once per 5 s: {apart:?}"
+        );
+    }
+    for first in &at {
+        let in_window = at
+            .iter()
+            .filter(|t| **t >= *first && **t - *first < IDENTIFY_WINDOW - SEND_JITTER)
+            .count();
+        assert!(in_window <= 2, "max_concurrency 2 per 5 s: {at:?}");
+    }
 
     every_guild_answered_once(&chat, "hello").await;
     let (ready, body) = chat.h.get_json("/readyz").await;
     assert_eq!(ready, 200, "{body}");
     let metrics = chat.h.get("/metrics").await.1;
-    for index in 0..3 {
+    for index in 0..SHARDS {
         let series = format!(
             "switchboard_gateway_healthy{{platform=\"discord\",connection=\"shard-{index}\"}} 1"
         );
         assert!(metrics.contains(&series), "{series} in\n{metrics}");
     }
-    assert_eq!(chat.h.sim.identifies().len(), 3, "nothing identified anew");
+    assert_eq!(
+        chat.h.sim.identifies().len(),
+        SHARDS as usize,
+        "nothing identified anew"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fixed_count_with_max_concurrency_1_identifies_5_s_apart() {
-    // /gateway/bot recommends 1: a number in the config wins.
-    let chat = Chat::start(options(
-        spread_guilds(2, 1, 1),
-        "allow_all_users = true\nshards = 2",
-    ))
+    // /gateway/bot recommends 1: a number in the config wins. A handshake
+    // deadline shorter than shard 1's wait for its turn: waiting in the
+    // identify queue must not count as a handshake that hangs.
+    let chat = Chat::start(Options {
+        supervisor: "handshake_timeout = \"3s\"",
+        ..options(spread_guilds(2, 1, 1), "allow_all_users = true\nshards = 2")
+    })
     .await;
     wait_shards(&chat.h.admin, 2, "active", 15 * SECOND).await;
+    let (_, status) = chat.h.get_json("/status").await;
+    for connection in status["connections"].as_array().unwrap() {
+        assert_eq!(connection["reconnects"], 0, "{status}");
+    }
     let identifies = identified(&chat);
     assert_eq!(identifies.len(), 2, "{identifies:?}");
     let (zero, one) = (at_of(&identifies, 0), at_of(&identifies, 1));
