@@ -1,5 +1,6 @@
-//! Static configuration of a simulated Discord: who the bot is, which guild
-//! and channels exist, and the knobs a test sets before start-up.
+//! Static configuration of a simulated Discord: who the bot is, which guilds
+//! and channels exist, how many shards `/gateway/bot` recommends, and the
+//! knobs a test sets before start-up.
 //!
 //! Owns only plain data and its defaults; it must never reach into the
 //! running simulator (runtime switches live on `DiscordSim`).
@@ -24,10 +25,20 @@ pub struct SimConfig {
     pub token: String,
     /// The bot's own user (also the application id).
     pub bot_user: SimUser,
-    /// The single guild the bot is in.
+    /// The bot's first guild (the default one: REST views, interactions
+    /// and commands not bound to a channel use it).
     pub guild_id: u64,
-    /// The guild's text channels.
+    /// The first guild's text channels.
     pub channels: Vec<SimChannel>,
+    /// Further guilds the bot is in, each with its own channels (none by
+    /// default). Channel ids must be unique across every guild.
+    pub more_guilds: Vec<SimGuild>,
+    /// `shards` as `GET /gateway/bot` recommends it (Discord: at least 1).
+    pub recommended_shards: u32,
+    /// `session_start_limit.max_concurrency` of `GET /gateway/bot`: how
+    /// many identifies Discord takes per 5 s (informational: the sim
+    /// records every identify with its time, it does not refuse any).
+    pub max_concurrency: u32,
     /// Whether the privileged Message Content intent is enabled for this bot;
     /// when false, an Identify asking for it is closed with 4014.
     pub message_content_intent_allowed: bool,
@@ -57,11 +68,36 @@ impl Default for SimConfig {
                 id: DEFAULT_CHANNEL_ID,
                 name: "general".to_owned(),
             }],
+            more_guilds: Vec::new(),
+            recommended_shards: 1,
+            max_concurrency: 1,
             message_content_intent_allowed: true,
             rate_limits: RateLimits::default(),
             interaction_callback_deadline: Duration::from_secs(3),
             interaction_token_life: Duration::from_secs(15 * 60),
         }
+    }
+}
+
+impl SimConfig {
+    /// Adds one guild per shard of `shards` (guild `i` belongs to shard
+    /// `i`), each with one text channel whose id is the guild's + 1, so a
+    /// test or a demo has something on every shard.
+    pub fn with_a_guild_per_shard(mut self, shards: u32) -> Self {
+        for index in 0..shards {
+            let id = (300_000_000_000u64..)
+                .map(|n| n << 22)
+                .find(|id| crate::shard_of(*id, shards) == index)
+                .expect("every residue comes within `shards` steps");
+            self.more_guilds.push(SimGuild {
+                id,
+                channels: vec![SimChannel {
+                    id: id + 1,
+                    name: format!("shard-{index}-general"),
+                }],
+            });
+        }
+        self
     }
 }
 
@@ -78,6 +114,13 @@ pub struct SimUser {
 pub struct SimChannel {
     pub id: u64,
     pub name: String,
+}
+
+/// A further guild (beside `SimConfig::guild_id`) with its text channels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimGuild {
+    pub id: u64,
+    pub channels: Vec<SimChannel>,
 }
 
 /// REST rate-limit enforcement. `None` means "not enforced" (the

@@ -272,8 +272,11 @@ impl DiscordSim {
             options: made.options,
             dispatched_at: now,
         });
-        // Interactions need no intent: every session gets them.
-        s.gw.dispatch_all("INTERACTION_CREATE", |_| Some(d.clone()));
+        // Interactions need no intent: every session of the channel's
+        // guild's shard gets them.
+        s.gw.dispatch_to_owners("INTERACTION_CREATE", Some(channel.guild_id), |_| {
+            Some(d.clone())
+        });
         InteractionHandle {
             sim: DiscordSim::from_inner(self.inner.clone()),
             id,

@@ -4,7 +4,8 @@
 //! `/_sim`. Everything it sends deserializes into twilight-model 0.18 types.
 //!
 //! Module map:
-//! - `config`    static configuration (bot, guild, channels, limits)
+//! - `config`    static configuration (bot, guilds, channels, shards, limits)
+//! - `shards`    which shard gets a guild's events; IDENTIFY's `shard`
 //! - `sim`       the `DiscordSim` handle: start/stop, world, records, waiting
 //! - `faults`    fault switches on the handle (gateway and REST)
 //! - `state`     the one locked state and its change signal
@@ -45,11 +46,12 @@ pub mod records;
 mod rest;
 mod server;
 mod sessions;
+mod shards;
 mod sim;
 mod state;
 mod world;
 
-pub use config::{RateLimits, ResponseFault, RestFault, SimChannel, SimConfig, SimUser};
+pub use config::{RateLimits, ResponseFault, RestFault, SimChannel, SimConfig, SimGuild, SimUser};
 pub use events::intents;
 pub use interact::{InteractionError, InteractionHandle};
 pub use records::{
@@ -57,4 +59,5 @@ pub use records::{
     InteractionRecord, MutedDispatch, ReadyKind, ReadyRecord, RestCall, ResumeRecord, SimMessage,
     SimThread, WebhookCallRecord,
 };
+pub use shards::{ShardPair, shard_of};
 pub use sim::DiscordSim;

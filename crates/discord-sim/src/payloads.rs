@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::config::SimUser;
+use crate::shards::ShardPair;
 use crate::world::{ChannelInfo, StoredMessage, World};
 
 /// Gateway opcodes the sim sends or reads.
@@ -83,11 +84,11 @@ pub(crate) fn message(world: &World, m: &StoredMessage, gateway: bool) -> Value 
             "type": 0,
             "message_id": reply_to.to_string(),
             "channel_id": m.sim.channel_id.to_string(),
-            "guild_id": world.guild_id.to_string(),
+            "guild_id": world.guild_of(m.sim.channel_id).to_string(),
         });
     }
     if gateway {
-        v["guild_id"] = json!(world.guild_id.to_string());
+        v["guild_id"] = json!(world.guild_of(m.sim.channel_id).to_string());
         v["member"] = partial_member(&world.joined_at);
     }
     v
@@ -129,7 +130,7 @@ pub(crate) fn interaction(
     data: Value,
     message: Option<&StoredMessage>,
 ) -> Value {
-    let guild_id = world.guild_id.to_string();
+    let guild_id = f.channel.guild_id.to_string();
     let mut v = json!({
         "id": f.id.to_string(),
         "application_id": world.bot.id.to_string(),
@@ -166,7 +167,7 @@ pub(crate) fn channel(world: &World, c: &ChannelInfo, newly_created: bool) -> Va
         return json!({
             "id": c.id.to_string(),
             "type": 0,
-            "guild_id": world.guild_id.to_string(),
+            "guild_id": c.guild_id.to_string(),
             "name": c.name,
             "position": c.position,
             "permission_overwrites": [],
@@ -183,7 +184,7 @@ pub(crate) fn channel(world: &World, c: &ChannelInfo, newly_created: bool) -> Va
     let mut v = json!({
         "id": c.id.to_string(),
         "type": 11,
-        "guild_id": world.guild_id.to_string(),
+        "guild_id": c.guild_id.to_string(),
         "parent_id": t.parent_id.to_string(),
         "owner_id": t.owner_id.to_string(),
         "name": c.name,
@@ -207,15 +208,18 @@ pub(crate) fn channel(world: &World, c: &ChannelInfo, newly_created: bool) -> Va
     v
 }
 
-/// The full guild object of GUILD_CREATE (never carries `unavailable`,
-/// which would make it parse as an unavailable stub).
-pub(crate) fn guild(world: &World, owner_id: u64) -> Value {
-    let (threads, channels): (Vec<&ChannelInfo>, Vec<&ChannelInfo>) =
-        world.channels.values().partition(|c| c.thread.is_some());
+/// The full guild object of GUILD_CREATE for `guild_id` (never carries
+/// `unavailable`, which would make it parse as an unavailable stub).
+pub(crate) fn guild(world: &World, guild_id: u64, owner_id: u64) -> Value {
+    let (threads, channels): (Vec<&ChannelInfo>, Vec<&ChannelInfo>) = world
+        .channels
+        .values()
+        .filter(|c| c.guild_id == guild_id)
+        .partition(|c| c.thread.is_some());
     let mut bot_member = partial_member(&world.joined_at);
     bot_member["user"] = user(&world.bot);
     json!({
-        "id": world.guild_id.to_string(),
+        "id": guild_id.to_string(),
         "name": "switchboard-sim",
         "icon": null,
         "splash": null,
@@ -257,15 +261,25 @@ pub(crate) fn guild(world: &World, owner_id: u64) -> Value {
     })
 }
 
-/// READY's `d`.
-pub(crate) fn ready(world: &World, session_id: &str, resume_url: &str) -> Value {
+/// READY's `d` for a session of `shard`, which is in `guilds` (its own).
+pub(crate) fn ready(
+    world: &World,
+    session_id: &str,
+    resume_url: &str,
+    shard: ShardPair,
+    guilds: &[u64],
+) -> Value {
+    let guilds: Vec<Value> = guilds
+        .iter()
+        .map(|id| json!({ "id": id.to_string(), "unavailable": true }))
+        .collect();
     json!({
         "v": 10,
         "user": current_user(&world.bot),
-        "guilds": [{ "id": world.guild_id.to_string(), "unavailable": true }],
+        "guilds": guilds,
         "session_id": session_id,
         "resume_gateway_url": resume_url,
-        "shard": [0, 1],
+        "shard": shard.to_json(),
         "application": { "id": world.bot.id.to_string(), "flags": 0 },
     })
 }

@@ -136,11 +136,13 @@ fn channel_json(w: &World, id: u64) -> Value {
 #[test]
 fn guild_parses_as_available() {
     let (w, channel, mid) = world_with_content();
-    let g: Guild = serde_json::from_value(guild(&w, 5)).unwrap();
+    let g: Guild = serde_json::from_value(guild(&w, w.guild_id, 5)).unwrap();
     assert_eq!(g.channels.len(), 1);
     assert_eq!(g.channels[0].id.get(), channel);
     assert_eq!(g.threads[0].id.get(), mid);
-    let DispatchEvent::GuildCreate(created) = parse_dispatch("GUILD_CREATE", &guild(&w, 5)) else {
+    let DispatchEvent::GuildCreate(created) =
+        parse_dispatch("GUILD_CREATE", &guild(&w, w.guild_id, 5))
+    else {
         panic!("not GUILD_CREATE")
     };
     assert!(matches!(*created, GuildCreate::Available(_)));
@@ -149,7 +151,13 @@ fn guild_parses_as_available() {
 #[test]
 fn ready_parses() {
     let (w, _, _) = world_with_content();
-    let d = ready(&w, "abc", "ws://127.0.0.1:1");
+    let d = ready(
+        &w,
+        "abc",
+        "ws://127.0.0.1:1",
+        ShardPair::ONLY,
+        &[w.guild_id],
+    );
     let r: Ready = serde_json::from_value(d.clone()).unwrap();
     assert_eq!(r.session_id, "abc");
     assert_eq!(r.resume_gateway_url, "ws://127.0.0.1:1");

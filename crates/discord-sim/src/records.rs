@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::config::SimUser;
+use crate::shards::ShardPair;
 
 /// One op 2 Identify received.
 #[derive(Clone, Debug)]
@@ -17,6 +18,9 @@ pub struct IdentifyRecord {
     pub intents: u64,
     pub token_ok: bool,
     pub connection_id: u64,
+    /// The shard it asked for (`[0, 1]` when it sent none); `None` when
+    /// it was invalid (closed with 4010).
+    pub shard: Option<ShardPair>,
 }
 
 /// One op 6 Resume received.
@@ -232,6 +236,7 @@ impl RecordsJson<'_> {
             "identifies": self.identifies.iter().map(|r| json!({
                 "at_ms": ms(r.at), "intents": r.intents, "token_ok": r.token_ok,
                 "connection_id": r.connection_id,
+                "shard": r.shard.map(|p| [p.index, p.count]),
             })).collect::<Vec<_>>(),
             "resumes": self.resumes.iter().map(|r| json!({
                 "at_ms": ms(r.at), "session_id": r.session_id, "seq": r.seq,

@@ -1,7 +1,8 @@
 //! Gateway sessions and live connections: per-session sequence numbers and
 //! replay buffers, which connection currently carries a session, and the
-//! fan-out of dispatches (delivered live, or buffered for a later resume;
-//! muted or delayed per `dispatch_faults`).
+//! fan-out of dispatches to the sessions of the shard that owns the event's
+//! guild (delivered live, or buffered for a later resume; muted or delayed
+//! per `dispatch_faults`).
 //!
 //! Holds only bookkeeping and the outgoing queue of each connection; it must
 //! never touch a socket or await (it runs under the state lock, which keeps
@@ -16,6 +17,7 @@ use tokio::time::Instant;
 use crate::dispatch_faults::DispatchFaults;
 use crate::payloads;
 use crate::records::MutedDispatch;
+use crate::shards::ShardPair;
 
 /// What a connection task is asked to do with its socket.
 #[derive(Debug)]
@@ -47,6 +49,8 @@ pub(crate) struct Conn {
 #[derive(Debug)]
 pub(crate) struct Session {
     pub intents: u64,
+    /// The shard it identified as; a RESUME keeps it.
+    pub shard: ShardPair,
     pub seq: u64,
     /// Every numbered dispatch of this session, in order: (s, frame).
     pub buffer: Vec<(u64, String)>,
@@ -96,12 +100,13 @@ impl Gateway {
         }
     }
 
-    /// Starts a session on a connection.
-    pub fn open_session(&mut self, conn_id: u64, session_id: &str, intents: u64) {
+    /// Starts a session of `shard` on a connection.
+    pub fn open_session(&mut self, conn_id: u64, session_id: &str, intents: u64, shard: ShardPair) {
         self.sessions.insert(
             session_id.to_owned(),
             Session {
                 intents,
+                shard,
                 seq: 0,
                 buffer: Vec::new(),
                 conn: Some(conn_id),
@@ -184,13 +189,19 @@ impl Gateway {
         }
     }
 
-    /// Fans a dispatch out to every resumable session; `render` may drop it
-    /// for a session (returns None) or adapt it to the session's intents.
-    pub fn dispatch_all(&mut self, event: &str, render: impl Fn(u64) -> Option<Value>) {
+    /// Fans a dispatch of `guild` (`None`: no guild, e.g. a DM) out to
+    /// every resumable session of the shard that owns it; `render` may drop
+    /// it for a session (returns None) or adapt it to the session's intents.
+    pub fn dispatch_to_owners(
+        &mut self,
+        event: &str,
+        guild: Option<u64>,
+        render: impl Fn(u64) -> Option<Value>,
+    ) {
         let ids: Vec<(String, u64)> = self
             .sessions
             .iter()
-            .filter(|(_, s)| s.resumable)
+            .filter(|(_, s)| s.resumable && s.shard.receives(guild))
             .map(|(id, s)| (id.clone(), s.intents))
             .collect();
         for (id, intents) in ids {

@@ -91,8 +91,26 @@ impl DiscordSim {
         self.inner.config.guild_id
     }
 
+    /// The first (default) guild's channels.
     pub fn channel_ids(&self) -> Vec<u64> {
         self.inner.config.channels.iter().map(|c| c.id).collect()
+    }
+
+    /// The text channels of `guild_id` as configured (threads excluded).
+    pub fn channels_of(&self, guild_id: u64) -> Vec<u64> {
+        self.inner.read(|s| {
+            s.world
+                .channels
+                .values()
+                .filter(|c| c.guild_id == guild_id && c.thread.is_none())
+                .map(|c| c.id)
+                .collect()
+        })
+    }
+
+    /// Every guild the bot is in, the default one first.
+    pub fn guild_ids(&self) -> Vec<u64> {
+        self.inner.read(|s| s.world.guild_ids.clone())
     }
 
     /// Stops the listener and aborts every gateway connection.
@@ -119,7 +137,8 @@ impl DiscordSim {
     }
 
     /// A user posts a message (in a channel or thread): stored, then
-    /// MESSAGE_CREATE to every session (buffered for disconnected ones).
+    /// MESSAGE_CREATE to every session of its guild's shard (buffered for
+    /// disconnected ones).
     pub fn inject_message(&self, channel_id: u64, author: &SimUser, content: &str) -> u64 {
         self.inner.update(|s| {
             if !s.world.channels.contains_key(&channel_id) {
@@ -137,7 +156,8 @@ impl DiscordSim {
         })
     }
 
-    /// Any dispatch (even one unknown to clients) to every session.
+    /// Any dispatch (even one unknown to clients) to every session of the
+    /// shard of its `guild_id` (shard 0 without one).
     pub fn dispatch_raw(&self, event_name: &str, data: Value) {
         self.inner.update(|s| events::raw(s, event_name, data));
     }

@@ -1,5 +1,5 @@
-//! The simulated guild's content: channels, threads, messages, the bot's
-//! reactions, and known users; plus the id generator.
+//! The simulated guilds' content: channels (each in its guild), threads,
+//! messages, the bot's reactions, and known users; plus the id generator.
 //!
 //! Pure in-memory model with Discord's rules (thread id == message id, name
 //! lengths, pagination). It must never do I/O or know about HTTP or the
@@ -18,6 +18,8 @@ use crate::records::{SimMessage, SimThread};
 #[derive(Clone, Debug)]
 pub(crate) struct ChannelInfo {
     pub id: u64,
+    /// The guild the channel (or the thread's parent) is in.
+    pub guild_id: u64,
     pub name: String,
     pub position: i32,
     pub thread: Option<ThreadInfo>,
@@ -73,7 +75,10 @@ pub(crate) struct Page {
 }
 
 pub(crate) struct World {
+    /// The first (default) guild.
     pub guild_id: u64,
+    /// Every guild the bot is in, the default one first.
+    pub guild_ids: Vec<u64>,
     pub bot: SimUser,
     pub joined_at: String,
     pub channels: BTreeMap<u64, ChannelInfo>,
@@ -89,24 +94,28 @@ pub(crate) struct World {
 
 impl World {
     pub fn new(config: &SimConfig) -> Self {
-        let channels = config
-            .channels
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let info = ChannelInfo {
-                    id: c.id,
-                    name: c.name.clone(),
-                    position: i as i32,
-                    thread: None,
-                };
-                (c.id, info)
+        let guilds = std::iter::once((config.guild_id, &config.channels))
+            .chain(config.more_guilds.iter().map(|g| (g.id, &g.channels)));
+        let channels = guilds
+            .clone()
+            .flat_map(|(guild_id, channels)| {
+                channels.iter().enumerate().map(move |(i, c)| {
+                    let info = ChannelInfo {
+                        id: c.id,
+                        guild_id,
+                        name: c.name.clone(),
+                        position: i as i32,
+                        thread: None,
+                    };
+                    (c.id, info)
+                })
             })
             .collect();
         let mut users = HashMap::new();
         users.insert(config.bot_user.id, config.bot_user.clone());
         Self {
             guild_id: config.guild_id,
+            guild_ids: guilds.map(|(id, _)| id).collect(),
             bot: config.bot_user.clone(),
             joined_at: now_iso(),
             channels,
@@ -117,6 +126,14 @@ impl World {
             member_roles: HashMap::new(),
             next_id: FIRST_ID,
         }
+    }
+
+    /// The guild of a channel or thread (the default guild for a channel
+    /// the world does not know, e.g. one a test injected into).
+    pub fn guild_of(&self, channel_id: u64) -> u64 {
+        self.channels
+            .get(&channel_id)
+            .map_or(self.guild_id, |c| c.guild_id)
     }
 
     /// A new id: a snowflake of now (so its time can be read from it, as
@@ -244,6 +261,7 @@ impl World {
         }
         let info = ChannelInfo {
             id: message_id,
+            guild_id: parent.guild_id,
             name: name.to_owned(),
             position: 0,
             thread: Some(ThreadInfo {

@@ -482,3 +482,66 @@ async fn check_online_names_a_postgresql_server_it_cannot_reach_without_its_pass
         "{stdout}{stderr}"
     );
 }
+
+/// Discord alone against the sim, with `shards = <shards>`.
+fn sharded_config(dir: &Path, discord: &DiscordSim, shards: &str) -> PathBuf {
+    write_config(
+        dir,
+        &format!(
+            "[discord]\ntoken = \"${{DISCORD_BOT_TOKEN}}\"\nallow_all_channels = true\nallow_all_users = true\n\
+             api_url = \"{}\"\nshards = {shards}\n\n[agent]\ncommand = \"sh\"\n",
+            discord.http_url(),
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_validates_discord_shards_and_online_says_what_run_would_start() {
+    let discord = DiscordSim::start(SimConfig {
+        recommended_shards: 3,
+        max_concurrency: 2,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = [("DISCORD_BOT_TOKEN", discord.token())];
+
+    let config = sharded_config(dir.path(), &discord, "0");
+    let out = check(&config, &[], &token).await;
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("discord.shards: is 0; use a whole number from 1 to 256")
+            && stderr.contains("or the string \"auto\""),
+        "{stderr}"
+    );
+
+    let config = sharded_config(dir.path(), &discord, "\"auto\"");
+    let out = check(&config, &["--online"], &token).await;
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("discord, shards \"auto\" (all channels)"),
+        "{stdout}"
+    );
+    let expected = "discord shards: ok (\"auto\": 3 shards, Discord's recommendation; \
+                    max_concurrency 2, 1000 of 1000 identifies left)";
+    assert!(
+        stdout.lines().any(|l| l == expected),
+        "{expected}\n{stdout}"
+    );
+    assert!(discord.identifies().is_empty(), "check never identifies");
+
+    // One shard (the default) needs no /gateway/bot, online or not.
+    let config = sharded_config(dir.path(), &discord, "1");
+    let before = discord.rest_calls().len();
+    let out = check(&config, &["--online"], &token).await;
+    assert!(out.status.success(), "{:?}", texts(&out));
+    let asked: Vec<String> = discord.rest_calls()[before..]
+        .iter()
+        .map(|c| c.path.clone())
+        .collect();
+    assert_eq!(asked, ["/api/v10/users/@me"], "{asked:?}");
+    discord.shutdown();
+}

@@ -1,5 +1,5 @@
 //! What the sim does with each frame a client sends: Heartbeat (op 1),
-//! Identify (op 2), Resume (op 6); malformed JSON closes with 4002, unknown
+//! Identify (op 2, its `shard` checked: 4010 when invalid), Resume (op 6); malformed JSON closes with 4002, unknown
 //! opcodes are logged and ignored.
 //!
 //! Runs synchronously under the state lock; output goes to the connection's
@@ -13,6 +13,7 @@ use crate::events::intents;
 use crate::payloads::{self, op};
 use crate::records::{HeartbeatRecord, IdentifyRecord, ReadyKind, ReadyRecord, ResumeRecord};
 use crate::sessions::Outgoing;
+use crate::shards::parse_identify_shard;
 use crate::state::{Inner, State};
 
 /// Close codes the sim uses.
@@ -22,6 +23,7 @@ pub(crate) mod close {
     pub const ALREADY_AUTHENTICATED: u16 = 4005;
     pub const INVALID_SEQ: u16 = 4007;
     pub const SESSION_TIMED_OUT: u16 = 4009;
+    pub const INVALID_SHARD: u16 = 4010;
     pub const DISALLOWED_INTENTS: u16 = 4014;
 
     /// Discord's reason text for a code.
@@ -36,7 +38,7 @@ pub(crate) mod close {
             INVALID_SEQ => "Invalid seq.",
             4008 => "Rate limited.",
             SESSION_TIMED_OUT => "Session timed out.",
-            4010 => "Invalid shard.",
+            INVALID_SHARD => "Invalid shard.",
             4011 => "Sharding required.",
             4012 => "Invalid API version.",
             4013 => "Invalid intent(s).",
@@ -115,11 +117,13 @@ fn identify(inner: &Inner, s: &mut State, conn_id: u64, d: &Value) {
         return;
     };
     let token_ok = inner.token_ok(s, token);
+    let shard = parse_identify_shard(d);
     s.rec.identifies.push(IdentifyRecord {
         at: Instant::now(),
         intents: requested,
         token_ok,
         connection_id: conn_id,
+        shard: shard.ok(),
     });
     let has_session =
         s.gw.conns
@@ -135,13 +139,20 @@ fn identify(inner: &Inner, s: &mut State, conn_id: u64, d: &Value) {
         close_conn(s, conn_id, close::AUTHENTICATION_FAILED);
         return;
     }
+    let Ok(shard) = shard else {
+        close_conn(s, conn_id, close::INVALID_SHARD);
+        return;
+    };
     if requested & intents::MESSAGE_CONTENT != 0 && !s.switches.message_content_intent_allowed {
         close_conn(s, conn_id, close::DISALLOWED_INTENTS);
         return;
     }
     let session_id = random_session_id();
-    s.gw.open_session(conn_id, &session_id, requested);
-    let ready = payloads::ready(&s.world, &session_id, &inner.gateway_url());
+    s.gw.open_session(conn_id, &session_id, requested, shard);
+    let guilds: Vec<u64> = (s.world.guild_ids.iter().copied())
+        .filter(|guild| shard.receives(Some(*guild)))
+        .collect();
+    let ready = payloads::ready(&s.world, &session_id, &inner.gateway_url(), shard, &guilds);
     s.gw.dispatch_to(&session_id, "READY", &ready);
     s.rec.ready_sent.push(ReadyRecord {
         at: Instant::now(),
@@ -149,8 +160,10 @@ fn identify(inner: &Inner, s: &mut State, conn_id: u64, d: &Value) {
         session_id: session_id.clone(),
         connection_id: conn_id,
     });
-    let guild = payloads::guild(&s.world, crate::config::DEFAULT_OWNER_ID);
-    s.gw.dispatch_to(&session_id, "GUILD_CREATE", &guild);
+    for guild_id in guilds {
+        let guild = payloads::guild(&s.world, guild_id, crate::config::DEFAULT_OWNER_ID);
+        s.gw.dispatch_to(&session_id, "GUILD_CREATE", &guild);
+    }
 }
 
 fn resume(inner: &Inner, s: &mut State, conn_id: u64, d: &Value) {

@@ -104,12 +104,12 @@ fn gateway_bot(inner: &Inner, s: &State) -> Reply {
         200,
         json!({
             "url": inner.gateway_url(),
-            "shards": 1,
+            "shards": inner.config.recommended_shards,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 1000u64.saturating_sub(used),
                 "reset_after": 86_400_000u64,
-                "max_concurrency": 1,
+                "max_concurrency": inner.config.max_concurrency,
             },
         }),
     )

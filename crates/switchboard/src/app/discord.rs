@@ -1,11 +1,12 @@
-//! Wiring Discord: the supervised gateway and REST (outbound and history),
-//! handed to the broker side.
+//! Wiring Discord: the supervised gateway shards (`discord.shards`, each
+//! its own connection in health), REST (outbound and history), handed to
+//! the broker side.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::conversations::{PlatformSide, Wired, wire_conversations};
-use super::discord_shard::ShardRunner;
+use super::discord_shard::{ShardRunner, ShardSeat};
 use super::holder_outbound::HolderOutbound;
 use super::{PlatformTasks, Wiring};
 use crate::chat::ChatOutbound;
@@ -13,7 +14,7 @@ use crate::chat::Platform;
 use crate::chat::discord::rest::global_limit;
 use crate::chat::discord::{
     BotUserId, ChannelDirectory, DiscordCause, DiscordGateway, DiscordHistory, DiscordOutbound,
-    DiscordProbe, DiscordRest,
+    DiscordProbe, DiscordRest, ShardPlan, shard_connection_name,
 };
 use crate::cluster::HolderSlot;
 use crate::config::DiscordConfig;
@@ -33,8 +34,6 @@ pub(super) async fn wire(
     platform_stop: &tokio_util::sync::CancellationToken,
     platforms: &mut PlatformTasks,
 ) -> Wired {
-    let conn = ConnectionHealth::new("discord", "shard-0");
-    w.health.register(conn.clone());
     let directory = ChannelDirectory::default();
     let bot = BotUserId::default();
     let rest = DiscordRest::counting(
@@ -43,20 +42,36 @@ pub(super) async fn wire(
         global_limit(),
         w.metrics.discord_invalid_requests(),
     );
+    // Health first (each shard is a connection /readyz waits for); "auto"
+    // or N > 1 asks /gateway/bot here, once.
+    let plan = ShardPlan::decide(discord.shards, &rest, platform_stop).await;
+    let seats: Vec<ShardSeat> = plan
+        .iter()
+        .flatten()
+        .flat_map(ShardPlan::ids)
+        .map(|id| {
+            let health = ConnectionHealth::new("discord", shard_connection_name(id));
+            w.health.register(health.clone());
+            ShardSeat { id, health }
+        })
+        .collect();
+    // A miss found by the delivery check renews every shard for now (it
+    // does not know which shard a channel is on).
     let renewal = SessionRenewal::default();
     let gateway = {
-        let (discord, supervisor, conn) = (discord.clone(), w.config.supervisor, conn.clone());
+        let (discord, supervisor) = (discord.clone(), w.config.supervisor);
         let (inbound, directory, bot) = (w.inbound.clone(), directory.clone(), bot.clone());
         let (renewal, rest) = (renewal.clone(), rest.clone());
-        move || {
+        move |seat: &ShardSeat, plan: &ShardPlan| {
             DiscordGateway::new(
                 &discord,
                 &supervisor,
-                conn.clone(),
+                seat.health.clone(),
                 inbound.clone(),
                 directory.clone(),
                 bot.clone(),
             )
+            .with_shard(seat.id, plan.queue())
             .with_renewal(renewal.watch())
             .with_clicks(rest.clone())
         }
@@ -97,14 +112,38 @@ pub(super) async fn wire(
     };
     let wired = wire_conversations(w, side, platforms).await;
     platforms.spawn(verify_token(rest.clone(), bot.clone()));
+    let plan = match plan {
+        Ok(Some(plan)) => plan,
+        Ok(None) => return wired,
+        Err(fatal) => {
+            platforms.spawn(async move { Err(fatal) });
+            return wired;
+        }
+    };
     match w.cluster {
-        None => w.supervise(gateway(), conn, platform_stop, platforms),
+        None => {
+            for seat in &seats {
+                w.supervise(
+                    gateway(seat, &plan),
+                    seat.health.clone(),
+                    platform_stop,
+                    platforms,
+                );
+            }
+        }
         Some(cluster) => {
+            for seat in &seats {
+                w.tracker.spawn(crate::supervisor::summary::log_summaries(
+                    seat.health.clone(),
+                    w.config.supervisor.summary_interval,
+                    platform_stop.clone(),
+                ));
+            }
             let runner = ShardRunner {
                 store: w.store.clone(),
                 instance: cluster.instance.clone(),
                 timing: cluster.timing,
-                health: conn.clone(),
+                seats,
                 cluster: w.health.cluster.clone(),
                 supervisor: w.config.supervisor,
                 inbound: w.inbound.clone(),
@@ -112,14 +151,11 @@ pub(super) async fn wire(
                 bot,
                 slot,
                 draining: cluster.draining.clone(),
-                gateway: Box::new(move |publisher, resume| gateway().shared(publisher, resume)),
+                gateway: Box::new(move |seat, publisher, resume| {
+                    gateway(seat, &plan).shared(publisher, resume)
+                }),
             };
             platforms.spawn(runner.run(platform_stop.clone()));
-            w.tracker.spawn(crate::supervisor::summary::log_summaries(
-                conn,
-                w.config.supervisor.summary_interval,
-                platform_stop.clone(),
-            ));
         }
     }
     wired

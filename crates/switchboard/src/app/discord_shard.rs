@@ -1,51 +1,68 @@
-//! The Discord shard when several instances share one bot (issue 14): one
-//! holder at a time, the others on standby; the holder keeps its session in
-//! the store as it goes, and whoever takes the shard over RESUMEs it, so
-//! Discord replays the events of the gap and nothing is identified anew.
+//! The Discord shards when several instances share one bot (issue 14):
+//! one holder at a time, the others on standby; the holder keeps each
+//! shard's session in the store as it goes, and whoever takes over RESUMEs
+//! every one, so Discord replays the events of the gap and nothing is
+//! identified anew.
 //!
-//! Owns the loop standby -> holder -> standby: wait for the shard's lease
-//! (trying again as soon as the holder's can have expired), take the saved
-//! session, run the supervised gateway until shutdown or until the lease is
-//! lost, and hand the broker side over (`ChatEvent::TookOver` /
-//! `HandedOver`). Every session save is fenced by the lease. On shutdown
-//! the gateway closes resumably, the last session is saved, and the lease
-//! is parked with the app, renewed while the running turns drain, then
-//! released, so a standby takes over at once instead of after the ttl.
-//! It must never run the gateway without holding the lease.
+//! Owns the loop standby -> holder -> standby: wait for the lease (trying
+//! again as soon as the holder's can have expired), take the saved
+//! sessions, run every shard's supervised gateway until shutdown or until
+//! the lease is lost, and hand the broker side over (`ChatEvent::TookOver`
+//! / `HandedOver`). ONE lease, `discord:shard:0` (the name an older
+//! instance holds in a rolling upgrade), guards ALL the shards: the holder
+//! runs every shard. Spreading shards over instances needs each thread to
+//! have an owner (a message of one shard may continue a thread another
+//! instance runs), which is not built for Discord (ADR 22, ADR 23). Every session save is
+//! fenced by the lease (`discord_session_saver`). On shutdown the gateways
+//! close resumably, the last sessions are saved, and the lease is parked
+//! with the app, renewed while the running turns drain, then released, so
+//! a standby takes over at once instead of after the ttl.
+//! It must never run a gateway without holding the lease.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use twilight_gateway::ShardId;
 
-use crate::chat::discord::{BotUserId, DiscordGateway, DiscordRest, ResumeState, SessionPublisher};
+use super::discord_session_saver::{STORE_CALL, save_sessions};
+use crate::chat::discord::{
+    BotUserId, DiscordGateway, DiscordRest, ResumeState, SessionPublisher, shard_session_key,
+};
 use crate::chat::{ChatEvent, InboundSender, Platform};
 use crate::cluster::{HeldLease, HolderSlot, LeaseTiming};
 use crate::config::SupervisorConfig;
 use crate::health::{ClusterHealth, ConnectionHealth, ConnectionState};
-use crate::store::{GatewaySession, Store, StoreError};
+use crate::store::Store;
 use crate::supervisor::{FatalError, supervise};
 
-/// The lease of Discord's (only) shard.
+/// The lease that guards every Discord shard of this bot (named after the
+/// single shard it first guarded; older instances hold this name).
 pub(super) const SHARD_LEASE: &str = "discord:shard:0";
-/// Its saved session's key.
-const SHARD_KEY: &str = "discord:0";
-/// Sessions are saved at most this often (a RESUME from an older sequence
-/// only replays more, which the journal dedupes).
-const SAVE_EVERY: Duration = Duration::from_millis(500);
 /// A standby tries for the lease at least this often (a holder that shuts
 /// down releases it, and is followed within this).
 const STANDBY_POLL: Duration = Duration::from_secs(1);
-/// A store call of the hand-over may take this long before it is given up.
-const STORE_CALL: Duration = Duration::from_secs(2);
+
+/// One shard this instance runs while it holds the lease, and the health
+/// connection /status and /readyz show for it.
+pub(super) struct ShardSeat {
+    pub id: ShardId,
+    pub health: ConnectionHealth,
+}
+
+/// Builds a shard's gateway for one holding: its seat, where it publishes
+/// its session, and the saved session it resumes (if any).
+pub(super) type ShardGatewayFactory =
+    Box<dyn Fn(&ShardSeat, SessionPublisher, Option<ResumeState>) -> DiscordGateway + Send + Sync>;
 
 /// Everything the loop needs.
 pub(super) struct ShardRunner {
     pub store: Store,
     pub instance: String,
     pub timing: LeaseTiming,
-    pub health: ConnectionHealth,
+    /// Every shard, run together by whoever holds the lease.
+    pub seats: Vec<ShardSeat>,
     pub cluster: ClusterHealth,
     pub supervisor: SupervisorConfig,
     pub inbound: InboundSender,
@@ -55,17 +72,17 @@ pub(super) struct ShardRunner {
     pub slot: HolderSlot,
     /// Where the lease goes at shutdown, held while the turns drain.
     pub draining: Arc<Mutex<Vec<HeldLease>>>,
-    /// A fresh gateway for each time this instance holds the shard.
-    pub gateway: Box<dyn Fn(SessionPublisher, Option<ResumeState>) -> DiscordGateway + Send + Sync>,
+    /// A fresh gateway per shard for each time this instance holds them.
+    pub gateway: ShardGatewayFactory,
 }
 
 impl ShardRunner {
     /// Stand by, hold, hand over, until `stop` (`Ok`) or a fatal end.
     pub(super) async fn run(self, stop: CancellationToken) -> Result<(), FatalError> {
         loop {
-            self.health.transition(ConnectionState::Standby);
+            self.transition_all(ConnectionState::Standby);
             let Some(held) = self.wait_for_lease(&stop).await else {
-                self.health.transition(ConnectionState::Stopped);
+                self.transition_all(ConnectionState::Stopped);
                 return Ok(());
             };
             self.cluster
@@ -99,7 +116,13 @@ impl ShardRunner {
         }
     }
 
-    /// Nothing may act on the shard here any more.
+    fn transition_all(&self, state: ConnectionState) {
+        for seat in &self.seats {
+            seat.health.transition(state.clone());
+        }
+    }
+
+    /// Nothing may act on the shards here any more.
     fn let_go(&self) {
         self.slot.clear();
         self.cluster.set_lease(SHARD_LEASE, None);
@@ -148,70 +171,86 @@ impl ShardRunner {
         Duration::from_millis(until).clamp(Duration::from_millis(50), most)
     }
 
-    /// Run the gateway while `held`.
+    /// Run every shard's gateway while `held`: each supervised on its own;
+    /// the first fatal end stops the others.
     async fn hold(&self, held: &HeldLease, stop: &CancellationToken) -> Held {
-        let resume = match self.store.gateway_session(SHARD_KEY).await {
-            Ok(saved) => saved.map(|s| ResumeState {
-                session_id: s.session_id,
-                sequence: s.sequence,
-                resume_url: s.resume_url,
-            }),
-            Err(err) => {
-                tracing::warn!(platform = "discord", %err, "could not read the shard's saved session; identifying anew");
-                None
-            }
-        };
-        if resume.is_some() {
+        let mut resumes = Vec::with_capacity(self.seats.len());
+        for seat in &self.seats {
+            resumes.push(self.saved_session(seat.id).await);
+        }
+        let resuming = resumes.iter().filter(|r| r.is_some()).count();
+        if resuming > 0 {
             self.learn_bot_id().await;
         }
         tracing::info!(
             platform = "discord",
             instance = %self.instance,
             token = held.fence().token,
-            resuming = resume.is_some(),
+            shards = self.seats.len(),
+            resuming,
             "holding the Discord shard"
         );
         let _ = self.inbound.send(ChatEvent::TookOver {
             platform: Platform::Discord,
         });
-        let (publisher, saved) = SessionPublisher::new();
-        let gateway = (self.gateway)(publisher, resume);
-        let saver_done = CancellationToken::new();
-        let saver = tokio::spawn(save_sessions(
-            self.store.clone(),
-            held.fence().clone(),
-            saved,
-            saver_done.clone(),
-        ));
         let holding = stop.child_token();
-        let supervised = supervise(
-            gateway,
-            self.health.clone(),
-            self.supervisor,
-            holding.clone(),
-        );
-        tokio::pin!(supervised);
+        let saver_done = CancellationToken::new();
+        let mut savers = Vec::with_capacity(self.seats.len());
+        let mut shards = JoinSet::new();
+        for (seat, resume) in self.seats.iter().zip(resumes) {
+            let (publisher, saved) = SessionPublisher::new();
+            let gateway = (self.gateway)(seat, publisher, resume);
+            savers.push(tokio::spawn(save_sessions(
+                self.store.clone(),
+                shard_session_key(seat.id),
+                held.fence().clone(),
+                saved,
+                saver_done.clone(),
+            )));
+            shards.spawn(supervise(
+                gateway,
+                seat.health.clone(),
+                self.supervisor,
+                holding.clone(),
+            ));
+        }
         let (ended, lost) = tokio::select! {
-            ended = &mut supervised => (ended, false),
+            ended = first_fatal(&mut shards, &holding) => (ended, false),
             () = held.lost() => {
                 holding.cancel();
-                (supervised.await, true)
+                (first_fatal(&mut shards, &holding).await, true)
             }
         };
         saver_done.cancel();
         if lost {
-            saver.abort();
+            savers.iter().for_each(tokio::task::JoinHandle::abort);
             return match ended {
                 Err(fatal) => Held::Fatal(fatal),
                 Ok(()) => Held::Lost,
             };
         }
-        // The last session (published by the resumable close) is saved
+        // The last sessions (published by the resumable closes) are saved
         // before the lease is released.
-        let _ = tokio::time::timeout(STORE_CALL * 2, saver).await;
+        let _ = tokio::time::timeout(STORE_CALL * 2, futures_util::future::join_all(savers)).await;
         match ended {
             Err(fatal) => Held::Fatal(fatal),
             Ok(()) => Held::Stopped,
+        }
+    }
+
+    /// A shard's saved session, if another holder left one.
+    async fn saved_session(&self, id: ShardId) -> Option<ResumeState> {
+        let key = shard_session_key(id);
+        match self.store.gateway_session(&key).await {
+            Ok(saved) => saved.map(|s| ResumeState {
+                session_id: s.session_id,
+                sequence: s.sequence,
+                resume_url: s.resume_url,
+            }),
+            Err(err) => {
+                tracing::warn!(platform = "discord", %key, %err, "could not read the shard's saved session; identifying anew");
+                None
+            }
         }
     }
 
@@ -245,68 +284,28 @@ enum Held {
     Fatal(FatalError),
 }
 
-/// Save the newest published session under `fence`, at most every
-/// [`SAVE_EVERY`], until `done` (then the newest once more) or until the
-/// store refuses the fence.
-async fn save_sessions(
-    store: Store,
-    fence: crate::store::Fence,
-    mut published: watch::Receiver<Option<ResumeState>>,
-    done: CancellationToken,
-) {
-    loop {
-        let finishing = tokio::select! {
-            changed = published.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-                false
+/// Wait for every shard to end: `Ok` when all ended on `holding` (shutdown
+/// or a lost lease), else the first fatal end, after cancelling `holding`
+/// so the others stop too. A shard that panicked panics the runner, which
+/// ends the run as any platform task's panic does (a shard must never stop
+/// unnoticed while its health still says active).
+async fn first_fatal(
+    shards: &mut JoinSet<Result<(), FatalError>>,
+    holding: &CancellationToken,
+) -> Result<(), FatalError> {
+    let mut first = Ok(());
+    while let Some(ended) = shards.join_next().await {
+        match ended {
+            Ok(Err(fatal)) if first.is_ok() => {
+                holding.cancel();
+                first = Err(fatal);
             }
-            () = done.cancelled() => true,
-        };
-        if !finishing || published.has_changed().unwrap_or(false) {
-            let state = published.borrow_and_update().clone();
-            if let Err(err) = save(&store, &fence, state.as_ref()).await {
-                if matches!(err, StoreError::Fenced { .. }) {
-                    tracing::warn!(platform = "discord", %err, "the shard's session was not saved: the lease is gone");
-                    return;
-                }
-                tracing::warn!(platform = "discord", %err, "the shard's session was not saved; saving the next one");
+            Err(join) if join.is_panic() => {
+                holding.cancel();
+                std::panic::resume_unwind(join.into_panic());
             }
-        }
-        if finishing {
-            return;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(SAVE_EVERY) => {}
-            () = done.cancelled() => {}
+            _ => {}
         }
     }
-}
-
-async fn save(
-    store: &Store,
-    fence: &crate::store::Fence,
-    state: Option<&ResumeState>,
-) -> Result<(), StoreError> {
-    let call = async {
-        match state {
-            Some(state) => {
-                let session = GatewaySession {
-                    session_id: state.session_id.clone(),
-                    sequence: state.sequence,
-                    resume_url: state.resume_url.clone(),
-                };
-                store.save_gateway_session(SHARD_KEY, &session, fence).await
-            }
-            None => store.forget_gateway_session(SHARD_KEY, fence).await,
-        }
-    };
-    match tokio::time::timeout(STORE_CALL, call).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!(platform = "discord", "saving the shard's session timed out");
-            Ok(())
-        }
-    }
+    first
 }

@@ -9,6 +9,7 @@
 
 mod conversations;
 mod discord;
+mod discord_session_saver;
 mod discord_shard;
 mod heap;
 mod holder_outbound;

@@ -1,6 +1,7 @@
 //! `switchboard check --online`: ask each configured platform whether it
 //! accepts the tokens, through the clients `run` uses — Discord `GET
-//! /users/@me` with the bot token; Slack `auth.test` with the bot token and
+//! /users/@me` with the bot token (and `GET /gateway/bot` when
+//! `discord.shards` is not 1: the count it would run, the identify pacing); Slack `auth.test` with the bot token and
 //! `apps.connections.open` with the app token — and the PostgreSQL store
 //! whether it can be reached (`super::store`).
 //!
@@ -15,8 +16,9 @@ use std::time::Duration;
 
 use super::CheckLine;
 use crate::chat::discord::rest::{DiscordRest, RestError};
+use crate::chat::discord::shard_plan::gateway_bot;
 use crate::chat::slack::web::{SlackWeb, TokenKind, WebError};
-use crate::config::{Config, DiscordConfig, SlackConfig};
+use crate::config::{Config, DiscordConfig, DiscordShards, MAX_DISCORD_SHARDS, SlackConfig};
 
 /// How long one platform call may take, its 429 retries included.
 const CALL_DEADLINE: Duration = Duration::from_secs(15);
@@ -26,6 +28,9 @@ pub(super) async fn verify(config: &Config) -> Vec<CheckLine> {
     let mut lines = Vec::new();
     if let Some(discord) = &config.discord {
         lines.push(verify_discord(discord).await);
+        if discord.shards.needs_gateway_bot() {
+            lines.push(verify_discord_shards(discord).await);
+        }
     }
     if let Some(slack) = &config.slack {
         lines.extend(verify_slack(slack).await);
@@ -41,6 +46,60 @@ pub(super) async fn verify(config: &Config) -> Vec<CheckLine> {
         ));
     }
     lines
+}
+
+/// `discord.shards` against `GET /gateway/bot`: how many shards `run` would
+/// start and how fast they may identify.
+async fn verify_discord_shards(discord: &DiscordConfig) -> CheckLine {
+    let url = format!("{}/api/v10/gateway/bot", discord.api_url);
+    let rest = DiscordRest::new(&discord.token, &discord.api_url);
+    let bot = match tokio::time::timeout(CALL_DEADLINE, gateway_bot(&rest)).await {
+        Ok(Ok(bot)) => bot,
+        Ok(Err(err)) => {
+            return CheckLine::failed(
+                "discord shards",
+                format!(
+                    "GET {url}: {err}; discord.shards = {} needs its answer",
+                    discord.shards
+                ),
+            );
+        }
+        Err(_) => {
+            return CheckLine::failed(
+                "discord shards",
+                format!("no answer from {url} within {} s", CALL_DEADLINE.as_secs()),
+            );
+        }
+    };
+    let limit = &bot.session_start_limit;
+    let pacing = format!(
+        "max_concurrency {}, {} of {} identifies left",
+        limit.max_concurrency, limit.remaining, limit.total
+    );
+    match discord.shards {
+        DiscordShards::Auto if bot.shards > MAX_DISCORD_SHARDS => CheckLine::failed(
+            "discord shards",
+            format!(
+                "\"auto\": Discord recommends {} shards, more than the {MAX_DISCORD_SHARDS} one \
+                 instance runs",
+                bot.shards
+            ),
+        ),
+        DiscordShards::Auto => CheckLine::ok(
+            "discord shards",
+            format!(
+                "ok (\"auto\": {} shards, Discord's recommendation; {pacing})",
+                bot.shards
+            ),
+        ),
+        DiscordShards::Count(count) => CheckLine::ok(
+            "discord shards",
+            format!(
+                "ok ({count} shards as configured; Discord recommends {}; {pacing})",
+                bot.shards
+            ),
+        ),
+    }
 }
 
 async fn verify_discord(discord: &DiscordConfig) -> CheckLine {

@@ -19,6 +19,7 @@ mod expand;
 mod isolation;
 mod raw;
 mod secret;
+mod shards;
 mod size;
 mod validate;
 mod validate_bridge;
@@ -42,6 +43,7 @@ pub use canary::{CanaryConfig, DEFAULT_DISCORD_CALLS_PER_MINUTE, DEFAULT_SLACK_C
 pub use cluster::{ClusterConfig, DEFAULT_LEASE_TTL, valid_instance_id};
 pub use error::ConfigError;
 pub use secret::Secret;
+pub use shards::{DiscordShards, MAX_DISCORD_SHARDS};
 pub use size::ByteSize;
 pub use validate::{DEFAULT_ADMIN_LISTEN, DEFAULT_DISCORD_API_URL, DEFAULT_LOG_LEVEL};
 pub use validate_slack::DEFAULT_SLACK_API_URL;
@@ -92,6 +94,8 @@ pub struct DiscordConfig {
     /// `discord.guild_ids`: register the slash commands in these guilds
     /// (shown at once); empty = globally (Discord may take up to an hour).
     pub guild_ids: Vec<u64>,
+    /// `discord.shards`: how many gateway shards (default 1).
+    pub shards: DiscordShards,
 }
 
 /// `[slack]`.
@@ -280,9 +284,13 @@ impl Config {
             }
         };
         let platforms: Vec<String> = [
-            self.discord
-                .as_ref()
-                .map(|d| describe("discord", &d.gating)),
+            self.discord.as_ref().map(|d| {
+                let name = match d.shards {
+                    DiscordShards::Count(1) => "discord".to_owned(),
+                    shards => format!("discord, shards {shards}"),
+                };
+                describe(&name, &d.gating)
+            }),
             self.slack.as_ref().map(|s| describe("slack", &s.gating)),
         ]
         .into_iter()

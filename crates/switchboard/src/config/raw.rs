@@ -117,6 +117,9 @@ pub(super) struct RawDiscord {
     pub approvers: RawApprovers,
     #[serde(default)]
     pub guild_ids: Vec<RawId>,
+    /// A whole number or "auto": checked in `shards.rs` (kept as written
+    /// so the error names both forms).
+    pub shards: Option<toml::Value>,
 }
 
 /// `[discord.approvers]` / `[slack.approvers]`: who may decide an agent's

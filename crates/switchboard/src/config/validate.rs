@@ -129,6 +129,7 @@ fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
             snowflake(id).map_err(|reason| err(&format!("discord.guild_ids[{index}]"), reason))
         })
         .collect::<Result<Vec<u64>, _>>()?;
+    let shards = super::shards::discord_shards(raw.shards.as_ref(), file)?;
     let reactions = validate_bridge::reactions(
         &raw.reactions,
         file,
@@ -144,6 +145,7 @@ fn discord(raw: RawDiscord, file: &str) -> Result<DiscordConfig, ConfigError> {
         api_url,
         gateway_url,
         guild_ids,
+        shards,
     })
 }
 

@@ -335,8 +335,13 @@ impl Harness {
     ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("switchboard.toml");
-        // Only the first channel is allowed; others exist to be refused.
-        let channels = [format!("\"{}\"", sim.channel_ids()[0])];
+        // Only the first channel is allowed (and every channel of the
+        // further guilds, when the sim has some); others exist to be refused.
+        let further = sim.guild_ids().into_iter().skip(1);
+        let channels: Vec<String> = std::iter::once(sim.channel_ids()[0])
+            .chain(further.flat_map(|guild| sim.channels_of(guild)))
+            .map(|id| format!("\"{id}\""))
+            .collect();
         let (agent_program, agent_args): (String, Vec<String>) = match &options.agent_command {
             Some((program, args)) => (program.clone(), args.clone()),
             None => (

@@ -1,5 +1,7 @@
 //! One Discord gateway connection run: twilight's shard inside switchboard's
-//! own watchdog, ending at the first sign of trouble.
+//! own watchdog, ending at the first sign of trouble. A process runs one
+//! `DiscordGateway` per shard (`with_shard`; `ShardId::ONE` by default),
+//! each supervised on its own; only shard 0 registers the slash commands.
 //!
 //! Each [`Connection::run_once`] builds a fresh shard (resuming the saved
 //! session when there is one), reads frames until the connection ends, and
@@ -16,8 +18,7 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 use twilight_gateway::Session;
 use twilight_gateway::{
-    CloseFrame, ConfigBuilder, Intents, Message, Shard, ShardId, error::ReceiveMessageErrorType,
-    queue::InMemoryQueue,
+    CloseFrame, ConfigBuilder, Intents, Message, ShardId, error::ReceiveMessageErrorType,
 };
 use twilight_model::gateway::event::GatewayEventDeserializer;
 use twilight_model::gateway::payload::incoming::MessageCreate;
@@ -29,6 +30,7 @@ use super::directory::ChannelDirectory;
 use super::events;
 use super::handover::{DurableSequence, ResumeState, SessionPublisher, session_of};
 use super::history::BotUserId;
+use super::identify_queue::IdentifyQueue;
 use super::rest::DiscordRest;
 use super::shard_reader::{Polled, ShardReader};
 use super::watchdog::{Action, Watchdog, WatchdogConfig, Zombie};
@@ -42,6 +44,9 @@ use crate::supervisor::{Connection, RunEnd};
 /// How long shutdown waits for the gateway to answer our 1000 close.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(1);
 
+/// A twilight shard paced by the process's shared identify queue.
+type Shard = twilight_gateway::Shard<IdentifyQueue>;
+
 /// The intents switchboard needs: guild and DM messages with their content.
 pub fn intents() -> Intents {
     Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::DIRECT_MESSAGES | Intents::MESSAGE_CONTENT
@@ -51,7 +56,10 @@ pub fn intents() -> Intents {
 pub struct DiscordGateway {
     token: Secret,
     gateway_url: Option<String>,
-    queue: InMemoryQueue,
+    /// Which shard of how many this is.
+    shard_id: ShardId,
+    /// Shared by every shard of this process: paces their identifies.
+    queue: IdentifyQueue,
     /// The session to resume on the next connection, if any.
     session: Option<Session>,
     /// READY's resume_gateway_url, kept here because twilight forgets it
@@ -95,9 +103,11 @@ impl DiscordGateway {
         Self {
             token: discord.token.clone(),
             gateway_url: discord.gateway_url.clone(),
-            // One queue for every shard this process builds: it spaces
-            // identifies 5 s apart and counts the daily budget.
-            queue: InMemoryQueue::default(),
+            shard_id: ShardId::ONE,
+            // Twilight's default for the single shard: identifies 5 s
+            // apart, the daily budget counted (`with_shard` shares one
+            // built from /gateway/bot between several).
+            queue: IdentifyQueue::default(),
             session: None,
             resume_url: None,
             bot_user_id: None,
@@ -133,6 +143,14 @@ impl DiscordGateway {
         self
     }
 
+    /// Run shard `shard_id`, its identifies paced by `queue` (the one every
+    /// shard of this process shares).
+    pub fn with_shard(mut self, shard_id: ShardId, queue: IdentifyQueue) -> Self {
+        self.shard_id = shard_id;
+        self.queue = queue;
+        self
+    }
+
     /// Hand clicks on the bot's buttons to the broker, answered over `rest`.
     pub fn with_clicks(mut self, rest: DiscordRest) -> Self {
         self.clicks = Some(rest);
@@ -157,7 +175,7 @@ impl DiscordGateway {
                 config = config.resume_url(url.clone());
             }
         }
-        Shard::with_config(ShardId::ONE, config.build())
+        Shard::with_config(self.shard_id, config.build())
     }
 
     /// Keep what the next connection needs to resume, or forget the session
@@ -275,9 +293,14 @@ impl DiscordGateway {
                         self.resume_url = Some(ready.d.resume_gateway_url);
                         let application =
                             ready.d.application.and_then(|a| a.id.parse::<u64>().ok());
-                        if let (Some(rest), Some(application), false) =
-                            (&self.clicks, application, self.commands_registered)
-                        {
+                        // Commands are the bot's, not a shard's: shard 0
+                        // registers them.
+                        if let (Some(rest), Some(application), false, 0) = (
+                            &self.clicks,
+                            application,
+                            self.commands_registered,
+                            self.shard_id.number(),
+                        ) {
                             self.commands_registered = true;
                             tokio::spawn(super::commands::register(
                                 rest.clone(),
@@ -285,7 +308,7 @@ impl DiscordGateway {
                                 self.guild_ids.clone(),
                             ));
                         }
-                        tracing::info!(platform = "discord", user = %ready.d.user.username, session_id = %ready.d.session_id, "gateway READY (new session)");
+                        tracing::info!(platform = "discord", shard = %self.shard_id, user = %ready.d.user.username, session_id = %ready.d.session_id, "gateway READY (new session)");
                     }
                     Err(err) => {
                         tracing::warn!(%err, "READY without the expected user/session fields")
@@ -303,10 +326,11 @@ impl DiscordGateway {
                     });
                     tracing::info!(
                         platform = "discord",
+                        shard = %self.shard_id,
                         "gateway RESUMED (session taken over from another instance)"
                     );
                 } else {
-                    tracing::info!(platform = "discord", "gateway RESUMED");
+                    tracing::info!(platform = "discord", shard = %self.shard_id, "gateway RESUMED");
                 }
             }
             "MESSAGE_CREATE" => match serde_json::from_str::<Frame<MessageCreate>>(json) {
@@ -422,6 +446,11 @@ impl Connection for DiscordGateway {
                 }
                 () = sleep_until(next_check) => {
                     let now = Instant::now();
+                    if !dog.is_active() && self.queue.is_waiting(self.shard_id.number()) {
+                        // Waiting for its turn to identify is not a
+                        // handshake that hangs.
+                        dog.on_identify_queued(now);
+                    }
                     match dog.check(now, shard.state().is_identified()) {
                         Action::Nothing => {}
                         Action::SendProbe => {

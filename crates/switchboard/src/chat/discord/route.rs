@@ -13,6 +13,8 @@ use std::time::Duration;
 pub enum RouteKind {
     /// GET /users/@me
     CurrentUser,
+    /// GET /gateway/bot (once at start with several shards)
+    GatewayBot,
     /// POST /channels/{channel}/messages
     CreateMessage,
     /// PATCH /channels/{channel}/messages/{message}

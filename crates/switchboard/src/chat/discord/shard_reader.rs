@@ -14,6 +14,8 @@ use futures_util::Stream;
 use twilight_gateway::error::ReceiveMessageError;
 use twilight_gateway::{Message, Shard, ShardState};
 
+use super::identify_queue::IdentifyQueue;
+
 /// One read from the shard.
 #[derive(Debug)]
 pub enum Polled {
@@ -30,7 +32,7 @@ pub struct ShardReader {
 }
 
 impl ShardReader {
-    pub async fn next(&mut self, shard: &mut Shard) -> Polled {
+    pub async fn next(&mut self, shard: &mut Shard<IdentifyQueue>) -> Polled {
         poll_fn(|cx| {
             let polled = Pin::new(&mut *shard).poll_next(cx);
             let disconnected = matches!(shard.state(), ShardState::Disconnected { .. });

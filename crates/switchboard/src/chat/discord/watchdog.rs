@@ -2,7 +2,9 @@
 //!
 //! Pure bookkeeping over instants, fed by the gateway loop; it never reads a
 //! clock or touches a socket. Rules, first match wins:
-//! 1. not READY/RESUMED within `handshake_timeout` of connecting -> zombie;
+//! 1. not READY/RESUMED within `handshake_timeout` of connecting, or of the
+//!    last moment the shard was seen waiting in the identify queue (a
+//!    shard's turn to identify may be many 5 s windows away) -> zombie;
 //! 2. a heartbeat (the library's or our probe) un-ACKed for a full heartbeat
 //!    interval, or our probe un-ACKed for `ack_deadline` -> zombie, even while
 //!    dispatches still arrive;
@@ -92,6 +94,14 @@ impl Watchdog {
 
     pub fn on_hello(&mut self, interval: Duration) {
         self.interval = Some(interval);
+    }
+
+    /// Seen waiting for its turn in the identify queue: the handshake
+    /// deadline counts from now (from the permit, not from the connect).
+    pub fn on_identify_queued(&mut self, now: Instant) {
+        if !self.active {
+            self.connected_at = self.connected_at.max(now);
+        }
     }
 
     pub fn on_active(&mut self) {
@@ -277,6 +287,23 @@ mod tests {
         );
         d.on_active();
         assert_eq!(d.check(t0 + 15_000 * MS, true), Action::Nothing);
+    }
+
+    #[test]
+    fn time_waiting_in_the_identify_queue_is_not_handshake_time() {
+        let t0 = Instant::now();
+        let mut d = dog(t0);
+        for step in 1..=200 {
+            d.on_frame(t0 + step * 100 * MS);
+            d.on_ack(t0 + step * 100 * MS);
+        }
+        d.on_identify_queued(t0 + 20_000 * MS);
+        assert_eq!(d.check(t0 + 20_000 * MS, false), Action::Nothing);
+        assert_eq!(
+            d.check(t0 + 35_000 * MS, false),
+            Action::Zombie(Zombie::HandshakeTimeout(15_000 * MS)),
+            "the deadline runs again from the permit"
+        );
     }
 
     #[test]

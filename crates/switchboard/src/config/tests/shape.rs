@@ -83,7 +83,7 @@ fn unknown_key_nested() {
         message,
         "switchboard.toml: discord.tokn: unknown key (expected one of: token, allowed_channels, \
          allow_all_channels, api_url, gateway_url, allowed_users, allow_all_users, mention_roles, \
-         allow_bot_messages, trusted_bot_ids, reactions, approvers, guild_ids)"
+         allow_bot_messages, trusted_bot_ids, reactions, approvers, guild_ids, shards)"
     );
     let message = error("[supervisor]\nbackoff = \"1s\"\n");
     assert!(message.starts_with("switchboard.toml: supervisor.backoff: unknown key (expected one of: backoff_initial, backoff_max,"), "{message}");

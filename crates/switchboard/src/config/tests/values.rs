@@ -302,3 +302,38 @@ fn approvers_and_the_permission_settings_are_read_and_the_other_platforms_word_i
         "switchboard.toml: slack.approvers.roles: is not a slack setting; list these ids in slack.approvers.groups"
     );
 }
+
+#[test]
+fn discord_shards_through_the_whole_file() {
+    use crate::config::DiscordShards;
+    let with = |value: &str| {
+        super::DISCORD_OK.replacen(
+            "allow_all_users = true\n",
+            &format!("allow_all_users = true\nshards = {value}\n"),
+            1,
+        )
+    };
+    let shards = |text: &str| parse(text).unwrap().discord.unwrap().shards;
+    assert_eq!(
+        shards(super::DISCORD_OK),
+        DiscordShards::Count(1),
+        "default"
+    );
+    assert_eq!(shards(&with("3")), DiscordShards::Count(3));
+    assert_eq!(shards(&with("\"auto\"")), DiscordShards::Auto);
+    let summary = parse(&with("\"auto\"")).unwrap().summary();
+    assert!(
+        summary.contains("discord, shards \"auto\" (1 allowed channel)"),
+        "{summary}"
+    );
+    let summary = parse(super::DISCORD_OK).unwrap().summary();
+    assert!(summary.contains("discord (1 allowed channel)"), "{summary}");
+    let message = error(&with("\"many\""));
+    assert!(
+        message.starts_with(
+            "switchboard.toml: discord.shards: is \"many\"; use a whole number from 1 to 256"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("or the string \"auto\""), "{message}");
+}
