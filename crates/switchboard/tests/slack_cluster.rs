@@ -289,3 +289,48 @@ async fn a_click_heard_by_an_instance_not_owning_the_thread_is_decided_by_its_ow
     chat.h.stop().await;
     db.drop_it().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slash_command_heard_by_an_instance_not_owning_the_thread_is_answered_by_its_owner() {
+    let db = TestDatabase::create().await;
+    // Alone at first: this instance owns the user's thread.
+    let chat = SlackChat::start(options(&db.url)).await;
+    let sim = chat.sim();
+    let thread = chat.ask("hello");
+    chat.done(&thread).await;
+    // The owner's connections stop hearing commands; a second instance's
+    // (opened later) hear them, and know the user's thread from the
+    // shared journal only.
+    sim.mute_events(&["slash_commands"]);
+    let peer = chat.h.spawn_peer().await;
+    peer.logs
+        .wait_count(10 * SECOND, 2, |v| v["message"] == slack::LIVE)
+        .await;
+    let channel = chat.channel.clone();
+    sim.run_slash_command(&channel, &chat.alice.id, "/switchboard", "status")
+        .unwrap();
+    peer.logs
+        .wait_message(
+            10 * SECOND,
+            "input left for the instance that owns its thread",
+        )
+        .await;
+    let answer = slack::slack_wait(sim, 10 * SECOND, "the owner's status answer", |s| {
+        s.response_url_uses().into_iter().find(|u| {
+            u.body["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Session"))
+        })
+    })
+    .await;
+    assert_eq!(answer.effect.as_deref(), Some("ephemeral"), "{answer:?}");
+    assert_eq!(
+        sim.response_url_uses().len(),
+        1,
+        "answered once: {:?}",
+        sim.response_url_uses()
+    );
+    peer.stop(5 * SECOND).await;
+    chat.h.stop().await;
+    db.drop_it().await;
+}

@@ -15,7 +15,9 @@ use crate::agent::{AgentCommand, AgentSession, SessionOptions};
 use crate::broker::bridge::{Bridge, CatchUpSource};
 use crate::broker::catch_up::{CatchUpLimits, PAGE_OVERRUN};
 use crate::broker::durable::Durable;
-use crate::broker::owners::{AnswerForwardedClick, BridgeOwners, OwnedThreadDeps, WaitingFlag};
+use crate::broker::owners::{
+    AnswerForwardedClick, AnswerForwardedCommand, BridgeOwners, OwnedThreadDeps, WaitingFlag,
+};
 use crate::broker::pool::SessionPool;
 use crate::broker::reply::{ReplyConfig, ToolDisplay};
 use crate::broker::thread::{Approval, ThreadDeps};
@@ -75,6 +77,8 @@ pub(super) struct PlatformSide {
     /// How a click another instance heard is answered here (threads with
     /// owners; `None`: the platform's threads have none).
     pub answer_forwarded_click: Option<AnswerForwardedClick>,
+    /// How a slash command another instance heard is answered here.
+    pub answer_forwarded_command: Option<AnswerForwardedCommand>,
 }
 
 pub(super) struct Wired {
@@ -206,6 +210,10 @@ pub(super) async fn wire_conversations(
                 waiting: flag.clone(),
                 answer_click: side
                     .answer_forwarded_click
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(|_| None)),
+                answer_command: side
+                    .answer_forwarded_command
                     .clone()
                     .unwrap_or_else(|| Arc::new(|_| None)),
             });

@@ -109,6 +109,7 @@ pub(super) async fn wire(
             .clone()
             .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
         answer_forwarded_click: None,
+        answer_forwarded_command: None,
     };
     let wired = wire_conversations(w, side, platforms).await;
     platforms.spawn(verify_token(rest.clone(), bot.clone()));

@@ -15,7 +15,7 @@ use crate::chat::slack::history::SlackHistory;
 use crate::chat::slack::outbound::SlackOutbound;
 use crate::chat::slack::probe::SlackProbe;
 use crate::chat::slack::socket::{
-    SlackSocket, SlotsShared, SocketSettings, click_answer_from_route,
+    SlackSocket, SlotsShared, SocketSettings, click_answer_from_route, command_answer_from_route,
 };
 use crate::chat::slack::web::{SharedIdentity, SlackWeb, TokenKind};
 use crate::config::SlackConfig;
@@ -66,6 +66,10 @@ pub(super) async fn wire(
         answer_forwarded_click: Some({
             let web = web.clone();
             Arc::new(move |route| click_answer_from_route(&web, route))
+        }),
+        answer_forwarded_command: Some({
+            let web = web.clone();
+            Arc::new(move |route| command_answer_from_route(&web, route))
         }),
     };
     let wired = wire_conversations(w, side, platforms).await;

@@ -1,4 +1,5 @@
-//! Clicks and commands heard by an instance that does not own their
+//! Clicks and commands (`!cancel`, `!reset`, and Slack's `/switchboard`
+//! commands for a thread) heard by an instance that does not own their
 //! thread (ADR 22): left in the store for the owner, woken, and taken by
 //! the owner at its next look ([`Bridge::threads_waiting`]).
 //!
@@ -16,6 +17,7 @@ use super::owners::BridgeOwners;
 use super::permission_desk::NO_LONGER_OPEN;
 use super::router::Command;
 use super::thread::ThreadInput;
+use super::thread_panel::ChoiceKind;
 use crate::chat::{Author, ButtonClick};
 use crate::store::now_ms;
 
@@ -37,6 +39,13 @@ enum ForwardedKind {
     Command {
         /// `cancel` or `reset`.
         command: String,
+    },
+    /// `status`, `mode` or `model` of the thread's panel, with the
+    /// command's answer route.
+    Panel {
+        panel: String,
+        value: String,
+        route: Value,
     },
 }
 
@@ -149,6 +158,73 @@ impl Bridge {
         false
     }
 
+    /// A slash command's input for `thread_id`, which another instance
+    /// owns, goes to that instance (`None`); else it is handed back for
+    /// this instance's actor. `!cancel` and `!reset` are answered here;
+    /// the panel's commands (`status`, `mode`, `model`) by the owner,
+    /// through their answer's route.
+    pub(super) async fn forward_command_input(
+        &mut self,
+        thread_id: &str,
+        input: ThreadInput,
+    ) -> Option<ThreadInput> {
+        let Some(owned) = self.owners.clone() else {
+            return Some(input);
+        };
+        let Some(owner) = self.other_owner(&owned, thread_id).await else {
+            return Some(input);
+        };
+        let (forwarded, answer) = match input {
+            ThreadInput::Command(command) => (
+                ForwardedKind::Command {
+                    command: command_name(command).to_owned(),
+                },
+                None,
+            ),
+            ThreadInput::Status(answer) => match answer.route() {
+                Some(route) => (
+                    ForwardedKind::Panel {
+                        panel: "status".to_owned(),
+                        value: String::new(),
+                        route,
+                    },
+                    Some(answer),
+                ),
+                None => return Some(ThreadInput::Status(answer)),
+            },
+            ThreadInput::Choose {
+                kind,
+                value,
+                answer,
+            } => match answer.route() {
+                Some(route) => (
+                    ForwardedKind::Panel {
+                        panel: kind.word().to_owned(),
+                        value,
+                        route,
+                    },
+                    Some(answer),
+                ),
+                None => {
+                    return Some(ThreadInput::Choose {
+                        kind,
+                        value,
+                        answer,
+                    });
+                }
+            },
+            other => return Some(other),
+        };
+        // Not left (the store refused): a dropped answer says it could
+        // not answer.
+        if self.leave_for(&owner, thread_id, &forwarded).await
+            && let Some(answer) = answer
+        {
+            answer.forwarded();
+        }
+        None
+    }
+
     /// Act on the clicks and commands other instances left for this one.
     pub(super) async fn take_forwarded(&mut self, owned: &BridgeOwners) {
         let durable = self.deps.durable.clone();
@@ -193,6 +269,35 @@ impl Bridge {
                         answer,
                     });
                 }
+                ForwardedKind::Panel {
+                    panel,
+                    value,
+                    route,
+                } => {
+                    let Some(answer) = (owned.answer_command)(&route) else {
+                        tracing::warn!(thread = %thread_id, "a forwarded command without a usable route; dropped");
+                        continue;
+                    };
+                    let input = match panel.as_str() {
+                        "status" => ThreadInput::Status(answer),
+                        "mode" => ThreadInput::Choose {
+                            kind: ChoiceKind::Mode,
+                            value,
+                            answer,
+                        },
+                        "model" => ThreadInput::Choose {
+                            kind: ChoiceKind::Model,
+                            value,
+                            answer,
+                        },
+                        _ => continue,
+                    };
+                    if owned.owners.may_act(self.platform.as_str(), &thread_id) {
+                        let origin = self.existing(&thread_id);
+                        let parent = self.parent(&thread_id);
+                        self.send(&thread_id, parent, origin, input).await;
+                    }
+                }
                 ForwardedKind::Command { command } => {
                     let Some(command) = command_named(&command) else {
                         continue;
@@ -226,6 +331,11 @@ mod tests {
             },
             ForwardedKind::Command {
                 command: command_name(Command::Reset).into(),
+            },
+            ForwardedKind::Panel {
+                panel: "mode".into(),
+                value: "plan".into(),
+                route: serde_json::json!({"response_url": "https://hooks.example/1"}),
             },
         ] {
             let json = serde_json::to_string(&input).unwrap();

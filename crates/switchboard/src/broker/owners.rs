@@ -61,7 +61,14 @@ pub struct BridgeOwners {
     pub waiting: WaitingFlag,
     /// The answer to a click another instance heard, from its route.
     pub answer_click: AnswerForwardedClick,
+    /// The answer to a slash command another instance heard.
+    pub answer_command: AnswerForwardedCommand,
 }
+
+/// The answer to a slash command another instance heard, from its route
+/// ([`crate::chat::CommandResponder::route`]).
+pub type AnswerForwardedCommand =
+    Arc<dyn Fn(&serde_json::Value) -> Option<crate::chat::CommandAnswer> + Send + Sync>;
 
 /// The answer to a click another instance heard, from its route
 /// ([`crate::chat::ClickResponder::route`]).

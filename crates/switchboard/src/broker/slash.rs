@@ -181,15 +181,39 @@ impl Bridge {
                     .then(|| channel.to_owned())
             }
             Platform::Slack => {
-                let thread = self.recent_threads.latest(channel, user)?.to_owned();
+                // With several instances, another may have heard the
+                // user's latest message: the journal knows.
+                let shared = match &self.owners {
+                    Some(_) => {
+                        let durable = &self.deps.durable;
+                        durable
+                            .check(
+                                "latest thread",
+                                durable
+                                    .store()
+                                    .journal_latest_thread(durable.platform(), channel, user)
+                                    .await,
+                            )
+                            .flatten()
+                    }
+                    None => None,
+                };
+                let thread = match shared {
+                    Some(thread) => thread,
+                    None => self.recent_threads.latest(channel, user)?.to_owned(),
+                };
                 let _ = self.recall_thread(&thread).await;
                 self.threads.contains_key(&thread).then_some(thread)
             }
         }
     }
 
-    /// Deliver `input` to the thread's actor (starting one if needed).
+    /// Deliver `input` to the thread's actor (starting one if needed), or
+    /// to the instance that owns the thread.
     async fn deliver_to_thread(&mut self, thread: &str, input: ThreadInput) {
+        let Some(input) = self.forward_command_input(thread, input).await else {
+            return;
+        };
         let origin = self.existing(thread);
         let parent = self.parent(thread);
         self.send(thread, parent, origin, input).await;

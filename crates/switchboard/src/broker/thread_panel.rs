@@ -23,7 +23,7 @@ pub enum ChoiceKind {
 }
 
 impl ChoiceKind {
-    fn word(self) -> &'static str {
+    pub(super) fn word(self) -> &'static str {
         match self {
             Self::Mode => "mode",
             Self::Model => "model",

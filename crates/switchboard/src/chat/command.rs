@@ -60,6 +60,11 @@ pub trait CommandResponder: Send + Sync + 'static {
     /// Answer with `text`: to the user only when `private`, else to the
     /// channel.
     async fn reply(&self, text: &str, private: bool) -> Result<(), OutboundError>;
+    /// What another instance needs to answer this command itself (the
+    /// thread's owner, ADR 22), as JSON; `None`: it cannot.
+    fn route(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// The answer a command is owed, once.
@@ -83,6 +88,18 @@ impl CommandAnswer {
         Self {
             responder: Some(responder),
         }
+    }
+
+    /// What another instance needs to answer this command
+    /// ([`CommandResponder::route`]).
+    pub fn route(&self) -> Option<serde_json::Value> {
+        self.responder.as_ref().and_then(|r| r.route())
+    }
+
+    /// The command was handed to another instance, which answers it: this
+    /// one owes nothing (not even the "could not answer" of a drop).
+    pub fn forwarded(mut self) {
+        self.responder = None;
     }
 
     /// Answer the command.

@@ -273,6 +273,29 @@ impl Store {
             .collect()
     }
 
+    /// The thread `author_id` last wrote in (a journaled message) in
+    /// `channel_id`: which thread a Slack command means when several
+    /// instances heard the user's messages.
+    pub async fn journal_latest_thread(
+        &self,
+        platform: &str,
+        channel_id: &str,
+        author_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        on_backend!(self, reader, |pool| {
+            sqlx::query_scalar(
+                "SELECT thread_id FROM journal WHERE platform = $1 AND channel_id = $2 \
+                 AND author_id = $3 ORDER BY received_at DESC, id_key DESC LIMIT 1",
+            )
+            .bind(platform)
+            .bind(channel_id)
+            .bind(author_id)
+            .fetch_optional(pool)
+            .await
+        })
+        .map_err(StoreError::query("journal_latest_thread"))
+    }
+
     /// How many entries are unfinished over all platforms, and since when.
     pub async fn journal_backlog(&self) -> Result<Backlog, StoreError> {
         let [a, b, c] = JournalState::UNFINISHED;

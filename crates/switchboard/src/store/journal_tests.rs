@@ -9,7 +9,47 @@ both_backends!(
     batch_updates_are_all_or_nothing,
     backlog_counts_unfinished_over_all_platforms,
     prune_drops_only_old_finished_entries,
+    the_latest_thread_of_a_user_in_a_channel,
 );
+
+async fn the_latest_thread_of_a_user_in_a_channel(backend: TestBackend) {
+    let (_db, store) = temp_store(backend).await;
+    let write = |id: &str, thread: &str, channel: &str, author: &str, at: i64| JournalEntry {
+        thread_id: thread.into(),
+        channel_id: channel.into(),
+        author_id: author.into(),
+        ..entry("slack", id, at)
+    };
+    for e in [
+        write("1", "t1", "c1", "u1", 1_000),
+        write("2", "t2", "c1", "u1", 3_000),
+        write("3", "t3", "c1", "u2", 4_000),
+        write("4", "t4", "c2", "u1", 5_000),
+        write("5", "t1", "c1", "u1", 2_000),
+    ] {
+        assert!(store.journal_insert(&e).await.unwrap());
+    }
+    let latest = |channel: &'static str, author: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .journal_latest_thread("slack", channel, author)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(latest("c1", "u1").await.as_deref(), Some("t2"));
+    assert_eq!(latest("c1", "u2").await.as_deref(), Some("t3"));
+    assert_eq!(latest("c2", "u1").await.as_deref(), Some("t4"));
+    assert_eq!(latest("c2", "u2").await, None);
+    assert_eq!(
+        store
+            .journal_latest_thread("discord", "c1", "u1")
+            .await
+            .unwrap(),
+        None
+    );
+}
 
 fn entry(platform: &str, message_id: &str, received_at_ms: i64) -> JournalEntry {
     JournalEntry {

@@ -31,6 +31,20 @@ impl CommandResponder for ResponseUrlReply {
             .respond_to_command(&self.response_url, &rendered_with_mentions(text), !private)
             .await?)
     }
+
+    fn route(&self) -> Option<Value> {
+        Some(serde_json::json!({ "response_url": self.response_url }))
+    }
+}
+
+/// The answer to a command another instance heard, from its
+/// [`CommandResponder::route`] (ADR 22); `None` if `route` is not one.
+pub fn command_answer_from_route(web: &SlackWeb, route: &Value) -> Option<CommandAnswer> {
+    let response_url = route.get("response_url")?.as_str()?.to_owned();
+    Some(CommandAnswer::new(Arc::new(ResponseUrlReply {
+        web: web.clone(),
+        response_url,
+    })))
 }
 
 /// Hand a slash command to the broker; what it did, for the ack's debug

@@ -41,6 +41,7 @@
 
 mod clicks;
 pub use clicks::click_answer_from_route;
+pub use commands::command_answer_from_route;
 mod commands;
 mod envelope;
 mod frames;
