@@ -243,13 +243,7 @@ async fn slack_a_click_is_acked_refusals_are_ephemeral_and_the_decision_updates_
             .find(|m| m.blocks.iter().any(|b| b["type"] == "actions"))
     })
     .await;
-    let action_ids: Vec<String> = prompt
-        .blocks
-        .iter()
-        .filter(|b| b["type"] == "actions")
-        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-        .map(|e| e["action_id"].as_str().unwrap_or("").to_owned())
-        .collect();
+    let action_ids = support::slack::button_ids(&prompt);
     assert!(action_ids.len() >= 2, "{:?}", prompt.blocks);
     let mention = format!("<@{}>", chat.alice.id);
     assert!(

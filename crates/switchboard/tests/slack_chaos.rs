@@ -73,11 +73,7 @@ async fn every_slack_message_is_answered_once_while_instances_are_killed_at_rand
     .await;
     let mut peers: Vec<Peer> = Vec::new();
     for _ in 0..2 {
-        let peer = chat.h.spawn_peer().await;
-        peer.logs
-            .wait_count(10 * SECOND, 2, |v| v["message"] == slack::LIVE)
-            .await;
-        peers.push(peer);
+        peers.push(slack::spawn_live_peer(&chat.h, 2).await);
     }
 
     let started = Instant::now();

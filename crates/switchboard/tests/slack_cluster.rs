@@ -39,11 +39,7 @@ async fn three_instances(options: Options) -> (SlackChat, Vec<Peer>) {
     let chat = SlackChat::start(options).await;
     let mut peers = Vec::new();
     for _ in 0..2 {
-        let peer = chat.h.spawn_peer().await;
-        peer.logs
-            .wait_count(10 * SECOND, 2, |v| v["message"] == slack::LIVE)
-            .await;
-        peers.push(peer);
+        peers.push(slack::spawn_live_peer(&chat.h, 2).await);
     }
     (chat, peers)
 }
@@ -244,21 +240,14 @@ async fn a_click_heard_by_an_instance_not_owning_the_thread_is_decided_by_its_ow
             .find(|m| m.blocks.iter().any(|b| b["type"] == "actions"))
     })
     .await;
-    let allow = prompt
-        .blocks
-        .iter()
-        .filter(|b| b["type"] == "actions")
-        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-        .map(|e| e["action_id"].as_str().unwrap_or("").to_owned())
+    let allow = slack::button_ids(&prompt)
+        .into_iter()
         .next()
         .expect("a button");
     // The owner's connections stop hearing clicks; a second instance's
     // (opened later) hear them.
     sim.mute_events(&["block_actions"]);
-    let peer = chat.h.spawn_peer().await;
-    peer.logs
-        .wait_count(10 * SECOND, 2, |v| v["message"] == slack::LIVE)
-        .await;
+    let peer = slack::spawn_live_peer(&chat.h, 2).await;
     sim.click_button(&prompt.channel, &prompt.ts, &allow, &chat.alice.id)
         .unwrap();
     peer.logs
@@ -302,10 +291,7 @@ async fn a_slash_command_heard_by_an_instance_not_owning_the_thread_is_answered_
     // (opened later) hear them, and know the user's thread from the
     // shared journal only.
     sim.mute_events(&["slash_commands"]);
-    let peer = chat.h.spawn_peer().await;
-    peer.logs
-        .wait_count(10 * SECOND, 2, |v| v["message"] == slack::LIVE)
-        .await;
+    let peer = slack::spawn_live_peer(&chat.h, 2).await;
     let channel = chat.channel.clone();
     sim.run_slash_command(&channel, &chat.alice.id, "/switchboard", "status")
         .unwrap();

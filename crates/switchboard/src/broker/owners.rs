@@ -276,12 +276,9 @@ impl Bridge {
         let Some(owned) = self.owners.clone() else {
             return;
         };
-        if let Some(thread) = self.threads.get_mut(thread_id) {
-            // A session of this instance's from before is not the thread's
-            // newest: the store says which one to load.
-            thread.input = None;
-            thread.previous = None;
-        }
+        // What this instance knew of the thread from before (an actor cut
+        // off, a session that is not the thread's newest) goes: the store
+        // says which session to load.
         self.threads.remove(thread_id);
         if self.recall_thread(thread_id).await.is_err() {
             return;
@@ -301,6 +298,18 @@ impl Bridge {
 
     /// A message another instance journaled, taken for this one.
     async fn answer_taken(&mut self, entry: JournalEntry) {
+        let platform = self.platform.as_str();
+        let knows = self
+            .owners
+            .as_ref()
+            .is_some_and(|owned| owned.owners.may_act(platform, &entry.thread_id));
+        if !knows {
+            // Placed on this instance and not learnt yet (or just lost):
+            // the renewal that learns it takes the thread's entries up,
+            // this one among them.
+            tracing::debug!(message_id = %entry.message_id, thread = %entry.thread_id, "a message for a thread not known to be held yet; taken with the thread");
+            return;
+        }
         if self.recall_thread(&entry.thread_id).await.is_err() {
             return;
         }

@@ -73,6 +73,29 @@ pub async fn wait_live(h: &Harness, n: usize, timeout: Duration) {
         .await;
 }
 
+/// Another instance of the bot on the same config (several instances on
+/// one store), once its `connections` Socket Mode connections are live.
+pub async fn spawn_live_peer(h: &Harness, connections: usize) -> super::Peer {
+    let peer = h.spawn_peer().await;
+    peer.logs
+        .wait_count(Duration::from_secs(10), connections, |v| {
+            v["message"] == LIVE
+        })
+        .await;
+    peer
+}
+
+/// The action ids of a message's buttons, in order.
+pub fn button_ids(message: &SlackMessage) -> Vec<String> {
+    message
+        .blocks
+        .iter()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .map(|e| e["action_id"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
 pub struct SlackChat {
     pub h: Harness,
     pub channel: String,
