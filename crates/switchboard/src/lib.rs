@@ -34,11 +34,13 @@
 //! - [`broker`]: conversation policy: intake, router, bridge, thread actors,
 //!   turns, the session pool (slot leases), the streamed reply, and the
 //!   permission prompts put to people (`permission_desk`, policy `ask`);
-//!   with several instances, each Slack thread's owner (`owners`, ADR 22).
+//!   with several instances, each Slack thread's owner (`owners`, ADR 22)
+//!   and the clicks and commands handed to it (`forwarding`).
 //! - [`logging`]: text/JSON log set-up.
 //! - [`store`]: persistence (SQLite by default, PostgreSQL with `store.url`):
 //!   dedupe, threads, journal, cursors; instances, leases with fencing
-//!   tokens, saved gateway sessions, threads' owners and wake-ups.
+//!   tokens, saved gateway sessions, threads' owners, wake-ups and the
+//!   inputs forwarded to an owner.
 //! - [`cluster`]: several instances of one bot: this instance's id and
 //!   heartbeat, the leases it holds (renewed every ttl/3, given up before
 //!   they can expire) and the fence their writes carry; the threads it
