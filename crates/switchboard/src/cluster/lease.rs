@@ -118,27 +118,10 @@ impl HeldLease {
         holder: &str,
         timing: LeaseTiming,
     ) -> Result<Option<HeldLease>, StoreError> {
-        let sent = Instant::now();
-        let Some(token) = store.lease_acquire(name, holder, timing.ttl).await? else {
+        let Some((fence, guard)) = acquire_in_time(store, name, holder, timing).await? else {
             return Ok(None);
         };
-        let fence = Fence {
-            lease: name.to_owned(),
-            holder: holder.to_owned(),
-            token,
-        };
-        let guard = ActingGuard::new(sent + timing.acting_window());
-        if !guard.may_act() {
-            // The answer came after the acting window of the request: the
-            // database was slow or just back (the pool waited for a
-            // connection). A lease that may not be acted on from its first
-            // instant is given back, not held: holding it would announce a
-            // takeover and a loss at once.
-            let took_ms = sent.elapsed().as_millis() as u64;
-            tracing::warn!(lease = %name, token, took_ms, "lease taken too late to act on (the database answered after the acting window); giving it back");
-            let _ = tokio::time::timeout(RELEASE_WITHIN, store.lease_release(&fence)).await;
-            return Ok(None);
-        }
+        let token = fence.token;
         let lost = CancellationToken::new();
         let renewer = tokio::spawn(keep(
             store.clone(),
@@ -195,6 +178,37 @@ impl HeldLease {
             tokio::time::timeout(RELEASE_WITHIN, self.store.lease_release(&self.fence)).await;
         tracing::info!(lease = %self.fence.lease, token = self.fence.token, ?released, "lease released");
     }
+}
+
+/// Take `name` for `holder` if it is free or expired: its fence and the
+/// guard of the acting window counted from when the request was sent, or
+/// `None` while another holder's runs. A grant that came after that window
+/// (the database slow or just back: the pool waited for a connection) may
+/// not be acted on from its first instant, so it is given back, not held:
+/// holding it would announce a takeover and a loss at once.
+pub(super) async fn acquire_in_time(
+    store: &Store,
+    name: &str,
+    holder: &str,
+    timing: LeaseTiming,
+) -> Result<Option<(Fence, ActingGuard)>, StoreError> {
+    let sent = Instant::now();
+    let Some(token) = store.lease_acquire(name, holder, timing.ttl).await? else {
+        return Ok(None);
+    };
+    let fence = Fence {
+        lease: name.to_owned(),
+        holder: holder.to_owned(),
+        token,
+    };
+    let guard = ActingGuard::new(sent + timing.acting_window());
+    if !guard.may_act() {
+        let took_ms = sent.elapsed().as_millis() as u64;
+        tracing::warn!(lease = %name, token, took_ms, "lease taken too late to act on (the database answered after the acting window); giving it back");
+        let _ = tokio::time::timeout(RELEASE_WITHIN, store.lease_release(&fence)).await;
+        return Ok(None);
+    }
+    Ok(Some((fence, guard)))
 }
 
 impl Drop for HeldLease {

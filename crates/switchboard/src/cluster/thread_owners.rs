@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::holder::HolderSlot;
-use super::lease::{ActingGuard, LeaseTiming};
+use super::lease::{ActingGuard, LeaseTiming, acquire_in_time};
 use crate::store::{Fence, LeaseRecord, Store, StoreError, THREAD_LEASE_PREFIX, thread_lease_name};
 
 /// At most this many threads are held at once; a claim beyond it is
@@ -139,31 +139,12 @@ impl ThreadOwners {
             );
             return Ok(false);
         }
-        let sent = Instant::now();
         let inner = &self.inner;
-        let Some(token) = inner
-            .store
-            .lease_acquire(&name, &inner.instance, inner.timing.ttl)
-            .await?
-        else {
+        let acquired = acquire_in_time(&inner.store, &name, &inner.instance, inner.timing).await?;
+        let Some((fence, guard)) = acquired else {
             return Ok(false);
         };
-        let fence = Fence {
-            lease: name.clone(),
-            holder: inner.instance.clone(),
-            token,
-        };
-        if Instant::now() >= sent + inner.timing.acting_window() {
-            // Granted too late to act on (the database answered after the
-            // window a grant sent then allows): give it back, untouched.
-            let _ = inner.store.lease_release(&fence).await;
-            tracing::warn!(
-                thread = thread_id,
-                "a thread's lease was granted too late to act on; given back"
-            );
-            return Ok(false);
-        }
-        self.hold(name, token, sent);
+        self.hold(fence, guard);
         Ok(true)
     }
 
@@ -268,16 +249,10 @@ impl ThreadOwners {
         self.inner.changed.notified().await;
     }
 
-    fn hold(&self, name: String, token: i64, sent: Instant) {
+    fn hold(&self, fence: Fence, guard: ActingGuard) {
         let slot = HolderSlot::default();
-        slot.hold_parts(
-            ActingGuard::new(sent + self.inner.timing.acting_window()),
-            Fence {
-                lease: name.clone(),
-                holder: self.inner.instance.clone(),
-                token,
-            },
-        );
+        let name = fence.lease.clone();
+        slot.hold_parts(guard, fence);
         if let Some(old) = self.held().insert(name, slot) {
             old.clear();
         }
@@ -335,7 +310,12 @@ impl ThreadOwners {
             }
         }
         for (name, token) in &placed {
-            self.hold(name.clone(), *token, sent);
+            let fence = Fence {
+                lease: name.clone(),
+                holder: inner.instance.clone(),
+                token: *token,
+            };
+            self.hold(fence, ActingGuard::new(until));
         }
         if placed.is_empty() && lost.is_empty() {
             return Ok(());
