@@ -338,20 +338,22 @@ impl Bridge {
             "message received"
         );
         self.cursors.advance(&message.channel_id, &message.id);
+        self.keep_thread(&decision, &message).await;
         match (elsewhere, &accepted) {
             (Some(owner), Some((thread_id, _))) => {
-                self.keep_thread(&decision, &message).await;
                 self.left_for(&owner, &message.id, thread_id).await;
             }
             _ => self.act(decision, &message).await,
         }
     }
 
-    /// Store the thread a message starts or adopts (its owner answers it
-    /// elsewhere; every instance must know the thread for follow-ups).
+    /// Store the thread a message starts or adopts, before anyone answers
+    /// it (with several instances, every instance must know the thread
+    /// for its follow-ups, whoever answers).
     async fn keep_thread(&self, decision: &Route, message: &ChatMessage) {
         match decision {
-            Route::Start { .. } => {
+            // A thread started from a message has the message's id.
+            Route::Start { prompt } if !prompt.is_empty() => {
                 self.deps
                     .durable
                     .save_thread(&message.id, &message.channel_id)
@@ -401,11 +403,6 @@ impl Bridge {
                     message_id: message.id.clone(),
                     name: thread_name(&prompt),
                 };
-                // A thread started from a message has the message's id.
-                self.deps
-                    .durable
-                    .save_thread(&message.id, &message.channel_id)
-                    .await;
                 self.send(
                     &message.id,
                     message.channel_id.clone(),
@@ -424,7 +421,6 @@ impl Bridge {
                     channel_id: parent_id.clone(),
                     thread_id: thread_id.clone(),
                 };
-                self.deps.durable.save_thread(&thread_id, &parent_id).await;
                 self.send(
                     &thread_id,
                     parent_id,
