@@ -34,7 +34,7 @@
 //! - [`broker`]: conversation policy: intake, router, bridge, thread actors,
 //!   turns, the session pool (slot leases), the streamed reply, and the
 //!   permission prompts put to people (`permission_desk`, policy `ask`);
-//!   with several instances, each Slack thread's owner (`owners`, ADR 22)
+//!   with several instances, each thread's owner (`owners`, ADR 22)
 //!   and the clicks and commands handed to it (`forwarding`).
 //! - [`logging`]: text/JSON log set-up.
 //! - [`store`]: persistence (SQLite by default, PostgreSQL with `store.url`):

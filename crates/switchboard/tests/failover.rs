@@ -3,7 +3,8 @@
 //! run` processes on the same config. One holds the Discord shard, the
 //! other stands by; when the holder dies, the standby takes the lease and
 //! RESUMEs the holder's session from the store (no new identify), so what
-//! was posted in the gap is replayed, and the answer cut short is marked
+//! was posted in the gap is replayed; the threads the holder owned are
+//! taken up once their leases expire, and the answer cut short is marked
 //! interrupted and answered once.
 
 mod support;
@@ -29,14 +30,19 @@ fn options(url: &str) -> Options {
     }
 }
 
-/// The bot on two instances: the harness's process holds the shard, the
-/// peer stands by.
-async fn holder_and_standby(options: Options) -> (Chat, Peer) {
+/// The bot on one instance, holding the shard (and, alone, every new
+/// thread).
+async fn holder(options: Options) -> Chat {
     let chat = Chat::start(options).await;
     chat.h
         .logs
         .wait_message(10 * SECOND, "holding the Discord shard")
         .await;
+    chat
+}
+
+/// A second instance of the bot, standing by for the shard.
+async fn standby(chat: &Chat) -> Peer {
     let standby = chat.h.spawn_peer().await;
     standby
         .logs
@@ -45,8 +51,20 @@ async fn holder_and_standby(options: Options) -> (Chat, Peer) {
             "standby: another instance holds the Discord shard",
         )
         .await;
+    standby
+}
+
+/// The bot on two instances: the harness's process holds the shard, the
+/// peer stands by.
+async fn holder_and_standby(options: Options) -> (Chat, Peer) {
+    let chat = holder(options).await;
+    let standby = standby(&chat).await;
     (chat, standby)
 }
+
+/// A long answer, streamed slowly: still streaming while a standby starts
+/// (about 30 parts, 300 ms apart).
+const LONG_SLOW: &str = "[[slow:300]][[long:3000]]";
 
 /// The leases an instance's /status says it holds.
 fn leases(status: &Value) -> Vec<String> {
@@ -54,6 +72,16 @@ fn leases(status: &Value) -> Vec<String> {
         .as_object()
         .map(|leases| leases.keys().cloned().collect())
         .unwrap_or_default()
+}
+
+/// The instance holding (or last holding) a Discord thread's lease.
+async fn thread_owner(db: &TestDatabase, thread: u64) -> Option<String> {
+    let mut conn = db.connect().await;
+    sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1")
+        .bind(format!("thread:discord:{thread}"))
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap()
 }
 
 /// How many of the bot's messages in `thread` answer `prompt` (the demo
@@ -69,22 +97,30 @@ fn answers_to(chat: &Chat, thread: u64, prompt: &str) -> usize {
 async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mid_answer() {
     let db = TestDatabase::create().await;
     let url = db.url.clone();
-    let (mut chat, standby) = holder_and_standby(options(&url)).await;
+    // Alone, the holder owns the threads it is asked in (ADR 22: a new
+    // thread goes to the least loaded instance alive), so the answer in
+    // progress is the holder's.
+    let mut chat = holder(options(&url)).await;
+    let first = chat.ask("hello");
+    chat.done(chat.channel, first).await;
+    let asked = chat.ask(LONG_SLOW);
+    chat.wait_streaming(asked).await;
+    let standby = standby(&chat).await;
     let (_, status) = chat.h.get_json("/status").await;
     assert_eq!(leases(&status), ["discord:shard:0"], "{status}");
+    assert_eq!(status["cluster"]["threads_owned"], 2, "{status}");
+    assert_eq!(
+        thread_owner(&db, asked).await.as_deref(),
+        status["cluster"]["instance"].as_str(),
+        "the holder owns the thread"
+    );
     let (ready, status) = standby.get_json("/readyz").await;
     assert_eq!(ready, 200, "a standby is ready: {status}");
     let (_, status) = standby.get_json("/status").await;
     assert!(leases(&status).is_empty(), "{status}");
     assert_eq!(status["connections"][0]["state"], "standby", "{status}");
 
-    // The holder answers.
-    let first = chat.ask("hello");
-    chat.done(chat.channel, first).await;
-
     // Killed mid-answer.
-    let asked = chat.ask("[[slow:300]][[long:900]]");
-    chat.wait_streaming(asked).await;
     let identifies_before = chat.h.sim.identifies().len();
     chat.h.kill9().await;
     let killed = Instant::now();
@@ -112,9 +148,14 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
     assert!(chat.h.sim.resumes().iter().any(|r| r.accepted));
 
     // The gap's message is replayed and answered once; the answer cut short
-    // is marked interrupted and answered again, once.
+    // is marked interrupted and answered again, once, by the instance that
+    // took its thread up.
     chat.done(first, in_gap).await;
     chat.done(chat.channel, asked).await;
+    standby
+        .logs
+        .wait_message(SECOND, "took up a thread nobody held")
+        .await;
     let texts = chat.reply_texts(asked);
     let interrupted = texts
         .iter()
@@ -122,7 +163,7 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
         .count();
     assert_eq!(interrupted, 1, "{texts:#?}");
     assert!(
-        joined(&texts).contains(switchboard::demo_agent::script::long_text(900).trim_end()),
+        joined(&texts).contains(switchboard::demo_agent::script::long_text(3000).trim_end()),
         "answered in full after the failover: {texts:#?}"
     );
     assert_eq!(answers_to(&chat, first, "posted in the gap"), 1);
@@ -131,7 +172,10 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
     let after = chat.ask("after the failover");
     chat.done(chat.channel, after).await;
     let (_, status) = standby.get_json("/status").await;
-    assert_eq!(leases(&status), ["discord:shard:0"], "{status}");
+    assert!(
+        leases(&status).contains(&"discord:shard:0".to_owned()),
+        "{status}"
+    );
     standby.stop(5 * SECOND).await;
     db.drop_it().await;
 }
@@ -177,14 +221,16 @@ async fn a_holder_paused_past_its_lease_stops_acting_when_it_wakes_and_nothing_i
     let db = TestDatabase::create().await;
     let url = db.url.clone();
     // A long grace: stopping its threads alone would let the woken holder
-    // stream on for 10 s; it must be refused at once.
-    let (chat, standby) = holder_and_standby(Options {
+    // stream on for 10 s; it must be refused at once. Alone, the holder
+    // owns the thread it is asked in.
+    let chat = holder(Options {
         broker: "edit_interval = \"300ms\"\nshutdown_grace = \"10s\"",
         ..options(&url)
     })
     .await;
-    let asked = chat.ask("[[slow:300]][[long:900]]");
+    let asked = chat.ask(LONG_SLOW);
     chat.wait_streaming(asked).await;
+    let standby = standby(&chat).await;
     let cut_short = bot_messages(&chat.h.sim, asked)[0].id;
     chat.h.signal(libc::SIGSTOP);
     standby
@@ -203,7 +249,14 @@ async fn a_holder_paused_past_its_lease_stops_acting_when_it_wakes_and_nothing_i
         .logs
         .wait_message(
             5 * SECOND,
-            "another instance holds this platform's shard now; stopped acting on its threads",
+            "another instance holds this platform's shard now; the threads stay with their owners",
+        )
+        .await;
+    chat.h
+        .logs
+        .wait_message(
+            5 * SECOND,
+            "threads no longer this instance's (taken over or expired); stopped acting on them",
         )
         .await;
     chat.h

@@ -56,8 +56,9 @@ fn after_reaping() {
 /// What a platform brings to the broker.
 pub(super) struct PlatformSide {
     pub platform: Platform,
-    /// The store its broker side writes through (fenced by the shard's
-    /// lease when several instances share it).
+    /// The store its broker side writes through (each thread's actor
+    /// writes fenced by the thread's lease when several instances share
+    /// it).
     pub store: crate::store::Store,
     pub outbound: Arc<dyn ChatOutbound>,
     pub history: Arc<dyn ChatHistory>,
@@ -199,9 +200,12 @@ pub(super) async fn wire_conversations(
     .with_status(bot_status(w.health.clone()));
     let mut waiting = None;
     match (w.cluster, side.platform) {
-        (Some(cluster), Platform::Slack) => {
-            // Every instance hears Slack: each thread is answered by its
-            // owner, and threads nobody holds are taken up by the poll.
+        (Some(cluster), _) => {
+            // Each thread is answered by its owner, whichever instance
+            // heard it (Slack: every instance; Discord: the shard's
+            // holder), and threads nobody holds are taken up by the poll.
+            // When this instance takes Discord's shard over
+            // (`ChatEvent::TookOver`), it only learns the threads.
             let flag = WaitingFlag::default();
             bridge = bridge.with_owners(BridgeOwners {
                 owners: cluster.owners.clone(),
@@ -220,9 +224,6 @@ pub(super) async fn wire_conversations(
             bridge.restore_threads().await;
             waiting = Some(flag);
         }
-        // The shard's holder answers what was left unanswered, when this
-        // instance takes the shard (`ChatEvent::TookOver`).
-        (Some(_), _) => bridge.restore_threads().await,
         (None, _) => bridge.restore().await,
     }
     Wired {

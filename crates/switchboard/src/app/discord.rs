@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use super::conversations::{PlatformSide, Wired, wire_conversations};
 use super::discord_shard::{ShardRunner, ShardSeat};
-use super::holder_outbound::HolderOutbound;
 use super::{PlatformTasks, Wiring};
-use crate::chat::ChatOutbound;
 use crate::chat::Platform;
+use crate::chat::discord::interaction_routes::{
+    click_answer_from_route, command_answer_from_route,
+};
 use crate::chat::discord::rest::global_limit;
 use crate::chat::discord::{
     BotUserId, ChannelDirectory, DiscordCause, DiscordGateway, DiscordHistory, DiscordOutbound,
     DiscordProbe, DiscordRest, ShardPlan, shard_connection_name,
 };
-use crate::cluster::HolderSlot;
 use crate::config::DiscordConfig;
 use crate::delivery::SessionRenewal;
 use crate::delivery::active::CanaryPoster;
@@ -77,23 +77,13 @@ pub(super) async fn wire(
         }
     };
     let probe = Arc::new(DiscordProbe::new(rest.clone()));
-    // Several instances: the holder of the shard's lease answers; posts and
-    // journal writes ask the slot first (refused once the lease may be
-    // another instance's).
-    let slot = HolderSlot::default();
-    let mut outbound: Arc<dyn ChatOutbound> = Arc::new(DiscordOutbound::new(rest.clone()));
-    let mut store = w.store.clone();
-    if w.cluster.is_some() {
-        outbound = Arc::new(HolderOutbound {
-            inner: outbound,
-            slot: slot.clone(),
-        });
-        store = store.fenced_by(slot.fence_source());
-    }
+    // Several instances: the shard's holder hears, each thread's owner
+    // answers (its actor's posts and journal writes ask the thread's
+    // lease, conversations.rs); REST works from any instance.
     let side = PlatformSide {
         platform: Platform::Discord,
-        store,
-        outbound,
+        store: w.store.clone(),
+        outbound: Arc::new(DiscordOutbound::new(rest.clone())),
         history: Arc::new(DiscordHistory::new(rest.clone(), directory, bot.clone())),
         gating: discord.gating.clone(),
         reactions: discord.reactions.clone(),
@@ -108,8 +98,14 @@ pub(super) async fn wire(
             .discord_channel
             .clone()
             .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
-        answer_forwarded_click: None,
-        answer_forwarded_command: None,
+        answer_forwarded_click: Some({
+            let rest = rest.clone();
+            Arc::new(move |route| click_answer_from_route(&rest, route))
+        }),
+        answer_forwarded_command: Some({
+            let rest = rest.clone();
+            Arc::new(move |route| command_answer_from_route(&rest, route))
+        }),
     };
     let wired = wire_conversations(w, side, platforms).await;
     platforms.spawn(verify_token(rest.clone(), bot.clone()));
@@ -150,7 +146,6 @@ pub(super) async fn wire(
                 inbound: w.inbound.clone(),
                 rest,
                 bot,
-                slot,
                 draining: cluster.draining.clone(),
                 gateway: Box::new(move |seat, publisher, resume| {
                     gateway(seat, &plan).shared(publisher, resume)

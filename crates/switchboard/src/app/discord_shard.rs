@@ -31,7 +31,7 @@ use crate::chat::discord::{
     BotUserId, DiscordGateway, DiscordRest, ResumeState, SessionPublisher, shard_session_key,
 };
 use crate::chat::{ChatEvent, InboundSender, Platform};
-use crate::cluster::{HeldLease, HolderSlot, LeaseTiming};
+use crate::cluster::{HeldLease, LeaseTiming};
 use crate::config::SupervisorConfig;
 use crate::health::{ClusterHealth, ConnectionHealth, ConnectionState};
 use crate::store::Store;
@@ -68,8 +68,6 @@ pub(super) struct ShardRunner {
     pub inbound: InboundSender,
     pub rest: DiscordRest,
     pub bot: BotUserId,
-    /// What the Discord side's posts and journal writes ask before acting.
-    pub slot: HolderSlot,
     /// Where the lease goes at shutdown, held while the turns drain.
     pub draining: Arc<Mutex<Vec<HeldLease>>>,
     /// A fresh gateway per shard for each time this instance holds them.
@@ -87,7 +85,6 @@ impl ShardRunner {
             };
             self.cluster
                 .set_lease(SHARD_LEASE, Some(held.fence().token));
-            self.slot.hold(&held);
             match self.hold(&held, &stop).await {
                 Held::Stopped => {
                     // The running turns finish under the lease (the app
@@ -124,7 +121,6 @@ impl ShardRunner {
 
     /// Nothing may act on the shards here any more.
     fn let_go(&self) {
-        self.slot.clear();
         self.cluster.set_lease(SHARD_LEASE, None);
     }
 

@@ -1,11 +1,10 @@
-//! A platform's outbound that posts only while this instance holds the
-//! platform's shard or, with thread owners (ADR 22), the thread's lease
-//! (issue 14): a holder paused past its lease (SIGSTOP, a
-//! stalled host) must not go on streaming an answer that the new holder is
-//! giving again. Every call asks the [`HolderSlot`] first, by the clock, and
+//! A thread's outbound that posts only while this instance holds the
+//! thread's lease (ADR 22; issue 14): an owner paused past its lease
+//! (SIGSTOP, a stalled host) must not go on streaming an answer that the
+//! new owner is giving again. Every call asks the [`HolderSlot`] first, by the clock, and
 //! is refused (not tried) once the lease may be another instance's.
 //!
-//! Owns only that check; it never decides who holds the shard.
+//! Owns only that check; it never decides who holds a thread.
 
 use std::sync::Arc;
 
@@ -26,8 +25,8 @@ impl HolderOutbound {
             Ok(())
         } else {
             Err(OutboundError::Rejected(
-                "this instance does not hold the platform's shard or this thread now; the \
-                 instance that holds it answers"
+                "this instance does not hold this thread now; the instance that holds it \
+                 answers"
                     .to_owned(),
             ))
         }

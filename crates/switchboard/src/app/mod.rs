@@ -188,6 +188,10 @@ pub async fn run_reporting(
     });
     let heartbeat = cluster.as_ref().map(|cluster| {
         health.cluster.set_instance(&cluster.instance);
+        let owners = cluster.owners.clone();
+        health
+            .cluster
+            .count_threads_with(std::sync::Arc::new(move || owners.held_count()));
         tracing::info!(instance = %cluster.instance, lease_ttl_ms = cluster.timing.ttl.as_millis() as u64, "one of several instances sharing the PostgreSQL store");
         let pools = health.clone();
         crate::cluster::Heartbeat::start(
@@ -222,6 +226,7 @@ pub async fn run_reporting(
             let platform_stop = stop.child_token();
             let wired = discord::wire(&wiring, discord, &platform_stop, &mut platforms).await;
             live.insert(Platform::Discord.as_str(), platform_stop);
+            waiting.extend(wired.waiting.map(|flag| (Platform::Discord, flag)));
             pools.push(wired.pool);
             bridges.insert(Platform::Discord, wired.bridge);
         }

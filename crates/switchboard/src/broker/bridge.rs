@@ -41,6 +41,9 @@ const THREAD_NAME_CHARS: usize = 60;
 /// Ids remembered in memory when the store refused a message's write (it
 /// was reached, so the message is acted on all the same).
 const FALLBACK_DEDUPE: usize = 10_000;
+/// Channels remembered as not threads (the oldest forgotten first, and
+/// asked about again).
+const NOT_THREADS: usize = 4_096;
 /// Threads whose actor ended idle are forgotten after every this many
 /// actor starts: a closed sender still keeps its channel's first block of
 /// slots allocated (a few KB), and the entry itself ~600 B, which the soak
@@ -94,6 +97,9 @@ pub struct Bridge {
     pub(super) gating: Gating,
     pub(super) threads: HashMap<String, OwnedThread>,
     fallback: RecentIds,
+    /// Channels the store says are not threads (Discord with owners:
+    /// asked once each, `recall`).
+    not_threads: RecentIds,
     /// Where messages were turned away while the store was unreachable.
     pub(super) turned_away: TurnedAway,
     /// What came in channels being read back after the store's return.
@@ -143,6 +149,7 @@ impl Bridge {
             gating,
             threads: HashMap::new(),
             fallback: RecentIds::new(FALLBACK_DEDUPE),
+            not_threads: RecentIds::new(NOT_THREADS),
             turned_away: TurnedAway::default(),
             held: Held::default(),
             metrics,
@@ -193,8 +200,17 @@ impl Bridge {
     /// (each running turn gets the shutdown grace, then is journaled
     /// interrupted) and the delivery check's claim on a session, so this
     /// instance no longer acts for the platform.
+    /// With thread owners (ADR 22), only the platform's session goes: each
+    /// thread stays with the instance holding its lease.
     pub fn stand_down(&mut self) {
         self.ledger.session_stopped();
+        if self.owners.is_some() {
+            tracing::warn!(
+                platform = self.platform.as_str(),
+                "another instance holds this platform's shard now; the threads stay with their owners"
+            );
+            return;
+        }
         self.threads_stop.cancel();
         self.threads_stop = self.shutdown.child_token();
         for thread in self.threads.values_mut() {
@@ -209,7 +225,17 @@ impl Bridge {
 
     /// This instance took the platform over from another: learn the
     /// threads the other one opened and take up what it left unanswered.
+    /// With thread owners, only the threads are learnt (for the catch-up):
+    /// what a dead owner left is taken up by whoever claims its threads.
     pub async fn take_over(&mut self) {
+        if self.owners.is_some() {
+            tracing::info!(
+                platform = self.platform.as_str(),
+                "took this platform's shard over: restoring its threads (their owners answer them)"
+            );
+            self.restore_threads().await;
+            return;
+        }
         tracing::info!(
             platform = self.platform.as_str(),
             "took this platform's shard over: restoring its threads and unanswered messages"
@@ -590,10 +616,25 @@ impl Bridge {
     /// the thread as the bot's, take it back (with its agent session), so
     /// a follow-up needs no mention however long the thread was quiet.
     async fn recall(&mut self, message: &ChatMessage) -> Result<(), Unreachable> {
-        if message.parent_channel_id.is_none() {
-            return Ok(());
+        let channel = &message.channel_id;
+        if message.parent_channel_id.is_some() {
+            return self.recall_thread(channel).await;
         }
-        self.recall_thread(&message.channel_id).await
+        // Discord names a thread's parent from the gateway's thread events,
+        // which a shard taken over by RESUME never saw: with owners, a
+        // thread another instance made can be unknown here. The store is
+        // asked once per channel (a channel is never a thread later).
+        if self.owners.is_some()
+            && self.platform == Platform::Discord
+            && !self.threads.contains_key(channel)
+            && !self.not_threads.contains(channel)
+        {
+            self.recall_thread(channel).await?;
+            if !self.threads.contains_key(channel) {
+                self.not_threads.first_sighting(channel);
+            }
+        }
+        Ok(())
     }
 
     /// Bring thread `thread_id` back from the store if it was forgotten;

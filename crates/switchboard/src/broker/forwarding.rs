@@ -1,11 +1,12 @@
-//! Clicks and commands (`!cancel`, `!reset`, and Slack's `/switchboard`
-//! commands for a thread) heard by an instance that does not own their
-//! thread (ADR 22): left in the store for the owner, woken, and taken by
-//! the owner at its next look ([`Bridge::threads_waiting`]).
+//! Clicks and commands (`!cancel`, `!reset`, and the slash commands for a
+//! thread: Slack's `/switchboard status`, Discord's `/status`) heard by an
+//! instance that does not own their thread (ADR 22): left in the store for
+//! the owner, woken, and taken by the owner at its next look ([`Bridge::threads_waiting`]).
 //!
 //! Owns the JSON of a forwarded input and both ends of the hand-over. A
 //! click's answer goes with it as its platform's route (the owner answers
-//! it itself; the hearing instance owes nothing more). It must never act
+//! it itself; the hearing instance readies it first, Discord's interaction
+//! deferred within its 3 s, and owes nothing more). It must never act
 //! on an input for a thread this instance does not hold, and never
 //! forward one with one instance (no owners).
 
@@ -118,6 +119,10 @@ impl Bridge {
         let Some(route) = click.answer.route() else {
             return Some(click);
         };
+        // Discord: deferred now, within its 3 s; the owner answers later.
+        if let Err(err) = click.answer.hand_off().await {
+            tracing::warn!(%err, thread = %click.thread_key, "could not ready a click for its thread's owner; forwarding it all the same");
+        }
         let input = ForwardedKind::Click {
             message_id: click.message_id.clone(),
             button_id: click.button_id.clone(),
@@ -215,6 +220,11 @@ impl Bridge {
             },
             other => return Some(other),
         };
+        if let Some(answer) = &answer
+            && let Err(err) = answer.hand_off().await
+        {
+            tracing::warn!(%err, thread = thread_id, "could not ready a command for its thread's owner; forwarding it all the same");
+        }
         // Not left (the store refused): a dropped answer says it could
         // not answer.
         if self.leave_for(&owner, thread_id, &forwarded).await

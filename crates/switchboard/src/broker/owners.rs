@@ -116,8 +116,13 @@ impl Bridge {
         let platform = self.platform.as_str();
         let owners = &owned.owners;
         if owners.may_act(platform, thread_id) {
-            // What others left in this instance's threads comes first.
+            // What others left in this instance's threads comes first; a
+            // thread with no actor here (placed on it and not taken up
+            // yet, or idle) has its unfinished entries taken first.
             self.take_waiting().await;
+            if !self.has_live_actor(thread_id) {
+                self.take_thread(thread_id).await;
+            }
             return Ok(Answerer::Here);
         }
         // A lease held in the database by this instance but not known here
@@ -206,7 +211,11 @@ impl Bridge {
             }
         }
         for thread_id in &changes.placed {
-            self.take_thread(thread_id).await;
+            // Taken up already by a message of it taken meanwhile
+            // (`answer_taken`): its actor is answering.
+            if !self.has_live_actor(thread_id) {
+                self.take_thread(thread_id).await;
+            }
         }
         if down(self) {
             return;
@@ -310,10 +319,28 @@ impl Bridge {
             tracing::debug!(message_id = %entry.message_id, thread = %entry.thread_id, "a message for a thread not known to be held yet; taken with the thread");
             return;
         }
+        if !self.has_live_actor(&entry.thread_id) {
+            // Learnt by a renewal that ran after this look began (the
+            // placement not taken up yet), or idle here: the thread's
+            // unfinished entries are taken together, oldest first, so an
+            // earlier one left for the placement is not answered after
+            // this one.
+            let thread_id = entry.thread_id.clone();
+            self.take_thread(&thread_id).await;
+            return;
+        }
         if self.recall_thread(&entry.thread_id).await.is_err() {
             return;
         }
         self.resume_entry(entry).await;
+    }
+
+    /// Whether thread `thread_id` has an actor running here.
+    fn has_live_actor(&self, thread_id: &str) -> bool {
+        self.threads
+            .get(thread_id)
+            .and_then(|t| t.input.as_ref())
+            .is_some_and(|handle| !handle.tx.is_closed())
     }
 
     /// Give up the threads whose actor ended with nothing to do (or never

@@ -39,9 +39,10 @@ impl Bridge {
                 .threads_active_since(durable.platform(), since)
                 .await,
         );
+        // A thread known here already keeps its entry (its running actor).
         for record in threads.unwrap_or_default() {
             let (thread_id, thread) = OwnedThread::from_record(record);
-            self.threads.insert(thread_id, thread);
+            self.threads.entry(thread_id).or_insert(thread);
         }
     }
 

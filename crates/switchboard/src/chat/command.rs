@@ -65,6 +65,12 @@ pub trait CommandResponder: Send + Sync + 'static {
     fn route(&self) -> Option<serde_json::Value> {
         None
     }
+    /// Before the command is handed to another instance: whatever the
+    /// platform needs so the other can answer later (Discord: defer the
+    /// interaction now, within its 3 s; Slack: nothing).
+    async fn hand_off(&self) -> Result<(), OutboundError> {
+        Ok(())
+    }
 }
 
 /// The answer a command is owed, once.
@@ -94,6 +100,15 @@ impl CommandAnswer {
     /// ([`CommandResponder::route`]).
     pub fn route(&self) -> Option<serde_json::Value> {
         self.responder.as_ref().and_then(|r| r.route())
+    }
+
+    /// Ready the command for another instance's answer
+    /// ([`CommandResponder::hand_off`]); it can still be answered here.
+    pub async fn hand_off(&self) -> Result<(), OutboundError> {
+        match &self.responder {
+            Some(responder) => responder.hand_off().await,
+            None => Ok(()),
+        }
     }
 
     /// The command was handed to another instance, which answers it: this

@@ -67,6 +67,12 @@ pub trait ClickResponder: Send + Sync + 'static {
     fn route(&self) -> Option<serde_json::Value> {
         None
     }
+    /// Before the click is handed to another instance: whatever the
+    /// platform needs so the other can answer later (Discord: defer the
+    /// interaction now, within its 3 s; Slack: nothing).
+    async fn hand_off(&self) -> Result<(), OutboundError> {
+        Ok(())
+    }
 }
 
 /// The answer a click is owed, once. Dropped unanswered, it acknowledges
@@ -107,6 +113,15 @@ impl ClickAnswer {
     /// What another instance needs to answer this click ([`ClickResponder::route`]).
     pub fn route(&self) -> Option<serde_json::Value> {
         self.responder.as_ref().and_then(|r| r.route())
+    }
+
+    /// Ready the click for another instance's answer
+    /// ([`ClickResponder::hand_off`]); it can still be answered here.
+    pub async fn hand_off(&self) -> Result<(), OutboundError> {
+        match &self.responder {
+            Some(responder) => responder.hand_off().await,
+            None => Ok(()),
+        }
     }
 
     /// The click was handed to another instance, which answers it: this

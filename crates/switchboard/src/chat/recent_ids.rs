@@ -38,6 +38,11 @@ impl RecentIds {
         true
     }
 
+    /// Whether `id` is in the window (not recorded).
+    pub fn contains(&self, id: &str) -> bool {
+        self.seen.contains(id)
+    }
+
     /// Forget `id` (a rare path: O(len)), so its next sighting is a first.
     pub fn forget(&mut self, id: &str) {
         if self.seen.remove(id) {

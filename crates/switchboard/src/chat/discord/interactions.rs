@@ -10,7 +10,9 @@
 //! answered after [`DEFER_AFTER`], the interaction is deferred (type 6 for a
 //! click, type 5 for a command) and the later answer goes through the
 //! interaction's webhook (edit `@original`, or a follow-up), which stays
-//! valid for 15 minutes. Never decides who may click or run what.
+//! valid for 15 minutes. Never decides who may click or run what. An interaction handed to
+//! another instance (ADR 22) is deferred first and answered there through
+//! the webhook (`interaction_routes`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +92,7 @@ struct CommandOption {
 
 /// Where an interaction's answer stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Callback {
+pub(super) enum Callback {
     /// No callback yet: the next answer is the callback.
     Open,
     /// Deferred (type 5 or 6): answers go through the webhook.
@@ -100,12 +102,12 @@ enum Callback {
 }
 
 /// One interaction's answers: the callback first, the webhook after.
-struct InteractionReply {
-    rest: DiscordRest,
-    interaction_id: u64,
-    application_id: u64,
-    token: String,
-    state: Mutex<Callback>,
+pub(super) struct InteractionReply {
+    pub(super) rest: DiscordRest,
+    pub(super) interaction_id: u64,
+    pub(super) application_id: u64,
+    pub(super) token: String,
+    pub(super) state: Mutex<Callback>,
 }
 
 impl std::fmt::Debug for InteractionReply {
@@ -174,9 +176,9 @@ enum Later {
 
 /// A click's answers.
 #[derive(Debug)]
-struct ClickReply {
-    reply: InteractionReply,
-    roles: Vec<String>,
+pub(super) struct ClickReply {
+    pub(super) reply: InteractionReply,
+    pub(super) roles: Vec<String>,
 }
 
 #[async_trait]
@@ -202,12 +204,31 @@ impl ClickResponder for ClickReply {
     async fn user_groups(&self, _among: &[String]) -> Vec<String> {
         self.roles.clone()
     }
+
+    fn route(&self) -> Option<serde_json::Value> {
+        Some(super::interaction_routes::click_route(self))
+    }
+
+    async fn hand_off(&self) -> Result<(), OutboundError> {
+        self.reply.defer(CALLBACK_DEFERRED_UPDATE, None).await
+    }
 }
 
 /// A command's answer.
 #[derive(Debug)]
-struct CommandReply {
-    reply: InteractionReply,
+pub(super) struct CommandReply {
+    pub(super) reply: InteractionReply,
+}
+
+/// A deferred command's answer is its "thinking..." message, shown to the
+/// user only.
+async fn defer_command(reply: &InteractionReply) -> Result<(), OutboundError> {
+    reply
+        .defer(
+            CALLBACK_DEFERRED_MESSAGE,
+            Some(json!({ "flags": EPHEMERAL })),
+        )
+        .await
 }
 
 #[async_trait]
@@ -222,6 +243,14 @@ impl CommandResponder for CommandReply {
         self.reply
             .answer(CALLBACK_CHANNEL_MESSAGE, data, Later::EditOriginal)
             .await
+    }
+
+    fn route(&self) -> Option<serde_json::Value> {
+        Some(super::interaction_routes::command_route(&self.reply))
+    }
+
+    async fn hand_off(&self) -> Result<(), OutboundError> {
+        defer_command(&self.reply).await
     }
 }
 
@@ -319,12 +348,7 @@ pub fn on_interaction(
             .unwrap_or_default();
         let responder = Arc::new(CommandReply { reply });
         defer_later(responder.clone(), |r| async move {
-            r.reply
-                .defer(
-                    CALLBACK_DEFERRED_MESSAGE,
-                    Some(json!({ "flags": EPHEMERAL })),
-                )
-                .await
+            defer_command(&r.reply).await
         });
         let parent = channel
             .parse::<u64>()

@@ -10,6 +10,7 @@ pub mod handover;
 pub mod history;
 pub mod holds;
 pub mod identify_queue;
+pub mod interaction_routes;
 pub mod interactions;
 pub mod invalid_requests;
 pub mod outbound;
