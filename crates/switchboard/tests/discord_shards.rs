@@ -17,6 +17,8 @@ use support::{Options, bot_messages};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
+/// `cluster.lease_ttl` in the tests with several instances.
+const TTL: Duration = Duration::from_secs(2);
 /// Discord's identify window per bucket.
 const IDENTIFY_WINDOW: Duration = Duration::from_secs(5);
 /// An identify is sent right after its queue permit; the permits of one
@@ -289,8 +291,32 @@ async fn one_shard_is_the_default_and_asks_no_gateway_bot() {
     assert!(!asked_gateway_bot, "no /gateway/bot for one shard");
 }
 
+/// Wait until `admin`'s instance shows exactly `active` of its shards
+/// active (the others standing by); the active ones' names.
+async fn wait_active(admin: &str, active: usize, within: Duration) -> Vec<String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let (_, status) = admin_json(admin, "/status").await;
+        let seen = discord_connections(&status);
+        let running: Vec<String> = seen
+            .iter()
+            .filter(|(_, state)| state == "active")
+            .map(|(name, _)| name.clone())
+            .collect();
+        let standing_by = seen.iter().filter(|(_, state)| state == "standby").count();
+        if running.len() == active && running.len() + standing_by == seen.len() {
+            return running;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not {active} shards active within {within:?}: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_standby_resumes_every_shard_when_the_holder_is_killed() {
+async fn shards_spread_over_the_instances_and_a_dead_ones_are_resumed_by_the_other() {
     let db = TestDatabase::create().await;
     let url = db.url.clone();
     let mut chat = Chat::start(Options {
@@ -300,24 +326,35 @@ async fn a_standby_resumes_every_shard_when_the_holder_is_killed() {
         ..options(spread_guilds(2, 2, 2), "allow_all_users = true\nshards = 2")
     })
     .await;
+    // Alone, the first instance's share is every shard.
     wait_shards(&chat.h.admin, 2, "active", 15 * SECOND).await;
-    let standby = chat.h.spawn_peer().await;
-    standby
+    assert_eq!(chat.h.sim.identifies().len(), 2);
+    // A second instance: ceil(2 / 2) = 1 each. The first gives one back,
+    // closed resumably with its session saved, and the second RESUMEs it.
+    let peer = chat.h.spawn_peer().await;
+    chat.h
         .logs
         .wait_message(
             10 * SECOND,
-            "standby: another instance holds the Discord shard",
+            "giving a Discord shard back: this instance holds more than its share",
         )
         .await;
-    wait_shards(&standby.admin, 2, "standby", 5 * SECOND).await;
-    every_guild_answered_once(&chat, "before").await;
+    let on_peer = wait_active(&peer.admin, 1, 10 * SECOND).await;
+    let on_first = wait_active(&chat.h.admin, 1, 5 * SECOND).await;
+    assert_ne!(on_peer, on_first, "each runs its own shard");
+    assert_eq!(
+        chat.h.sim.identifies().len(),
+        2,
+        "a shard given back is RESUMEd, never identified anew"
+    );
+    every_guild_answered_once(&chat, "spread").await;
 
+    // The first instance dies: the other takes its shard once its lease
+    // expires, by RESUME.
     let identifies_before = chat.h.sim.identifies().len();
-    assert_eq!(identifies_before, 2);
+    let resumed_before = chat.h.sim.resumes().iter().filter(|r| r.accepted).count();
     chat.h.kill9().await;
     let killed = Instant::now();
-    // Posted while no instance holds the shards: each session buffers its
-    // own guild's mention.
     let gap: Vec<(u64, u64, String)> = a_channel_per_guild(&chat)
         .into_iter()
         .map(|(guild, channel)| {
@@ -325,40 +362,65 @@ async fn a_standby_resumes_every_shard_when_the_holder_is_killed() {
             (channel, ask_in(&chat, channel, &prompt), prompt)
         })
         .collect();
-    standby
-        .logs
-        .wait_count(10 * SECOND, 2, |v| {
-            v["message"] == "gateway RESUMED (session taken over from another instance)"
-        })
-        .await;
-    eprintln!(
-        "failover of 2 shards: RESUMED both {:?} after the kill",
-        killed.elapsed()
-    );
-    wait_shards(&standby.admin, 2, "active", 5 * SECOND).await;
-    assert_eq!(
-        chat.h.sim.identifies().len(),
-        identifies_before,
-        "a failover RESUMEs every shard; none identifies anew"
-    );
-    let resumed: std::collections::BTreeSet<String> = chat
-        .h
-        .sim
-        .resumes()
-        .into_iter()
-        .filter(|r| r.accepted)
-        .map(|r| r.session_id)
-        .collect();
-    assert_eq!(
-        resumed.len(),
-        2,
-        "both shards' sessions resumed: {resumed:?}"
-    );
+    wait_shards(&peer.admin, 2, "active", TTL + 8 * SECOND).await;
+    let took = killed.elapsed();
+    eprintln!("spread shards: the dead instance's shard resumed by the other after {took:?}");
+    assert!(took < TTL + 2 * SECOND, "taken over after {took:?}");
+    assert_eq!(chat.h.sim.identifies().len(), identifies_before);
+    let resumed = chat.h.sim.resumes().iter().filter(|r| r.accepted).count();
+    assert_eq!(resumed, resumed_before + 1, "the dead one's shard resumed");
     for (channel, asked, prompt) in &gap {
         chat.done(*channel, *asked).await;
         answered_once(&chat, *asked, prompt);
     }
-    standby.stop(5 * SECOND).await;
+    peer.stop(5 * SECOND).await;
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identifies_stay_paced_when_two_instances_identify_at_once() {
+    // One identify per 5 s for the whole bot (max_concurrency 1). The
+    // first instance identifies both shards and dies; its saved sessions
+    // are gone, so the two instances that take its shards (one each: their
+    // share) must both identify: a window apart, though in two processes
+    // (each waits for the bucket's lease in the store).
+    let db = TestDatabase::create().await;
+    let url = db.url.clone();
+    let mut chat = Chat::start(Options {
+        store: store_lines(&url),
+        cluster: "lease_ttl = \"2s\"",
+        supervisor: "handshake_timeout = \"3s\"",
+        ..options(spread_guilds(2, 2, 1), "allow_all_users = true\nshards = 2")
+    })
+    .await;
+    wait_shards(&chat.h.admin, 2, "active", 15 * SECOND).await;
+    chat.h.kill9().await;
+    let mut conn = db.connect().await;
+    sqlx::query("DELETE FROM gateway_sessions")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let before = identified(&chat).len();
+    let peers = [chat.h.spawn_peer().await, chat.h.spawn_peer().await];
+    let on_first = wait_active(&peers[0].admin, 1, 20 * SECOND).await;
+    let on_second = wait_active(&peers[1].admin, 1, 20 * SECOND).await;
+    assert_ne!(on_first, on_second, "one shard each");
+    let identifies = identified(&chat);
+    assert_eq!(identifies.len(), before + 2, "{identifies:?}");
+    let (a, b) = (identifies[before].0, identifies[before + 1].0);
+    let apart = b - a;
+    eprintln!("two instances identifying at once, max_concurrency 1: {apart:?} apart");
+    assert!(
+        apart >= IDENTIFY_WINDOW - SEND_JITTER,
+        "one identify per 5 s bot-wide: {apart:?}"
+    );
+    for peer in &peers {
+        assert_eq!(peer.logs.count_message("gateway READY (new session)"), 1);
+    }
+    every_guild_answered_once(&chat, "paced").await;
+    for peer in peers {
+        peer.stop(5 * SECOND).await;
+    }
     db.drop_it().await;
 }
 

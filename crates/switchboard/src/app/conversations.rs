@@ -75,6 +75,10 @@ pub(super) struct PlatformSide {
     pub check_calls_per_minute: u32,
     /// The active canary: where it posts (`canary.channel`) and how.
     pub canary: Option<(String, Arc<dyn CanaryPoster>)>,
+    /// With several instances, this instance hears only a part of the
+    /// platform's events (Slack's connections, Discord's spread shards):
+    /// the delivery check counts a message taken in by any instance.
+    pub heard_in_part: bool,
     /// How a click another instance heard is answered here (threads with
     /// owners; `None`: the platform's threads have none).
     pub answer_forwarded_click: Option<AnswerForwardedClick>,
@@ -153,7 +157,7 @@ pub(super) async fn wire_conversations(
             metrics: w.metrics.clone(),
             shared: w
                 .cluster
-                .filter(|_| side.platform == Platform::Slack)
+                .filter(|_| side.heard_in_part)
                 .map(|_| side.store.clone()),
         };
         w.tracker.spawn(reconciler.run(w.stop.clone()));

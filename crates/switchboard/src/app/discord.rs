@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::conversations::{PlatformSide, Wired, wire_conversations};
-use super::discord_shard::{ShardRunner, ShardSeat};
+use super::discord_shard::{ShardGatewayFactory, ShardRunner, ShardSeat};
+use super::shard_share::{ShardShare, shard_lease_name};
 use super::{PlatformTasks, Wiring};
 use crate::chat::Platform;
 use crate::chat::discord::interaction_routes::{
@@ -98,6 +99,7 @@ pub(super) async fn wire(
             .discord_channel
             .clone()
             .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
+        heard_in_part: seats.len() > 1,
         answer_forwarded_click: Some({
             let rest = rest.clone();
             Arc::new(move |route| click_answer_from_route(&rest, route))
@@ -136,22 +138,47 @@ pub(super) async fn wire(
                     platform_stop.clone(),
                 ));
             }
-            let runner = ShardRunner {
-                store: w.store.clone(),
-                instance: cluster.instance.clone(),
-                timing: cluster.timing,
-                seats,
-                cluster: w.health.cluster.clone(),
-                supervisor: w.config.supervisor,
-                inbound: w.inbound.clone(),
-                rest,
-                bot,
-                draining: cluster.draining.clone(),
-                gateway: Box::new(move |seat, publisher, resume| {
-                    gateway(seat, &plan).shared(publisher, resume)
-                }),
+            // One shard: one lease, as ever. Several: spread, one lease
+            // each, at most this instance's share, identifies paced
+            // bot-wide (ADR 24).
+            let share = (seats.len() > 1).then(|| {
+                ShardShare::new(
+                    w.store.clone(),
+                    cluster.instance.clone(),
+                    cluster.timing,
+                    seats.len(),
+                )
+            });
+            let plan = match &share {
+                Some(share) => plan.gated(share.identify_gate()),
+                None => plan,
             };
-            platforms.spawn(runner.run(platform_stop.clone()));
+            let factory: ShardGatewayFactory = Arc::new(move |seat, publisher, resume| {
+                gateway(seat, &plan).shared(publisher, resume)
+            });
+            let groups: Vec<Vec<ShardSeat>> = match share {
+                Some(_) => seats.into_iter().map(|seat| vec![seat]).collect(),
+                None => vec![seats],
+            };
+            for group in groups {
+                let lease = shard_lease_name(group[0].id);
+                let runner = ShardRunner {
+                    store: w.store.clone(),
+                    instance: cluster.instance.clone(),
+                    timing: cluster.timing,
+                    lease,
+                    seats: group,
+                    share: share.clone(),
+                    cluster: w.health.cluster.clone(),
+                    supervisor: w.config.supervisor,
+                    inbound: w.inbound.clone(),
+                    rest: rest.clone(),
+                    bot: bot.clone(),
+                    draining: cluster.draining.clone(),
+                    gateway: factory.clone(),
+                };
+                platforms.spawn(runner.run(platform_stop.clone()));
+            }
         }
     }
     wired

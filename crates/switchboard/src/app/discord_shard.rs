@@ -8,12 +8,13 @@
 //! again as soon as the holder's can have expired), take the saved
 //! sessions, run every shard's supervised gateway until shutdown or until
 //! the lease is lost, and hand the broker side over (`ChatEvent::TookOver`
-//! / `HandedOver`). ONE lease, `discord:shard:0` (the name an older
-//! instance holds in a rolling upgrade), guards ALL the shards: the holder
-//! runs every shard. Spreading shards over instances needs each thread to
-//! have an owner (a message of one shard may continue a thread another
-//! instance runs), which is not built for Discord (ADR 22, ADR 23). Every session save is
-//! fenced by the lease (`discord_session_saver`). On shutdown the gateways
+//! / `HandedOver`). One shard: one runner, the lease `discord:shard:0`.
+//! Several: one runner per shard, each with its own lease
+//! (`discord:shard:<i>/<n>`), taken only within this instance's share and
+//! given back when the instance holds more than it (`shard_share`, ADR
+//! 24); the threads are their owners' whichever instance hears them (ADR
+//! 22). Every session save is fenced by the lease
+//! (`discord_session_saver`). On shutdown the gateways
 //! close resumably, the last sessions are saved, and the lease is parked
 //! with the app, renewed while the running turns drain, then released, so
 //! a standby takes over at once instead of after the ttl.
@@ -27,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use twilight_gateway::ShardId;
 
 use super::discord_session_saver::{STORE_CALL, save_sessions};
+use super::shard_share::{ShardShare, ShareSeat};
 use crate::chat::discord::{
     BotUserId, DiscordGateway, DiscordRest, ResumeState, SessionPublisher, shard_session_key,
 };
@@ -37,12 +39,18 @@ use crate::health::{ClusterHealth, ConnectionHealth, ConnectionState};
 use crate::store::Store;
 use crate::supervisor::{FatalError, supervise};
 
-/// The lease that guards every Discord shard of this bot (named after the
-/// single shard it first guarded; older instances hold this name).
-pub(super) const SHARD_LEASE: &str = "discord:shard:0";
 /// A standby tries for the lease at least this often (a holder that shuts
 /// down releases it, and is followed within this).
 const STANDBY_POLL: Duration = Duration::from_secs(1);
+/// How often a spread shard's runner standing by at its instance's share
+/// looks again (the look itself is shared by the instance's runners).
+const SHARE_POLL: Duration = Duration::from_millis(500);
+/// How often a holder of a spread shard asks whether it holds more than
+/// its share.
+const SHARE_CHECK: Duration = Duration::from_secs(2);
+/// After giving a shard back, its runner waits this long before it may
+/// try again (another instance takes it meanwhile).
+const GIVEN_BACK_PAUSE: Duration = Duration::from_secs(3);
 
 /// One shard this instance runs while it holds the lease, and the health
 /// connection /status and /readyz show for it.
@@ -54,15 +62,20 @@ pub(super) struct ShardSeat {
 /// Builds a shard's gateway for one holding: its seat, where it publishes
 /// its session, and the saved session it resumes (if any).
 pub(super) type ShardGatewayFactory =
-    Box<dyn Fn(&ShardSeat, SessionPublisher, Option<ResumeState>) -> DiscordGateway + Send + Sync>;
+    Arc<dyn Fn(&ShardSeat, SessionPublisher, Option<ResumeState>) -> DiscordGateway + Send + Sync>;
 
 /// Everything the loop needs.
 pub(super) struct ShardRunner {
     pub store: Store,
     pub instance: String,
     pub timing: LeaseTiming,
-    /// Every shard, run together by whoever holds the lease.
+    /// The lease this runner holds for its shards.
+    pub lease: String,
+    /// The shards run together by whoever holds the lease (one when the
+    /// shards are spread).
     pub seats: Vec<ShardSeat>,
+    /// Spread shards: this instance's share (`None`: one lease for all).
+    pub share: Option<ShardShare>,
     pub cluster: ClusterHealth,
     pub supervisor: SupervisorConfig,
     pub inbound: InboundSender,
@@ -83,9 +96,10 @@ impl ShardRunner {
                 self.transition_all(ConnectionState::Stopped);
                 return Ok(());
             };
+            let mut seat = self.share.as_ref().map(ShardShare::seat);
             self.cluster
-                .set_lease(SHARD_LEASE, Some(held.fence().token));
-            match self.hold(&held, &stop).await {
+                .set_lease(&self.lease, Some(held.fence().token));
+            match self.hold(&held, &mut seat, &stop).await {
                 Held::Stopped => {
                     // The running turns finish under the lease (the app
                     // releases it after the drain); the gateway is closed
@@ -99,10 +113,24 @@ impl ShardRunner {
                 }
                 Held::Lost => {
                     self.let_go();
-                    let _ = self.inbound.send(ChatEvent::HandedOver {
-                        platform: Platform::Discord,
-                    });
+                    drop(seat);
+                    // Spread shards: the platform is handed over when this
+                    // instance holds none of them any more.
+                    if self.share.as_ref().is_none_or(|share| share.held() == 0) {
+                        let _ = self.inbound.send(ChatEvent::HandedOver {
+                            platform: Platform::Discord,
+                        });
+                    }
                     drop(held);
+                }
+                Held::GivenBack => {
+                    self.let_go();
+                    held.release().await;
+                    drop(seat);
+                    tokio::select! {
+                        () = stop.cancelled() => {}
+                        () = tokio::time::sleep(GIVEN_BACK_PAUSE) => {}
+                    }
                 }
                 Held::Fatal(fatal) => {
                     self.let_go();
@@ -121,7 +149,7 @@ impl ShardRunner {
 
     /// Nothing may act on the shards here any more.
     fn let_go(&self) {
-        self.cluster.set_lease(SHARD_LEASE, None);
+        self.cluster.set_lease(&self.lease, None);
     }
 
     /// Try for the lease until it is ours or `stop`: again right after the
@@ -130,9 +158,17 @@ impl ShardRunner {
     async fn wait_for_lease(&self, stop: &CancellationToken) -> Option<HeldLease> {
         let mut reported = None;
         loop {
+            if let Some(share) = &self.share
+                && !share.may_take().await
+            {
+                tokio::select! {
+                    () = stop.cancelled() => return None,
+                    () = tokio::time::sleep(SHARE_POLL) => continue,
+                }
+            }
             let wait = match HeldLease::try_take(
                 &self.store,
-                SHARD_LEASE,
+                &self.lease,
                 &self.instance,
                 self.timing,
             )
@@ -156,7 +192,7 @@ impl ShardRunner {
     /// holder once per holder).
     async fn until_expiry(&self, reported: &mut Option<String>) -> Duration {
         let most = self.timing.renew_every().min(STANDBY_POLL);
-        let Ok(Some(lease)) = self.store.lease(SHARD_LEASE).await else {
+        let Ok(Some(lease)) = self.store.lease(&self.lease).await else {
             return most;
         };
         if reported.as_ref() != Some(&lease.holder) {
@@ -168,8 +204,15 @@ impl ShardRunner {
     }
 
     /// Run every shard's gateway while `held`: each supervised on its own;
-    /// the first fatal end stops the others.
-    async fn hold(&self, held: &HeldLease, stop: &CancellationToken) -> Held {
+    /// the first fatal end stops the others. A spread shard is given back
+    /// (closed resumably, its session saved) when this instance holds more
+    /// than its share.
+    async fn hold(
+        &self,
+        held: &HeldLease,
+        seat: &mut Option<ShareSeat>,
+        stop: &CancellationToken,
+    ) -> Held {
         let mut resumes = Vec::with_capacity(self.seats.len());
         for seat in &self.seats {
             resumes.push(self.saved_session(seat.id).await);
@@ -181,6 +224,7 @@ impl ShardRunner {
         tracing::info!(
             platform = "discord",
             instance = %self.instance,
+            lease = %self.lease,
             token = held.fence().token,
             shards = self.seats.len(),
             resuming,
@@ -210,11 +254,27 @@ impl ShardRunner {
                 holding.clone(),
             ));
         }
-        let (ended, lost) = tokio::select! {
-            ended = first_fatal(&mut shards, &holding) => (ended, false),
+        let give_back = async {
+            let (Some(share), Some(seat)) = (&self.share, seat.as_mut()) else {
+                return std::future::pending().await;
+            };
+            loop {
+                tokio::time::sleep(SHARE_CHECK).await;
+                if share.give_back(seat).await {
+                    return;
+                }
+            }
+        };
+        let (ended, lost, given_back) = tokio::select! {
+            ended = first_fatal(&mut shards, &holding) => (ended, false, false),
             () = held.lost() => {
                 holding.cancel();
-                (first_fatal(&mut shards, &holding).await, true)
+                (first_fatal(&mut shards, &holding).await, true, false)
+            }
+            () = give_back => {
+                tracing::info!(platform = "discord", lease = %self.lease, "giving a Discord shard back: this instance holds more than its share");
+                holding.cancel();
+                (first_fatal(&mut shards, &holding).await, false, true)
             }
         };
         saver_done.cancel();
@@ -230,6 +290,7 @@ impl ShardRunner {
         let _ = tokio::time::timeout(STORE_CALL * 2, futures_util::future::join_all(savers)).await;
         match ended {
             Err(fatal) => Held::Fatal(fatal),
+            Ok(()) if given_back => Held::GivenBack,
             Ok(()) => Held::Stopped,
         }
     }
@@ -277,6 +338,9 @@ enum Held {
     Stopped,
     /// The lease was lost: another instance may hold it now.
     Lost,
+    /// A spread shard given back (its session saved): the lease is to be
+    /// released for an instance under its share.
+    GivenBack,
     Fatal(FatalError),
 }
 

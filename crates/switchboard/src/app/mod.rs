@@ -14,6 +14,7 @@ mod discord_shard;
 mod heap;
 mod holder_outbound;
 mod housekeeping;
+mod shard_share;
 mod slack;
 mod thread_waker;
 

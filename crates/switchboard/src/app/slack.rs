@@ -63,6 +63,7 @@ pub(super) async fn wire(
             .slack_channel
             .clone()
             .map(|channel| (channel, probe as Arc<dyn CanaryPoster>)),
+        heard_in_part: true,
         answer_forwarded_click: Some({
             let web = web.clone();
             Arc::new(move |route| click_answer_from_route(&web, route))

@@ -7,31 +7,60 @@
 //! `handshake_timeout`, and would be dropped as a zombie and queued again
 //! at the back, over and over.
 //!
+//! With shards spread over several instances (ADR 24) a permit also waits
+//! for the bot-wide gate of its bucket (`shard % max_concurrency`), which
+//! the app builds on the shared store: the pacing holds across processes.
+//!
 //! Owns the count of pending requests per shard. It must never grant an
-//! identify itself: every permit is `InMemoryQueue`'s, and a request whose
-//! shard gave up is dropped before its permit is spent.
+//! identify itself: every permit is `InMemoryQueue`'s (and the gate's), and
+//! a request whose shard gave up is dropped before its permit is spent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 use twilight_gateway::queue::{InMemoryQueue, Queue};
 
+/// Resolves when the bucket (the argument) may identify, bot-wide.
+pub type IdentifyGate = Arc<dyn Fn(u32) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// Cheap to clone; every clone shares the queue and the counts.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct IdentifyQueue {
     inner: InMemoryQueue,
+    /// Identifies per 5 s: a shard's bucket is its number modulo this.
+    max_concurrency: u32,
+    /// The bot-wide gate (several instances), passed after the permit.
+    gate: Option<IdentifyGate>,
     /// Shard number -> requests not granted yet (a reconnect may ask again
     /// before its dropped request is cleared).
     waiting: Arc<Mutex<HashMap<u32, usize>>>,
 }
 
+impl std::fmt::Debug for IdentifyQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentifyQueue")
+            .field("max_concurrency", &self.max_concurrency)
+            .field("gated", &self.gate.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl IdentifyQueue {
-    pub fn new(inner: InMemoryQueue) -> Self {
+    pub fn new(inner: InMemoryQueue, max_concurrency: u32) -> Self {
         Self {
             inner,
+            max_concurrency,
+            gate: None,
             waiting: Arc::default(),
         }
+    }
+
+    /// Every permit also waits for `gate` (its bucket's turn bot-wide).
+    pub fn with_gate(mut self, gate: IdentifyGate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Whether `shard` is waiting for its turn to identify.
@@ -50,13 +79,20 @@ impl Queue for IdentifyQueue {
         *self.counts().entry(shard).or_default() += 1;
         let (mut tx, rx) = oneshot::channel();
         let queue = self.clone();
+        let bucket = shard % self.max_concurrency.max(1);
         tokio::spawn(async move {
             // A shard that dropped its receiver (its connection ended) lets
             // go of the request, so InMemoryQueue skips it.
-            let granted = tokio::select! {
+            let mut granted = tokio::select! {
                 permit = permit => permit.is_ok(),
                 () = tx.closed() => false,
             };
+            if granted && let Some(gate) = &queue.gate {
+                granted = tokio::select! {
+                    () = gate(bucket) => true,
+                    () = tx.closed() => false,
+                };
+            }
             {
                 let mut counts = queue.counts();
                 if let Some(n) = counts.get_mut(&shard) {
@@ -83,12 +119,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_shard_is_waiting_until_its_permit_comes() {
-        let queue = IdentifyQueue::new(InMemoryQueue::new(
+        let queue = IdentifyQueue::new(
+            InMemoryQueue::new(1, 1000, Duration::from_secs(86_400), 1000),
             1,
-            1000,
-            Duration::from_secs(86_400),
-            1000,
-        ));
+        );
         let first = queue.enqueue(0);
         let second = queue.enqueue(1);
         first.await.expect("the first goes at once");
@@ -104,12 +138,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_given_up_is_no_longer_waiting() {
-        let queue = IdentifyQueue::new(InMemoryQueue::new(
+        let queue = IdentifyQueue::new(
+            InMemoryQueue::new(1, 1000, Duration::from_secs(86_400), 1000),
             1,
-            1000,
-            Duration::from_secs(86_400),
-            1000,
-        ));
+        );
         queue.enqueue(0).await.unwrap();
         let given_up = queue.enqueue(1);
         tokio::task::yield_now().await;

@@ -29,6 +29,7 @@ pub use directory::ChannelDirectory;
 pub use gateway::DiscordGateway;
 pub use handover::{ResumeState, SessionPublisher};
 pub use history::{BotUserId, DiscordHistory};
+pub use identify_queue::IdentifyGate;
 pub use invalid_requests::InvalidRequests;
 pub use outbound::DiscordOutbound;
 pub use probe::DiscordProbe;

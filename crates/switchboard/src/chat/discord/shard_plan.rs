@@ -148,12 +148,15 @@ impl ShardPlan {
                 );
                 ShardPlan {
                     count,
-                    queue: IdentifyQueue::new(InMemoryQueue::new(
-                        limit.max_concurrency.max(1),
-                        limit.remaining.min(limit.total),
-                        Duration::from_millis(limit.reset_after),
-                        limit.total,
-                    )),
+                    queue: IdentifyQueue::new(
+                        InMemoryQueue::new(
+                            limit.max_concurrency.max(1),
+                            limit.remaining.min(limit.total),
+                            Duration::from_millis(limit.reset_after),
+                            limit.total,
+                        ),
+                        u32::from(limit.max_concurrency.max(1)),
+                    ),
                 }
             }
         };
@@ -174,6 +177,13 @@ impl ShardPlan {
     /// The identify queue every shard of this process shares.
     pub fn queue(&self) -> IdentifyQueue {
         self.queue.clone()
+    }
+
+    /// Every identify also waits for `gate` (shards spread over several
+    /// instances: the pacing holds bot-wide).
+    pub fn gated(mut self, gate: super::identify_queue::IdentifyGate) -> ShardPlan {
+        self.queue = self.queue.with_gate(gate);
+        self
     }
 }
 
