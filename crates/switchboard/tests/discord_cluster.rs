@@ -14,6 +14,7 @@ use std::time::Duration;
 use discord_sim::SimMessage;
 use serde_json::json;
 use support::chat::{Chat, TURN};
+use support::cluster::{discord_thread_owner, holder, standby, thread_holders};
 use support::postgres::{TestDatabase, store_lines};
 use support::{Options, Peer, bot_messages, sim_wait};
 use tokio::time::Instant;
@@ -36,28 +37,6 @@ fn options(url: &str) -> Options {
     }
 }
 
-/// The bot's first instance, holding the shard.
-async fn holder(options: Options) -> Chat {
-    let chat = Chat::start(options).await;
-    chat.h
-        .logs
-        .wait_message(10 * SECOND, "holding the Discord shard")
-        .await;
-    chat
-}
-
-/// Another instance, standing by for the shard.
-async fn standby(chat: &Chat) -> Peer {
-    let peer = chat.h.spawn_peer().await;
-    peer.logs
-        .wait_message(
-            10 * SECOND,
-            "standby: another instance holds the Discord shard",
-        )
-        .await;
-    peer
-}
-
 /// (instance id, live sessions) of every heartbeat row.
 async fn instances(db: &TestDatabase) -> Vec<(String, i64)> {
     let mut conn = db.connect().await;
@@ -65,24 +44,6 @@ async fn instances(db: &TestDatabase) -> Vec<(String, i64)> {
         .fetch_all(&mut conn)
         .await
         .unwrap()
-}
-
-/// The instance holding (or last holding) each Discord thread's lease.
-async fn thread_holders(db: &TestDatabase) -> Vec<(String, String)> {
-    let mut conn = db.connect().await;
-    sqlx::query_as("SELECT name, holder FROM leases WHERE name LIKE 'thread:discord:%'")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-}
-
-async fn owner_of(db: &TestDatabase, thread: u64) -> Option<String> {
-    let name = format!("thread:discord:{thread}");
-    thread_holders(db)
-        .await
-        .into_iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, holder)| holder)
 }
 
 /// An instance's id, from its /status.
@@ -177,7 +138,7 @@ async fn every_message_is_answered_once_in_order_by_its_threads_owner_not_only_t
     // Threads went to instances that do not hold the shard, and the
     // holder handed their messages over.
     let holder_id = instance_id(chat.h.get_json("/status").await.1).await;
-    let holders = thread_holders(&db).await;
+    let holders = thread_holders(&db, "discord").await;
     assert!(
         holders.iter().any(|(_, h)| *h != holder_id),
         "every thread on the shard's holder: {holders:?}"
@@ -207,7 +168,7 @@ async fn a_click_heard_by_the_holder_is_deferred_and_decided_by_the_threads_owne
     let thread = chat.ask("[[permission:edit]] add a usage section");
     let prompt = prompt_in(&chat, thread).await;
     let peer_id = instance_id(peer.get_json("/status").await.1).await;
-    assert_eq!(owner_of(&db, thread).await, Some(peer_id));
+    assert_eq!(discord_thread_owner(&db, thread).await, Some(peer_id));
     let allow = prompt.components[0]["components"][0]["custom_id"]
         .as_str()
         .expect("a button")
@@ -253,7 +214,7 @@ async fn a_command_in_another_instances_thread_is_answered_once_by_its_owner() {
     let thread = chat.ask("[[long:50]] second thread");
     chat.done(chat.channel, thread).await;
     let peer_id = instance_id(peer.get_json("/status").await.1).await;
-    assert_eq!(owner_of(&db, thread).await, Some(peer_id));
+    assert_eq!(discord_thread_owner(&db, thread).await, Some(peer_id));
     let status = chat
         .h
         .sim
@@ -286,7 +247,10 @@ async fn a_killed_owner_that_does_not_hold_the_shard_has_its_thread_taken_up_onc
     let asked = chat.ask("[[slow:300]][[long:900]]");
     chat.wait_streaming(asked).await;
     let peer_id = instance_id(peer.get_json("/status").await.1).await;
-    assert_eq!(owner_of(&db, asked).await, Some(peer_id.clone()));
+    assert_eq!(
+        discord_thread_owner(&db, asked).await,
+        Some(peer_id.clone())
+    );
     peer.kill9().await;
     let killed = Instant::now();
     chat.h
@@ -304,7 +268,7 @@ async fn a_killed_owner_that_does_not_hold_the_shard_has_its_thread_taken_up_onc
         .count();
     assert_eq!(interrupted, 1, "{texts:#?}");
     let holder_id = instance_id(chat.h.get_json("/status").await.1).await;
-    assert_eq!(owner_of(&db, asked).await, Some(holder_id));
+    assert_eq!(discord_thread_owner(&db, asked).await, Some(holder_id));
     let follow = chat.say(asked, "still there?");
     chat.done(asked, follow).await;
     assert_eq!(answers_to(&chat, asked, "still there?"), 1);

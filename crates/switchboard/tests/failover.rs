@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::chat::Chat;
+use support::cluster::{discord_thread_owner, holder, standby};
 use support::postgres::{TestDatabase, store_lines};
 use support::{Options, Peer, bot_messages, joined};
 use tokio::time::Instant;
@@ -28,30 +29,6 @@ fn options(url: &str) -> Options {
         broker: "edit_interval = \"300ms\"\nshutdown_grace = \"300ms\"",
         ..Options::default()
     }
-}
-
-/// The bot on one instance, holding the shard (and, alone, every new
-/// thread).
-async fn holder(options: Options) -> Chat {
-    let chat = Chat::start(options).await;
-    chat.h
-        .logs
-        .wait_message(10 * SECOND, "holding the Discord shard")
-        .await;
-    chat
-}
-
-/// A second instance of the bot, standing by for the shard.
-async fn standby(chat: &Chat) -> Peer {
-    let standby = chat.h.spawn_peer().await;
-    standby
-        .logs
-        .wait_message(
-            10 * SECOND,
-            "standby: another instance holds the Discord shard",
-        )
-        .await;
-    standby
 }
 
 /// The bot on two instances: the harness's process holds the shard, the
@@ -72,16 +49,6 @@ fn leases(status: &Value) -> Vec<String> {
         .as_object()
         .map(|leases| leases.keys().cloned().collect())
         .unwrap_or_default()
-}
-
-/// The instance holding (or last holding) a Discord thread's lease.
-async fn thread_owner(db: &TestDatabase, thread: u64) -> Option<String> {
-    let mut conn = db.connect().await;
-    sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1")
-        .bind(format!("thread:discord:{thread}"))
-        .fetch_optional(&mut conn)
-        .await
-        .unwrap()
 }
 
 /// How many of the bot's messages in `thread` answer `prompt` (the demo
@@ -110,7 +77,7 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
     assert_eq!(leases(&status), ["discord:shard:0"], "{status}");
     assert_eq!(status["cluster"]["threads_owned"], 2, "{status}");
     assert_eq!(
-        thread_owner(&db, asked).await.as_deref(),
+        discord_thread_owner(&db, asked).await.as_deref(),
         status["cluster"]["instance"].as_str(),
         "the holder owns the thread"
     );

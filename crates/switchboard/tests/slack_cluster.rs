@@ -11,6 +11,7 @@ mod support;
 
 use std::time::Duration;
 
+use support::cluster::thread_holders;
 use support::postgres::{TestDatabase, store_lines};
 use support::slack::{self, SlackChat};
 use support::{Options, Peer};
@@ -42,15 +43,6 @@ async fn three_instances(options: Options) -> (SlackChat, Vec<Peer>) {
         peers.push(slack::spawn_live_peer(&chat.h, 2).await);
     }
     (chat, peers)
-}
-
-/// The instance ids holding (or last holding) a thread's lease.
-async fn thread_holders(db: &TestDatabase) -> Vec<(String, String)> {
-    let mut conn = db.connect().await;
-    sqlx::query_as("SELECT name, holder FROM leases WHERE name LIKE 'thread:slack:%'")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
 }
 
 /// Each answer's position in the thread's replies, in the order of
@@ -109,7 +101,7 @@ async fn every_message_is_answered_once_in_order_by_its_threads_owner_whichever_
     }
     // The threads were spread over the instances, and messages heard by
     // an instance that did not own their thread were handed over.
-    let holders = thread_holders(&db).await;
+    let holders = thread_holders(&db, "slack").await;
     let distinct: std::collections::BTreeSet<&str> =
         holders.iter().map(|(_, h)| h.as_str()).collect();
     if distinct.len() < 2 {
@@ -149,7 +141,7 @@ async fn a_killed_owners_thread_is_taken_up_by_another_instance_and_answered_onc
     })
     .await;
     let lease = format!("thread:slack:{}", chat.id(&thread));
-    let owner = thread_holders(&db)
+    let owner = thread_holders(&db, "slack")
         .await
         .into_iter()
         .find(|(name, _)| *name == lease)
@@ -209,7 +201,7 @@ async fn a_killed_owners_thread_is_taken_up_by_another_instance_and_answered_onc
         1,
         "{texts:#?}"
     );
-    let new_owner = thread_holders(&db)
+    let new_owner = thread_holders(&db, "slack")
         .await
         .into_iter()
         .find(|(name, _)| *name == lease)

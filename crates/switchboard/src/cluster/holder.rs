@@ -1,6 +1,6 @@
-//! What this instance holds right now of one lease, for the work done under
-//! it: a [`HolderSlot`] is filled when the lease is taken and emptied when
-//! it is lost or given up. Posts ask it whether they may act; the store's
+//! What this instance holds right now of one lease (a thread's, ADR 22),
+//! for the work done under it: a [`HolderSlot`] is filled when the lease
+//! is taken and emptied when it is lost or given up. Posts ask it whether they may act; the store's
 //! fenced writes take their fence from it ([`HolderSlot::fence_source`]).
 //!
 //! Owns only the slot; it never takes or renews a lease. Judged by the
@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::lease::{ActingGuard, HeldLease};
+use super::lease::ActingGuard;
 use crate::store::{Fence, FenceSource};
 
 /// The lease held now, if any. Cheap to clone (one `Arc`).
@@ -21,12 +21,6 @@ pub struct HolderSlot {
 impl HolderSlot {
     fn with<T>(&self, f: impl FnOnce(&mut Option<(ActingGuard, Fence)>) -> T) -> T {
         f(&mut self.held.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    /// `held` is this instance's now.
-    pub fn hold(&self, held: &HeldLease) {
-        let entry = (held.guard(), held.fence().clone());
-        self.with(|slot| *slot = Some(entry));
     }
 
     /// A lease held under `guard` with `fence` is this instance's now.

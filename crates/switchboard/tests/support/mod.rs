@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod chat;
+pub mod cluster;
 pub mod flaky_server;
 pub mod postgres;
 pub mod private_postgres;
