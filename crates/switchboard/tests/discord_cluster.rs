@@ -14,27 +14,24 @@ use std::time::Duration;
 use discord_sim::SimMessage;
 use serde_json::json;
 use support::chat::{Chat, TURN};
-use support::cluster::{discord_thread_owner, holder, standby, thread_holders};
-use support::postgres::{TestDatabase, store_lines};
+use support::cluster::{
+    HANDED_OVER, INPUT_LEFT, TAKEN_UP, TTL, discord_thread_owner, holder, marked_interrupted,
+    several, standby, thread_holders,
+};
+use support::postgres::TestDatabase;
 use support::{Options, Peer, bot_messages, sim_wait};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
-/// The line of an instance that heard a message for another's thread.
-const HANDED_OVER: &str = "message left for the instance that owns its thread";
-/// The line of an instance that heard a click or command for another's.
-const INPUT_LEFT: &str = "input left for the instance that owns its thread";
-/// `cluster.lease_ttl` in these tests.
-const TTL: Duration = Duration::from_secs(2);
 
 fn options(url: &str) -> Options {
-    Options {
-        store: store_lines(url),
-        cluster: "lease_ttl = \"2s\"",
-        broker: "edit_interval = \"300ms\"\nshutdown_grace = \"300ms\"",
-        discord: "allow_all_users = true",
-        ..Options::default()
-    }
+    several(
+        url,
+        Options {
+            discord: "allow_all_users = true",
+            ..Options::default()
+        },
+    )
 }
 
 /// (instance id, live sessions) of every heartbeat row.
@@ -253,20 +250,13 @@ async fn a_killed_owner_that_does_not_hold_the_shard_has_its_thread_taken_up_onc
     );
     peer.kill9().await;
     let killed = Instant::now();
-    chat.h
-        .logs
-        .wait_message(TTL + 8 * SECOND, "took up a thread nobody held")
-        .await;
+    chat.h.logs.wait_message(TTL + 8 * SECOND, TAKEN_UP).await;
     let took = killed.elapsed();
     eprintln!("discord owner killed -> thread taken up in {took:?}");
     assert!(took < TTL + 2 * SECOND, "taken up after {took:?}");
     chat.done(chat.channel, asked).await;
     let texts = chat.reply_texts(asked);
-    let interrupted = texts
-        .iter()
-        .filter(|t| t.ends_with("answering again below.*"))
-        .count();
-    assert_eq!(interrupted, 1, "{texts:#?}");
+    assert_eq!(marked_interrupted(&texts), 1, "{texts:#?}");
     let holder_id = instance_id(chat.h.get_json("/status").await.1).await;
     assert_eq!(discord_thread_owner(&db, asked).await, Some(holder_id));
     let follow = chat.say(asked, "still there?");

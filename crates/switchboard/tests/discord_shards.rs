@@ -12,13 +12,12 @@ use std::time::Duration;
 use discord_sim::{ShardPair, SimConfig};
 use serde_json::Value;
 use support::chat::Chat;
+use support::cluster::TTL;
 use support::postgres::{TestDatabase, store_lines};
 use support::{Options, bot_messages};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
-/// `cluster.lease_ttl` in the tests with several instances.
-const TTL: Duration = Duration::from_secs(2);
 /// Discord's identify window per bucket.
 const IDENTIFY_WINDOW: Duration = Duration::from_secs(5);
 /// An identify is sent right after its queue permit; the permits of one

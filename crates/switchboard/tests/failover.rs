@@ -13,22 +13,17 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::chat::Chat;
-use support::cluster::{discord_thread_owner, holder, standby};
-use support::postgres::{TestDatabase, store_lines};
+use support::cluster::{
+    TAKEN_UP, TTL, discord_thread_owner, holder, marked_interrupted, several, standby,
+};
+use support::postgres::TestDatabase;
 use support::{Options, Peer, bot_messages, joined};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
-/// `cluster.lease_ttl` in these tests.
-const TTL: Duration = Duration::from_secs(2);
 
 fn options(url: &str) -> Options {
-    Options {
-        store: store_lines(url),
-        cluster: "lease_ttl = \"2s\"",
-        broker: "edit_interval = \"300ms\"\nshutdown_grace = \"300ms\"",
-        ..Options::default()
-    }
+    several(url, Options::default())
 }
 
 /// The bot on two instances: the harness's process holds the shard, the
@@ -119,16 +114,9 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
     // took its thread up.
     chat.done(first, in_gap).await;
     chat.done(chat.channel, asked).await;
-    standby
-        .logs
-        .wait_message(SECOND, "took up a thread nobody held")
-        .await;
+    standby.logs.wait_message(SECOND, TAKEN_UP).await;
     let texts = chat.reply_texts(asked);
-    let interrupted = texts
-        .iter()
-        .filter(|t| t.ends_with("answering again below.*"))
-        .count();
-    assert_eq!(interrupted, 1, "{texts:#?}");
+    assert_eq!(marked_interrupted(&texts), 1, "{texts:#?}");
     assert!(
         joined(&texts).contains(switchboard::demo_agent::script::long_text(3000).trim_end()),
         "answered in full after the failover: {texts:#?}"

@@ -11,28 +11,22 @@ mod support;
 
 use std::time::Duration;
 
-use support::cluster::thread_holders;
-use support::postgres::{TestDatabase, store_lines};
+use support::cluster::{HANDED_OVER, INPUT_LEFT, TAKEN_UP, TTL, several, thread_holders};
+use support::postgres::TestDatabase;
 use support::slack::{self, SlackChat};
 use support::{Options, Peer};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
-/// The line of an instance that heard a message for another's thread.
-const HANDED_OVER: &str = "message left for the instance that owns its thread";
-/// The line of an instance taking up a dead owner's thread.
-const TAKEN_UP: &str = "took up a thread nobody held";
-/// `cluster.lease_ttl` in these tests.
-const TTL: Duration = Duration::from_secs(2);
 
 fn options(url: &str) -> Options {
-    Options {
-        store: store_lines(url),
-        cluster: "lease_ttl = \"2s\"",
-        broker: "edit_interval = \"300ms\"\nshutdown_grace = \"300ms\"",
-        slack: "allow_all_users = true\nconnections = 2",
-        ..slack::options()
-    }
+    several(
+        url,
+        Options {
+            slack: "allow_all_users = true\nconnections = 2",
+            ..slack::options()
+        },
+    )
 }
 
 /// The bot on three instances, each with its two connections live.
@@ -242,12 +236,7 @@ async fn a_click_heard_by_an_instance_not_owning_the_thread_is_decided_by_its_ow
     let peer = slack::spawn_live_peer(&chat.h, 2).await;
     sim.click_button(&prompt.channel, &prompt.ts, &allow, &chat.alice.id)
         .unwrap();
-    peer.logs
-        .wait_message(
-            10 * SECOND,
-            "input left for the instance that owns its thread",
-        )
-        .await;
+    peer.logs.wait_message(10 * SECOND, INPUT_LEFT).await;
     chat.done(&thread).await;
     let replies = chat.reply_texts(&thread).join("\n");
     assert!(replies.contains("permission: allow_once"), "{replies}");
@@ -287,12 +276,7 @@ async fn a_slash_command_heard_by_an_instance_not_owning_the_thread_is_answered_
     let channel = chat.channel.clone();
     sim.run_slash_command(&channel, &chat.alice.id, "/switchboard", "status")
         .unwrap();
-    peer.logs
-        .wait_message(
-            10 * SECOND,
-            "input left for the instance that owns its thread",
-        )
-        .await;
+    peer.logs.wait_message(10 * SECOND, INPUT_LEFT).await;
     let answer = slack::slack_wait(sim, 10 * SECOND, "the owner's status answer", |s| {
         s.response_url_uses().into_iter().find(|u| {
             u.body["text"]

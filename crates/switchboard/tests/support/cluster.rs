@@ -4,11 +4,30 @@
 
 use std::time::Duration;
 
-use super::Peer;
 use super::chat::Chat;
-use super::postgres::TestDatabase;
+use super::postgres::{TestDatabase, store_lines};
+use super::{Options, Peer};
 
 const SECOND: Duration = Duration::from_secs(1);
+/// `cluster.lease_ttl` in these tests.
+pub const TTL: Duration = Duration::from_secs(2);
+/// The line of an instance that heard a message for another's thread.
+pub const HANDED_OVER: &str = "message left for the instance that owns its thread";
+/// The line of an instance that heard a click or command for another's.
+pub const INPUT_LEFT: &str = "input left for the instance that owns its thread";
+/// The line of an instance taking up a dead owner's thread.
+pub const TAKEN_UP: &str = "took up a thread nobody held";
+
+/// `base` as one of several instances on the database at `url`: a 2 s
+/// lease ttl, quick edits and a short shutdown grace.
+pub fn several(url: &str, base: Options) -> Options {
+    Options {
+        store: store_lines(url),
+        cluster: "lease_ttl = \"2s\"",
+        broker: "edit_interval = \"300ms\"\nshutdown_grace = \"300ms\"",
+        ..base
+    }
+}
 
 /// The bot's first instance, holding the shard (and, alone, every new
 /// thread).
@@ -52,4 +71,13 @@ pub async fn discord_thread_owner(db: &TestDatabase, thread: u64) -> Option<Stri
         .into_iter()
         .find(|(n, _)| *n == name)
         .map(|(_, holder)| holder)
+}
+
+/// How many of `texts` (a thread's replies) are marked as cut short by a
+/// restart or a take-over.
+pub fn marked_interrupted(texts: &[String]) -> usize {
+    texts
+        .iter()
+        .filter(|t| t.ends_with("answering again below.*"))
+        .count()
 }
