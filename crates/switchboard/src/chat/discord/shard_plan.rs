@@ -8,8 +8,8 @@
 //!
 //! Owns the decision, its one INFO line, and each shard's names (health
 //! connection, saved-session key). It must never connect a shard, and
-//! never decide which instance runs the shards (one holder runs them all
-//! until Discord threads have owners: ADR 23).
+//! never decide which instance runs the shards (the app's shard runners
+//! do, each within its instance's share: ADR 24).
 
 use std::time::Duration;
 
