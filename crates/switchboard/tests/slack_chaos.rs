@@ -153,6 +153,26 @@ async fn every_slack_message_is_answered_once_while_instances_are_killed_at_rand
         "slack chaos: {messages} messages over {threads} threads, {kills} kills, all answered after {answered_in:?}"
     );
     assert!(kills >= max_kills.min(3), "only {kills} kills happened");
+    // On failure: each problem thread's replies and journal rows, to tell
+    // a reply posted but never recorded (a kill between the post and its
+    // id's write) from anything else.
+    for &(t, _, _) in &problems {
+        for reply in chat.replies(&roots[t]) {
+            eprintln!("t{t} reply {}: {:?}", reply.ts, reply.text);
+        }
+        let mut conn = db.connect().await;
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT message_id, state, reply_message_ids FROM journal WHERE thread_id LIKE $1 \
+             ORDER BY received_at_ms",
+        )
+        .bind(format!("%{}", roots[t]))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+        for row in rows {
+            eprintln!("t{t} journal {row:?}");
+        }
+    }
     assert!(
         problems.is_empty(),
         "messages not answered exactly once (thread, message, answers): {problems:?}"
