@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use discord_sim::{RestFault, SimChannel, SimConfig, SimUser};
 use support::chat::{Chat, session_of};
-use support::{Options, bot_messages, fences_balanced, joined, sim_wait, wait_reaction};
+use support::{
+    LOG_CATCH_UP, Options, bot_messages, fences_balanced, joined, sim_wait, wait_reaction,
+};
 use switchboard::demo_agent::script::long_text;
 use tokio::time::Instant;
 
@@ -243,7 +245,7 @@ async fn cancel_ends_the_turn_and_answers_its_permission_request_cancelled() {
     );
     chat.h
         .logs
-        .wait_message(SECOND, "turn cancelled by the user")
+        .wait_message(LOG_CATCH_UP, "turn cancelled by the user")
         .await;
     chat.h.stop().await;
 }

@@ -1,7 +1,9 @@
 //! Exactly-once posting through the real binary: a post whose answer is
 //! lost after it took effect (the connection dropped before the reply), or
 //! comes only after the client's timeout, appears once, on Discord (nonce +
-//! enforce_nonce) and on Slack (metadata key + look-up before a retry).
+//! enforce_nonce) and on Slack (metadata key + look-up before a retry). And
+//! across processes (ADR 25): a reply posted by a process that died before
+//! recording it is continued by the next one, not answered again.
 
 mod support;
 
@@ -9,9 +11,11 @@ use std::time::Duration;
 
 use discord_sim::ResponseFault;
 use slack_sim::ResponseFault as SlackResponseFault;
-use support::Options;
-use support::chat::Chat;
+use support::chat::{Chat, session_of};
 use support::slack::{SlackChat, answer_count};
+use support::{Options, assert_same_text, bot_messages, joined};
+use switchboard::broker::turn::CONTEXT_LOST;
+use switchboard::demo_agent::script::long_text;
 
 /// The client timeout the "late answer" tests set, and how late they make
 /// the answer: well past it.
@@ -169,6 +173,114 @@ async fn slack_a_post_answered_after_the_client_timeout_appears_once() {
     assert!(
         lookups >= 1,
         "the client gave up on the late answer and looked it up"
+    );
+    chat.h.stop().await;
+}
+
+/// The process exits the moment the answer to a message with this marker
+/// has posted, before the post's id is written (`exit_after_post`).
+const DIES_AFTER_POST: &[(&str, &str)] =
+    &[("SWITCHBOARD_TEST_FAULT", "exit_after_post:DIE-AFTER-POST")];
+/// The exit code of that fault.
+const FAULT_EXIT: i32 = 86;
+/// Slow and long enough that the first post shows only the answer's start.
+const SLOW_PROMPT: &str = "DIE-AFTER-POST [[slow:100]][[long:600]]";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_a_reply_posted_by_a_process_that_died_unrecorded_is_continued_not_repeated() {
+    let mut chat = Chat::start(Options {
+        env: DIES_AFTER_POST,
+        ..Options::default()
+    })
+    .await;
+    let asked = chat.ask(SLOW_PROMPT);
+    let status = chat.h.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(
+        status.code(),
+        Some(FAULT_EXIT),
+        "the fault ended the process"
+    );
+    let before = bot_messages(&chat.h.sim, asked);
+    assert_eq!(
+        before.len(),
+        1,
+        "the first process posted once: {before:#?}"
+    );
+    let whole = format!("prompt: {SLOW_PROMPT}\n{}", long_text(600));
+    assert!(
+        !before[0].content.ends_with(&whole),
+        "the first process showed only the answer's start: {:?}",
+        before[0].content
+    );
+
+    chat.h.restart_with_env(&[]).await;
+    chat.done(chat.channel, asked).await;
+    let after = bot_messages(&chat.h.sim, asked);
+    let texts: Vec<&str> = after.iter().map(|m| m.content.as_str()).collect();
+    // The answer, continued in place; then the notice that the demo agent
+    // (no session/load here) starts a fresh session.
+    assert_eq!(after.len(), 2, "continued, not answered again: {texts:#?}");
+    assert_eq!(after[0].id, before[0].id, "the first post was continued");
+    assert_eq!(texts[1], CONTEXT_LOST);
+    assert!(!texts[0].contains("Interrupted"), "{texts:#?}");
+    assert_eq!(answer_count(texts[0], SLOW_PROMPT), 1, "{texts:#?}");
+    let expected = format!("session {} turn 1:\n{whole}", session_of(texts[0]));
+    let answer = [texts[0].to_owned()];
+    assert_same_text(&joined(&answer), &expected, &answer);
+    let creates = creates_in(&chat, asked);
+    assert_eq!(
+        creates.len(),
+        3,
+        "the answer's twice, the notice: {creates:?}"
+    );
+    let same = creates.iter().filter(|n| **n == creates[0]).count();
+    assert_eq!(same, 2, "both answers carried one nonce: {creates:?}");
+    chat.h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_a_reply_posted_by_a_process_that_died_unrecorded_is_continued_not_repeated() {
+    let mut chat = SlackChat::start(Options {
+        env: DIES_AFTER_POST,
+        ..support::slack::options()
+    })
+    .await;
+    let asked = chat.ask(SLOW_PROMPT);
+    let status = chat.h.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(
+        status.code(),
+        Some(FAULT_EXIT),
+        "the fault ended the process"
+    );
+    let before = chat.replies(&asked);
+    assert_eq!(before.len(), 1, "the first process posted once");
+    let first_text = chat.reply_texts(&asked)[0].clone();
+    let (_, lookups_before) = slack_calls(&chat);
+
+    chat.h.restart_with_env(&[]).await;
+    chat.done(&asked).await;
+    let after = chat.replies(&asked);
+    let texts = chat.reply_texts(&asked);
+    assert_eq!(after.len(), 2, "continued, not answered again: {texts:#?}");
+    assert_eq!(after[0].ts, before[0].ts, "the first post was continued");
+    assert!(
+        texts[1].contains("cannot restore its session"),
+        "{texts:#?}"
+    );
+    assert!(!texts[0].contains("Interrupted"), "{texts:#?}");
+    assert_eq!(chat.answers_to(&asked, SLOW_PROMPT), 1, "{texts:#?}");
+    assert!(
+        texts[0].chars().count() > first_text.chars().count() + 400,
+        "the whole new answer replaced the start shown: {first_text:?} then {texts:#?}"
+    );
+    let (posts, lookups) = slack_calls(&chat);
+    assert_eq!(
+        posts, 2,
+        "the first answer, then the notice: the answer was found by its key"
+    );
+    assert!(
+        lookups > lookups_before,
+        "the second process looked for it first"
     );
     chat.h.stop().await;
 }

@@ -17,7 +17,7 @@ use support::cluster::{
     TAKEN_UP, TTL, discord_thread_owner, holder, marked_interrupted, several, standby,
 };
 use support::postgres::TestDatabase;
-use support::{Options, Peer, bot_messages, joined};
+use support::{LOG_CATCH_UP, Options, Peer, bot_messages, joined};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -114,7 +114,7 @@ async fn a_standby_resumes_the_shard_within_the_ttl_when_the_holder_is_killed_mi
     // took its thread up.
     chat.done(first, in_gap).await;
     chat.done(chat.channel, asked).await;
-    standby.logs.wait_message(SECOND, TAKEN_UP).await;
+    standby.logs.wait_message(LOG_CATCH_UP, TAKEN_UP).await;
     let texts = chat.reply_texts(asked);
     assert_eq!(marked_interrupted(&texts), 1, "{texts:#?}");
     assert!(

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use discord_sim::{ReadyKind, SimMessage};
-use support::{HEARTBEAT, Harness, Options, sim_wait};
+use support::{HEARTBEAT, Harness, LOG_CATCH_UP, Options, sim_wait};
 use tokio::time::Instant;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -236,7 +236,7 @@ async fn withheld_acks_are_a_zombie_even_while_dispatches_flow() {
     );
     traffic.await.unwrap();
     resumed_count(&h, 1).await;
-    let zombie = h.logs.wait_message(SECOND, "reconnecting").await;
+    let zombie = h.logs.wait_message(LOG_CATCH_UP, "reconnecting").await;
     assert!(
         zombie["cause"].as_str().unwrap().contains("un-ACKed"),
         "{zombie}"
@@ -396,7 +396,7 @@ async fn a_plain_drop_is_a_supervised_reconnect_not_a_silent_one() {
     h.wait_ready().await;
     h.sim.drop_connections();
     resumed_count(&h, 1).await;
-    let warn = h.logs.wait_message(SECOND, "reconnecting").await;
+    let warn = h.logs.wait_message(LOG_CATCH_UP, "reconnecting").await;
     assert_eq!(warn["level"], "WARN");
     assert_eq!(warn["attempt"], 1);
     assert_eq!(

@@ -163,12 +163,12 @@ async fn every_slack_message_is_answered_once_while_instances_are_killed_at_rand
         let mut conn = db.connect().await;
         let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT message_id, state, reply_message_ids FROM journal WHERE thread_id LIKE $1 \
-             ORDER BY received_at_ms",
+             ORDER BY received_at",
         )
         .bind(format!("%{}", roots[t]))
         .fetch_all(&mut conn)
         .await
-        .unwrap_or_default();
+        .expect("the journal's rows of a problem thread");
         for row in rows {
             eprintln!("t{t} journal {row:?}");
         }

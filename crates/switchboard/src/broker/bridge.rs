@@ -402,6 +402,7 @@ impl Bridge {
             author: message.author.name.clone(),
             is_bot: message.author.is_bot,
             text,
+            taken_up: None,
         };
         match decision {
             Route::Ignore(reason) => {

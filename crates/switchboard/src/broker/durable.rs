@@ -146,6 +146,11 @@ impl Durable {
         &self.store
     }
 
+    /// The test fault armed, if any ([`TestFaults`]).
+    pub fn faults(&self) -> &TestFaults {
+        &self.faults
+    }
+
     pub fn platform(&self) -> &'static str {
         self.platform
     }

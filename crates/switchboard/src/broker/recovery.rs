@@ -7,7 +7,7 @@
 
 use super::bridge::{Bridge, OwnedThread, thread_name};
 use super::reply::retry::with_retry;
-use super::thread::{Incoming, Origin, ThreadInput, notify};
+use super::thread::{Incoming, Origin, TakenUp, ThreadInput, notify};
 use crate::chat::Conversation;
 use crate::store::{JournalEntry, JournalState, now_ms};
 
@@ -15,6 +15,9 @@ use crate::store::{JournalEntry, JournalState, now_ms};
 const MAX_ATTEMPTS: u32 = 2;
 /// What a reply cut short by a restart gets appended.
 const INTERRUPTED: &str = "\n\n*⚠️ Interrupted by a restart; answering again below.*";
+/// The words of [`INTERRUPTED`] every platform shows unchanged (a reply
+/// that has them is marked already).
+const INTERRUPTED_WORDS: &str = "Interrupted by a restart; answering again below.";
 
 impl Bridge {
     /// After a start: learn the known threads, and answer (or give up on,
@@ -133,6 +136,10 @@ impl Bridge {
             author: entry.author_name.clone(),
             is_bot: entry.is_bot,
             text: entry.content.clone(),
+            taken_up: Some(TakenUp {
+                recorded: entry.reply_message_ids.clone(),
+                began: entry.state != JournalState::Received,
+            }),
         };
         let parent = self
             .threads
@@ -158,6 +165,10 @@ impl Bridge {
                 return;
             }
         };
+        if text.contains(INTERRUPTED_WORDS) {
+            // Marked by an earlier take-up (whose own try then died).
+            return;
+        }
         let outbound = &self.deps.outbound;
         let marked = with_notice(&text, INTERRUPTED, outbound.max_message_chars(), |shown| {
             outbound.rendered_len(shown)

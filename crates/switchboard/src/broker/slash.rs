@@ -269,6 +269,7 @@ impl Bridge {
             author: user.name.clone(),
             is_bot: false,
             text: prompt.to_owned(),
+            taken_up: None,
         };
         self.send(
             root,

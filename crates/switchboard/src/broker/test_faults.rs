@@ -6,7 +6,10 @@
 //! Kinds: `intake_stall` (the intake stops making progress),
 //! `intake_panic` (the intake task panics), `store_fail` (every store
 //! operation from then on reports a failure), `runtime_block` (every
-//! runtime worker is blocked for 15 s). Never armed in production: without
+//! runtime worker is blocked for 15 s), `exit_after_post` (the process
+//! exits the moment the answer to that message has posted its first
+//! message, before the post's id is recorded: a kill in that window).
+//! Never armed in production: without
 //! the variable every check is one `Option` test. A fault fires once.
 
 use std::sync::Arc;
@@ -22,6 +25,7 @@ pub enum FaultKind {
     IntakePanic,
     StoreFail,
     RuntimeBlock,
+    ExitAfterPost,
 }
 
 #[derive(Clone, Debug)]
@@ -48,6 +52,7 @@ impl TestFaults {
                 "intake_panic" => FaultKind::IntakePanic,
                 "store_fail" => FaultKind::StoreFail,
                 "runtime_block" => FaultKind::RuntimeBlock,
+                "exit_after_post" => FaultKind::ExitAfterPost,
                 _ => return None,
             };
             (!marker.is_empty()).then(|| (kind, marker.to_owned()))
@@ -73,7 +78,10 @@ impl TestFaults {
     pub async fn on_intake(&self, text: &str) {
         let Some(armed) = &self.0 else { return };
         // Once: the bot's own answer may quote the marker.
-        if !text.contains(&armed.marker) || armed.fired.swap(true, Ordering::SeqCst) {
+        if armed.kind == FaultKind::ExitAfterPost
+            || !text.contains(&armed.marker)
+            || armed.fired.swap(true, Ordering::SeqCst)
+        {
             return;
         }
         match armed.kind {
@@ -95,6 +103,7 @@ impl TestFaults {
                 });
             }
             FaultKind::StoreFail => tracing::warn!("test fault: the store fails from now on"),
+            FaultKind::ExitAfterPost => {}
         }
     }
 
@@ -104,4 +113,22 @@ impl TestFaults {
             .as_ref()
             .is_some_and(|a| a.kind == FaultKind::StoreFail && a.fired.load(Ordering::SeqCst))
     }
+}
+
+impl TestFaults {
+    /// Whether the turn answering `texts` must exit the process after its
+    /// first post ([`FaultKind::ExitAfterPost`]); true once.
+    pub fn exits_after_post<'a>(&self, mut texts: impl Iterator<Item = &'a str>) -> bool {
+        let Some(armed) = &self.0 else { return false };
+        armed.kind == FaultKind::ExitAfterPost
+            && texts.any(|text| text.contains(&armed.marker))
+            && !armed.fired.swap(true, Ordering::SeqCst)
+    }
+}
+
+/// End the process at once, as a kill would: no task runs on, nothing is
+/// said to the platform or written to the store.
+pub fn exit_now(why: &str) -> ! {
+    tracing::warn!(why, "test fault: the process exits now");
+    std::process::exit(86)
 }

@@ -102,6 +102,20 @@ pub struct Incoming {
     pub author: String,
     pub is_bot: bool,
     pub text: String,
+    /// For a message taken up from the journal (a restart, a thread taken
+    /// over): what earlier tries at answering it left. `None` when heard
+    /// live.
+    pub taken_up: Option<TakenUp>,
+}
+
+/// What earlier tries left of a message taken up from the journal: the
+/// turn's post keys depend on it ([`crate::chat::TurnTry`]).
+#[derive(Clone, Debug, Default)]
+pub struct TakenUp {
+    /// The reply ids an earlier try recorded (marked interrupted now).
+    pub recorded: Vec<String>,
+    /// An earlier try began (the entry was `prompted` or `interrupted`).
+    pub began: bool,
 }
 
 #[derive(Debug)]

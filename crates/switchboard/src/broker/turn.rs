@@ -24,7 +24,7 @@ use crate::agent::facts::UsageFacts;
 use crate::agent::{
     AgentError, AgentSession, AgentUpdate, PermissionPolicy, PromptPart, StopReason,
 };
-use crate::chat::{Conversation, PostScope};
+use crate::chat::{Conversation, PostScope, TurnTry};
 use crate::store::{JournalState, ThreadUsage};
 
 /// The one-time notice after a restart when the agent cannot restore its
@@ -59,6 +59,7 @@ impl ThreadActor {
     ) -> (bool, Vec<String>) {
         let deps = self.deps.clone();
         let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
+        let scope = turn_scope(batch);
         let conversation = match self.conversation().await {
             Ok(conversation) => conversation,
             Err(err) => {
@@ -74,7 +75,7 @@ impl ThreadActor {
             biased;
             () = cancel.cancelled() => {
                 tracing::info!(thread = %self.key, "turn cancelled by the user before the agent was ready");
-                let key = PostScope::turn(&ids).notice("cancelled");
+                let key = scope.notice("cancelled");
                 let posted = deps.outbound.post(&conversation, "Turn cancelled.", &key).await;
                 report(&deps, posted.err());
                 return (false, Vec::new());
@@ -92,13 +93,6 @@ impl ThreadActor {
         // One id per message the reply posts (2,000 or 3,800 characters of
         // the answer each), read at once by the recorder.
         let (posted_tx, posted_rx) = mpsc::unbounded_channel();
-        let (reply_tx, reply) = spawn_reply_observed(
-            deps.outbound.clone(),
-            conversation.clone(),
-            deps.reply.clone(),
-            Some(posted_tx),
-            PostScope::turn(&ids),
-        );
         // Agent updates, forwarded as they come into the reply's events
         // (in memory, no I/O between): the queue holds what arrived since
         // the last poll; what the reply keeps is its document.
@@ -126,24 +120,39 @@ impl ThreadActor {
         let asking = Asking {
             desk: &self.desk,
             conversation: &conversation,
-            scope: PostScope::turn(&ids),
+            scope: scope.clone(),
             closed: prompts_closed,
             deciders: deciders(&deps, batch),
         };
-        let forwarding =
-            forward_updates(updates_rx, reply_tx.clone(), &deps, batch, status, &asking);
-        // Beside the prompt, not before it: the journal entry (written
-        // before the message was acted on) already keeps the message safe,
-        // and `prompted` is recovered the same as `received`. It is awaited
+        // `prompted` is written beside the prompt, not before it: the
+        // journal entry (written before the message was acted on) already
+        // keeps the message safe. But before the reply may post: a post
+        // exists only for an entry marked begun, so a process taking the
+        // message up knows when to look for an earlier try's post (ADR 25).
+        // The agent's updates wait in their queue meanwhile. It is awaited
         // with the turn, so the final state is always written after it.
-        let prompted = deps.durable.set_states(&ids, JournalState::Prompted);
+        let replying = async {
+            deps.durable.set_states(&ids, JournalState::Prompted).await;
+            let (reply_tx, reply) = spawn_reply_observed(
+                deps.outbound.clone(),
+                conversation.clone(),
+                deps.reply.clone(),
+                Some(posted_tx),
+                scope.clone(),
+            );
+            forward_updates(updates_rx, reply_tx.clone(), &deps, batch, status, &asking).await;
+            (reply_tx, reply)
+        };
         // Ends when the reply task (the sender's owner) is done.
         let recorder = tokio::spawn(record_reply_ids(
             posted_rx,
             deps.durable.clone(),
             ids.clone(),
+            deps.durable
+                .faults()
+                .exits_after_post(batch.iter().map(|m| m.text.as_str())),
         ));
-        let (result, (), ()) = tokio::join!(prompting, forwarding, prompted);
+        let (result, (reply_tx, reply)) = tokio::join!(prompting, replying);
         status.agent_answering();
         let used = usage_delta(&usage_before, &controls.facts().usage);
         if used != ThreadUsage::default() {
@@ -284,12 +293,30 @@ async fn record_reply_ids(
     mut posted: mpsc::UnboundedReceiver<String>,
     durable: super::durable::Durable,
     ids: Vec<String>,
+    exit_after_post: bool,
 ) {
     let mut reply_ids = Vec::new();
     while let Some(id) = posted.recv().await {
+        if exit_after_post {
+            super::test_faults::exit_now("a reply was posted; its id is not recorded");
+        }
         reply_ids.push(id);
         durable.set_reply(&ids, &reply_ids).await;
     }
+}
+
+/// The keys of the turn's posts: from its first message and what earlier
+/// tries at answering that message left (ADR 25).
+fn turn_scope(batch: &[Incoming]) -> PostScope {
+    let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
+    let attempt = match batch.first().and_then(|m| m.taken_up.as_ref()) {
+        Some(taken_up) => TurnTry::TakenUp {
+            recorded: &taken_up.recorded,
+            began: taken_up.began,
+        },
+        None => TurnTry::First,
+    };
+    PostScope::turn(&ids, attempt)
 }
 
 /// Where a turn's permission requests are put to people.
@@ -445,6 +472,7 @@ mod tests {
             author: author.into(),
             is_bot: false,
             text: text.into(),
+            taken_up: None,
         }
     }
 

@@ -19,7 +19,7 @@ pub use command::{CommandAnswer, CommandResponder, SlashCommand};
 pub use history::{ChatHistory, CutShort, HistoryBudget, HistoryRead};
 pub use interaction::{ButtonClick, ButtonStyle, ClickAnswer, ClickResponder, PromptButton};
 pub use outbound::{ChatOutbound, Conversation, OutboundError};
-pub use post_key::{PostKey, PostScope};
+pub use post_key::{PostKey, PostScope, TurnTry};
 
 use tokio::sync::mpsc;
 

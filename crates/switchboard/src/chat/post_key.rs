@@ -8,13 +8,16 @@
 //! two different posts must never share a key (a platform would hand back
 //! the first post instead of making the second).
 //!
-//! A key is derived from (a) the run of the process (a random boot id: a
-//! restart answers interrupted messages again, below the cut-short reply, so
-//! it must post anew), (b) what is being answered (the journaled message
-//! ids of the turn, or a sequence number for a post no journal entry owns)
-//! and (c) which post of that answer it is (the split part's index, or the
-//! name of a notice).
-
+//! A turn's keys are derived from what every process agrees on (ADR 25):
+//! the turn's first journaled message id, the reply ids earlier tries at
+//! answering it recorded (none for a first try), and which post of the
+//! answer it is (the split part's index, or the name of a notice). So a
+//! process that takes up a message whose earlier try posted but died before
+//! recording the post's id (a restart, a thread taken over) derives that
+//! post's key again and continues it instead of answering twice, while a
+//! try after a recorded (and marked interrupted) reply posts anew below it.
+//! Posts no journal entry owns are keyed by the process's run (a random
+//! boot id) and a sequence number.
 use std::fmt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,19 +35,39 @@ static NEXT_UNIQUE: AtomicU64 = AtomicU64::new(1);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PostScope {
     base: String,
+    /// For a try that may continue an earlier one's unrecorded posts: the
+    /// message they would follow ([`PostKey::earlier_after`]).
+    earlier_after: Option<String>,
+}
+
+/// What is known of earlier tries at answering a turn's first message.
+#[derive(Clone, Copy, Debug)]
+pub enum TurnTry<'a> {
+    /// Heard live: nothing was tried before.
+    First,
+    /// Taken up from the journal (a restart, a thread taken over).
+    TakenUp {
+        /// The reply ids an earlier try recorded (marked interrupted before
+        /// this try); empty when none did.
+        recorded: &'a [String],
+        /// An earlier try began (the entry was `prompted`), so it may have
+        /// posted something it did not live to record.
+        began: bool,
+    },
 }
 
 impl PostScope {
     /// The posts answering the journaled messages `message_ids` (a turn's
-    /// batch, in order).
-    pub fn turn(message_ids: &[String]) -> Self {
-        Self::turn_in_run(boot_id(), message_ids)
-    }
-
-    /// [`PostScope::turn`] for an explicit run id (tests).
-    pub fn turn_in_run(run: u64, message_ids: &[String]) -> Self {
+    /// batch, in order, never empty) on this try.
+    pub fn turn(message_ids: &[String], attempt: TurnTry<'_>) -> Self {
+        let first = message_ids.first().map_or("", String::as_str);
+        let (recorded, began) = match attempt {
+            TurnTry::First => (&[][..], false),
+            TurnTry::TakenUp { recorded, began } => (recorded, began),
+        };
         Self {
-            base: format!("{run:016x}|turn|{}", message_ids.join(",")),
+            base: format!("turn|{first}|after|{}", recorded.join(",")),
+            earlier_after: began.then(|| first.to_owned()),
         }
     }
 
@@ -54,32 +77,59 @@ impl PostScope {
         let n = NEXT_UNIQUE.fetch_add(1, Ordering::Relaxed);
         Self {
             base: format!("{:016x}|{what}|{n}", boot_id()),
+            earlier_after: None,
         }
     }
 
     /// The key of split part `index` (0 = the first message) of the answer.
     pub fn part(&self, index: usize) -> PostKey {
-        PostKey::new(format!("{}|part|{index}", self.base))
+        self.key(format!("{}|part|{index}", self.base))
     }
 
     /// The key of the notice named `what` (one of its kind per scope).
     pub fn notice(&self, what: &str) -> PostKey {
-        PostKey::new(format!("{}|notice|{what}", self.base))
+        self.key(format!("{}|notice|{what}", self.base))
+    }
+
+    /// Whether a post under these keys may turn out to be an earlier
+    /// process's (found by its key), showing what that process wrote.
+    pub fn may_continue_earlier(&self) -> bool {
+        self.earlier_after.is_some()
+    }
+
+    fn key(&self, canonical: String) -> PostKey {
+        let mut key = PostKey::new(canonical);
+        key.earlier_after.clone_from(&self.earlier_after);
+        key
     }
 }
 
 /// The idempotency key of one post: stable across retries of that post,
-/// different for every other post.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// different for every other post. Keys are equal when their canonical
+/// texts are (whether an earlier try may exist is a hint, not identity).
+#[derive(Clone)]
 pub struct PostKey {
     canonical: String,
     digest: u64,
+    earlier_after: Option<String>,
 }
 
 impl PostKey {
     fn new(canonical: String) -> Self {
         let digest = fnv1a64(canonical.as_bytes());
-        Self { canonical, digest }
+        Self {
+            canonical,
+            digest,
+            earlier_after: None,
+        }
+    }
+
+    /// When another process may have made this post already (an earlier
+    /// try that died before recording it): the id of the message it would
+    /// follow, so a platform without server-side dedupe (Slack) knows to
+    /// look for it first, and where. `None` for a first try.
+    pub fn earlier_after(&self) -> Option<&str> {
+        self.earlier_after.as_deref()
     }
 
     /// The key's 64-bit digest (FNV-1a of its canonical text: fixed, so a
@@ -98,6 +148,20 @@ impl PostKey {
     /// digest in 16 hex digits.
     pub fn token(&self) -> String {
         format!("sb-{:016x}", self.digest)
+    }
+}
+
+impl PartialEq for PostKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical == other.canonical
+    }
+}
+
+impl Eq for PostKey {}
+
+impl std::hash::Hash for PostKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.canonical.hash(state);
     }
 }
 
@@ -126,10 +190,14 @@ mod tests {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    fn first(list: &[&str]) -> PostScope {
+        PostScope::turn(&ids(list), TurnTry::First)
+    }
+
     #[test]
     fn the_same_post_of_the_same_answer_has_the_same_key() {
-        let a = PostScope::turn(&ids(&["10", "11"]));
-        let b = PostScope::turn(&ids(&["10", "11"]));
+        let a = first(&["10", "11"]);
+        let b = first(&["10", "11"]);
         assert_eq!(a.part(0), b.part(0));
         assert_eq!(a.part(3).nonce(), b.part(3).nonce());
         assert_eq!(a.notice("busy").token(), b.notice("busy").token());
@@ -138,18 +206,25 @@ mod tests {
     #[test]
     fn every_other_post_has_another_key() {
         let mut seen = HashSet::new();
-        let turns = [
-            ids(&["10"]),
-            ids(&["11"]),
-            ids(&["10", "11"]),
-            ids(&["1", "011"]),
+        let recorded = ids(&["900"]);
+        let scopes = [
+            first(&["10"]),
+            first(&["11"]),
+            first(&["1", "011"]),
+            first(&["011"]),
+            PostScope::turn(
+                &ids(&["10"]),
+                TurnTry::TakenUp {
+                    recorded: &recorded,
+                    began: true,
+                },
+            ),
         ];
-        for turn in &turns {
-            let scope = PostScope::turn(turn);
+        for scope in &scopes {
             for part in 0..50 {
                 assert!(
                     seen.insert(scope.part(part).digest()),
-                    "{turn:?} part {part}"
+                    "{scope:?} part {part}"
                 );
             }
             for notice in ["busy", "context-lost", "start-failed"] {
@@ -162,21 +237,69 @@ mod tests {
     }
 
     #[test]
-    fn another_run_of_the_process_posts_anew() {
-        let turn = ids(&["10"]);
-        let first = PostScope::turn_in_run(1, &turn).part(0);
-        let second = PostScope::turn_in_run(2, &turn).part(0);
-        assert_ne!(first.digest(), second.digest());
-        assert_eq!(first, PostScope::turn_in_run(1, &turn).part(0));
+    fn a_try_after_an_unrecorded_one_continues_its_posts() {
+        // An earlier try posted but died before recording it: the try
+        // that takes the message up derives the same keys, in any process.
+        let live = first(&["10"]);
+        let taken_up = PostScope::turn(
+            &ids(&["10", "12"]),
+            TurnTry::TakenUp {
+                recorded: &[],
+                began: true,
+            },
+        );
+        assert_eq!(live.part(0).digest(), taken_up.part(0).digest());
+        assert_eq!(live.notice("context-lost"), taken_up.notice("context-lost"));
+        assert_eq!(taken_up.part(1).earlier_after(), Some("10"));
+        assert!(taken_up.may_continue_earlier());
+        assert_eq!(live.part(0).earlier_after(), None);
+        assert!(!live.may_continue_earlier());
+    }
+
+    #[test]
+    fn a_try_after_a_recorded_reply_posts_anew_below_it() {
+        let live = first(&["10"]);
+        let recorded = ids(&["500", "501"]);
+        let retry = PostScope::turn(
+            &ids(&["10"]),
+            TurnTry::TakenUp {
+                recorded: &recorded,
+                began: true,
+            },
+        );
+        assert_ne!(live.part(0).digest(), retry.part(0).digest());
+        // And a third try after the second recorded nothing continues the
+        // second's posts.
+        let third = PostScope::turn(
+            &ids(&["10"]),
+            TurnTry::TakenUp {
+                recorded: &recorded,
+                began: true,
+            },
+        );
+        assert_eq!(retry.part(0).digest(), third.part(0).digest());
+    }
+
+    #[test]
+    fn a_message_never_begun_is_not_looked_for() {
+        let queued = PostScope::turn(
+            &ids(&["10"]),
+            TurnTry::TakenUp {
+                recorded: &[],
+                began: false,
+            },
+        );
+        assert_eq!(queued.part(0).earlier_after(), None);
+        assert_eq!(queued.part(0), first(&["10"]).part(0));
     }
 
     #[test]
     fn the_derivation_is_fixed_across_processes_and_versions() {
-        // A fixed run id and input give a fixed digest: FNV-1a 64 of the
-        // canonical text, nothing process-dependent (no RandomState).
-        let key = PostScope::turn_in_run(0x1234, &ids(&["99"])).part(2);
-        assert_eq!(key.canonical, "0000000000001234|turn|99|part|2");
-        assert_eq!(key.digest(), fnv1a64(b"0000000000001234|turn|99|part|2"));
+        // A fixed input gives a fixed digest: FNV-1a 64 of the canonical
+        // text, nothing process-dependent (no RandomState, no run id).
+        let key = first(&["99", "100"]).part(2);
+        assert_eq!(key.canonical, "turn|99|after||part|2");
+        assert_eq!(key.digest(), fnv1a64(b"turn|99|after||part|2"));
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
@@ -184,7 +307,7 @@ mod tests {
     #[test]
     fn the_nonce_fits_discord_and_the_token_fits_metadata() {
         for part in 0..100 {
-            let key = PostScope::turn(&ids(&["1300000000000000001"])).part(part);
+            let key = first(&["1300000000000000001"]).part(part);
             let nonce = key.nonce();
             assert!(
                 nonce.len() <= 25 && nonce.bytes().all(|b| b.is_ascii_digit()),

@@ -27,6 +27,12 @@ use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+/// How long a log line already written may take to reach a test's reader:
+/// the child's stderr pipe and the reader task share two loaded cores with
+/// the whole suite in CI, so a line logged before an event the test saw can
+/// arrive well after it.
+pub const LOG_CATCH_UP: Duration = Duration::from_secs(5);
+
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
 
 /// Which chat platforms a test's switchboard is configured with.
@@ -411,6 +417,13 @@ impl Harness {
     pub async fn kill9(&mut self) {
         self.signal(libc::SIGKILL);
         let _ = self.wait_exit(Duration::from_secs(5)).await;
+    }
+
+    /// [`Harness::restart`] with other extra environment variables (kept
+    /// for later restarts), e.g. without a test fault the first run had.
+    pub async fn restart_with_env(&mut self, env: &'static [(&'static str, &'static str)]) {
+        self.env = env;
+        self.restart().await;
     }
 
     /// Start switchboard again with the same config (and so the same store),

@@ -287,9 +287,16 @@ impl Streamer {
                 if let Some(on_post) = &self.on_post {
                     let _ = on_post.send(id.clone());
                 }
+                // A post found by its key may be an earlier process's,
+                // showing what that one wrote (ADR 25): owe it an edit.
+                let shown = if self.keys.may_continue_earlier() {
+                    String::new()
+                } else {
+                    text
+                };
                 self.posted.push(Posted {
                     id,
-                    shown: text,
+                    shown,
                     last_write: Some(Instant::now()),
                 });
             }

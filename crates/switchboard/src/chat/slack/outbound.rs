@@ -13,7 +13,10 @@
 //! Exactly-once posting: every post carries its key in message metadata;
 //! when a post's outcome is unknown (timeout, 5xx, reset) the thread is read
 //! back for the key before the error is returned, and before every later
-//! try with that key, so a post that took effect is used, not repeated.
+//! try with that key, so a post that took effect is used, not repeated. A
+//! key another process may have posted under before it died (a message
+//! taken up whose earlier try began, ADR 25) is looked for the same way
+//! before its first try here.
 
 use async_trait::async_trait;
 
@@ -54,13 +57,21 @@ impl SlackOutbound {
     }
 
     /// The post `key` made earlier, if known: remembered, or (when its
-    /// outcome was unknown) found in the thread `root`. A look-up that fails
-    /// counts as not found (the caller's error stands; the post is tried
-    /// again later, and looked up again first).
-    async fn made_before(&self, channel: &str, root: &str, key: &str) -> Option<String> {
-        let after = match self.uncertain.known(key)? {
-            Known::Made(ts) => return Some(ts),
-            Known::LookAfter(after) => after,
+    /// outcome was unknown here, or another process may have made it before
+    /// it died: `earlier_after`, ADR 25) found in the thread `root`. A
+    /// look-up that fails counts as not found (the caller's error stands;
+    /// the post is tried again later, and looked up again first).
+    async fn made_before(
+        &self,
+        channel: &str,
+        root: &str,
+        key: &str,
+        earlier_after: Option<&str>,
+    ) -> Option<String> {
+        let after = match self.uncertain.known(key) {
+            Some(Known::Made(ts)) => return Some(ts),
+            Some(Known::LookAfter(after)) => after,
+            None => ids::split(earlier_after?)?.1.to_owned(),
         };
         match self.web.find_keyed_reply(channel, root, key, &after).await {
             Ok(Some(ts)) => {
@@ -92,8 +103,9 @@ impl SlackOutbound {
         key: &PostKey,
     ) -> Result<String, OutboundError> {
         let (channel, root) = split_id("the thread", &conversation.thread_id)?;
+        let earlier_after = key.earlier_after();
         let key = key.token();
-        if let Some(ts) = self.made_before(channel, root, &key).await {
+        if let Some(ts) = self.made_before(channel, root, &key, earlier_after).await {
             return Ok(ids::message_id(channel, &ts));
         }
         let tried_at = uncertain::now_secs();
@@ -120,7 +132,7 @@ impl SlackOutbound {
                 }
                 // It may have been made: look before anyone tries again.
                 self.uncertain.mark(&key, tried_at);
-                match self.made_before(channel, root, &key).await {
+                match self.made_before(channel, root, &key, None).await {
                     Some(ts) => Ok(ids::message_id(channel, &ts)),
                     None => Err(err),
                 }
