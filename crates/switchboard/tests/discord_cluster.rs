@@ -267,3 +267,53 @@ async fn a_killed_owner_that_does_not_hold_the_shard_has_its_thread_taken_up_onc
     chat.h.stop().await;
     db.drop_it().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_dying_between_a_post_and_its_record_has_that_post_continued_by_the_holder() {
+    let db = TestDatabase::create().await;
+    // Both armed: the one answering a marked message first exits the
+    // moment its answer has posted, before the post's id is written.
+    let (chat, mut peer) = holder_and_idle_peer(
+        &db,
+        Options {
+            env: &[("SWITCHBOARD_TEST_FAULT", "exit_after_post:DIE-AFTER-POST")],
+            ..options(&db.url)
+        },
+    )
+    .await;
+    let prompt = "DIE-AFTER-POST [[slow:100]][[long:600]]";
+    let asked = chat.ask(prompt);
+    // The new thread went to the idle peer, which posts and exits.
+    let deadline = Instant::now() + TURN;
+    let status = loop {
+        if let Some(status) = peer.exited() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the owner did not exit after its post"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status.code(), Some(86), "the fault ended the owner");
+    let first = bot_messages(&chat.h.sim, asked);
+    assert_eq!(first.len(), 1, "the dead owner posted once");
+
+    chat.done(chat.channel, asked).await;
+    let after = bot_messages(&chat.h.sim, asked);
+    let texts: Vec<String> = after.iter().map(|m| m.content.clone()).collect();
+    let answers: Vec<_> = after
+        .iter()
+        .filter(|m| m.content.contains(prompt))
+        .collect();
+    assert_eq!(answers.len(), 1, "{texts:#?}");
+    assert_eq!(
+        answers[0].id, first[0].id,
+        "the dead owner's post was continued"
+    );
+    assert_eq!(marked_interrupted(&texts), 0, "{texts:#?}");
+    let holder_id = instance_id(chat.h.get_json("/status").await.1).await;
+    assert_eq!(discord_thread_owner(&db, asked).await, Some(holder_id));
+    chat.h.stop().await;
+    db.drop_it().await;
+}

@@ -211,6 +211,67 @@ async fn a_killed_owners_thread_is_taken_up_by_another_instance_and_answered_onc
     db.drop_it().await;
 }
 
+/// Every instance exits the moment its answer to a message with this
+/// marker has posted, before the post's id is written (on a first try only).
+const DIES_AFTER_POST: &[(&str, &str)] =
+    &[("SWITCHBOARD_TEST_FAULT", "exit_after_post:DIE-AFTER-POST")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_dying_between_a_post_and_its_record_has_that_post_continued_by_the_next_owner() {
+    let db = TestDatabase::create().await;
+    let (mut chat, mut peers) = three_instances(Options {
+        env: DIES_AFTER_POST,
+        ..options(&db.url)
+    })
+    .await;
+    let prompt = "DIE-AFTER-POST [[slow:100]][[long:600]]";
+    let thread = chat.ask(prompt);
+    // Whichever instance owns the thread posts the answer's start and exits.
+    let deadline = Instant::now() + support::chat::TURN;
+    let (status, harness_died) = loop {
+        if let Some(status) = chat.h.exited() {
+            break (status, true);
+        }
+        if let Some(i) = peers.iter_mut().position(|p| p.exited().is_some()) {
+            let status = peers.remove(i).exited().expect("exited");
+            break (status, false);
+        }
+        assert!(Instant::now() < deadline, "no owner exited after its post");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(status.code(), Some(86), "the fault ended the owner");
+    let first = chat.replies(&thread);
+    assert_eq!(first.len(), 1, "the dead owner posted once");
+
+    chat.done(&thread).await;
+    let replies = chat.replies(&thread);
+    let texts = chat.reply_texts(&thread);
+    assert_eq!(chat.answers_to(&thread, prompt), 1, "{texts:#?}");
+    let answers: Vec<_> = replies
+        .iter()
+        .filter(|r| slack::answer_count(&r.text, prompt) > 0)
+        .collect();
+    assert_eq!(answers.len(), 1, "{texts:#?}");
+    assert_eq!(
+        answers[0].ts, first[0].ts,
+        "the dead owner's post was continued"
+    );
+    assert!(
+        texts.iter().all(|t| !t.contains("answering again below")),
+        "nothing was recorded to mark: {texts:#?}"
+    );
+    let follow_up = chat.say(&thread, "and after that?");
+    chat.done(&follow_up).await;
+    assert_eq!(chat.answers_to(&thread, "and after that?"), 1);
+    for peer in peers {
+        peer.stop(5 * SECOND).await;
+    }
+    if !harness_died {
+        chat.h.stop().await;
+    }
+    db.drop_it().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_click_heard_by_an_instance_not_owning_the_thread_is_decided_by_its_owner() {
     let db = TestDatabase::create().await;

@@ -8,7 +8,8 @@
 //! operation from then on reports a failure), `runtime_block` (every
 //! runtime worker is blocked for 15 s), `exit_after_post` (the process
 //! exits the moment the answer to that message has posted its first
-//! message, before the post's id is recorded: a kill in that window).
+//! message, before the post's id is recorded: a kill in that window; on
+//! the message's first try only, so whoever takes it up answers).
 //! Never armed in production: without
 //! the variable every check is one `Option` test. A fault fires once.
 

@@ -148,9 +148,15 @@ impl ThreadActor {
             posted_rx,
             deps.durable.clone(),
             ids.clone(),
-            deps.durable
-                .faults()
-                .exits_after_post(batch.iter().map(|m| m.text.as_str())),
+            // On a first try only: the instance taking the message up
+            // after the exit has the fault armed too.
+            !batch
+                .iter()
+                .any(|m| m.taken_up.as_ref().is_some_and(|t| t.began))
+                && deps
+                    .durable
+                    .faults()
+                    .exits_after_post(batch.iter().map(|m| m.text.as_str())),
         ));
         let (result, (reply_tx, reply)) = tokio::join!(prompting, replying);
         status.agent_answering();

@@ -228,6 +228,11 @@ impl Peer {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
     }
 
+    /// How the process ended, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// GET an admin path as JSON: (status, body).
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         switchboard::install_crypto_provider();
@@ -438,6 +443,11 @@ impl Harness {
         self.logs = logs;
         self.admin = admin;
         self.started = started;
+    }
+
+    /// How the process ended, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     pub fn pid(&self) -> i32 {
