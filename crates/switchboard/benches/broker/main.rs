@@ -9,7 +9,8 @@
 //! Run: `cargo bench -p switchboard --bench broker` (about 9 minutes);
 //! `-- --smoke` runs every scenario tiny (seconds); `-- --only a,b` runs
 //! some of: latency, throughput, memory, recovery, economy, slack_acks,
-//! soak, interaction, failover; `-- --messages N` sets the messages per thread of
+//! soak, interaction, failover, db_load (PostgreSQL's statements per
+//! message, by kind; with the variable below only); `-- --messages N` sets the messages per thread of
 //! the throughput run, `-- --conversations N` the conversations of the
 //! soak.
 //! `tests/bench_smoke.rs` runs the smoke mode under `cargo test`.
@@ -27,6 +28,7 @@
 mod agentlog;
 mod broker;
 mod clock;
+mod db_load;
 mod driver;
 mod economy;
 mod failover;
@@ -146,6 +148,9 @@ pub async fn run(options: &Options) -> Vec<Row> {
     }
     if options.wants("failover") {
         done("failover", failover::run(options).await);
+    }
+    if options.wants("db_load") {
+        done("db_load", db_load::run(options).await);
     }
     rows
 }

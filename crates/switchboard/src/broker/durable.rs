@@ -203,6 +203,17 @@ impl Durable {
         }
     }
 
+    /// Mark a turn's batch begun (`prompted`), before its first post (ADR
+    /// 25). Skipped while the store is known unreachable, as the reply ids
+    /// are: the write would only wait out the pool's timeout and fail, and
+    /// the answer must not wait on it.
+    pub async fn set_prompted(&self, message_ids: &[String]) {
+        if self.watch.is_down() {
+            return;
+        }
+        self.set_states(message_ids, JournalState::Prompted).await;
+    }
+
     /// The reply's message ids so far. Skipped while the store is known
     /// unreachable (an answer goes on streaming meanwhile; the turn's end
     /// records every id).

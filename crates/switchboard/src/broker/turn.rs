@@ -132,7 +132,7 @@ impl ThreadActor {
         // The agent's updates wait in their queue meanwhile. It is awaited
         // with the turn, so the final state is always written after it.
         let replying = async {
-            deps.durable.set_states(&ids, JournalState::Prompted).await;
+            deps.durable.set_prompted(&ids).await;
             let (reply_tx, reply) = spawn_reply_observed(
                 deps.outbound.clone(),
                 conversation.clone(),
