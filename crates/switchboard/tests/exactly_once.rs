@@ -186,6 +186,16 @@ const FAULT_EXIT: i32 = 86;
 /// Slow and long enough that the first post shows only the answer's start.
 const SLOW_PROMPT: &str = "DIE-AFTER-POST [[slow:100]][[long:600]]";
 
+/// Wait until the fault has ended the process.
+async fn died_of_the_fault(h: &mut support::Harness) {
+    let status = h.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(
+        status.code(),
+        Some(FAULT_EXIT),
+        "the fault ended the process"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discord_a_reply_posted_by_a_process_that_died_unrecorded_is_continued_not_repeated() {
     let mut chat = Chat::start(Options {
@@ -194,12 +204,7 @@ async fn discord_a_reply_posted_by_a_process_that_died_unrecorded_is_continued_n
     })
     .await;
     let asked = chat.ask(SLOW_PROMPT);
-    let status = chat.h.wait_exit(Duration::from_secs(30)).await;
-    assert_eq!(
-        status.code(),
-        Some(FAULT_EXIT),
-        "the fault ended the process"
-    );
+    died_of_the_fault(&mut chat.h).await;
     let before = bot_messages(&chat.h.sim, asked);
     assert_eq!(
         before.len(),
@@ -246,12 +251,7 @@ async fn slack_a_reply_posted_by_a_process_that_died_unrecorded_is_continued_not
     })
     .await;
     let asked = chat.ask(SLOW_PROMPT);
-    let status = chat.h.wait_exit(Duration::from_secs(30)).await;
-    assert_eq!(
-        status.code(),
-        Some(FAULT_EXIT),
-        "the fault ended the process"
-    );
+    died_of_the_fault(&mut chat.h).await;
     let before = chat.replies(&asked);
     assert_eq!(before.len(), 1, "the first process posted once");
     let first_text = chat.reply_texts(&asked)[0].clone();
