@@ -96,6 +96,8 @@ pub async fn run(options: &Options) -> Vec<Row> {
         )],
         _ => Vec::new(),
     };
+    // Ends the broker and drops the run's PostgreSQL database, if any.
+    b.stop().await;
     let ms: Vec<f64> = run
         .latencies
         .iter()
