@@ -8,6 +8,7 @@
 
 mod support;
 
+use sqlx::Connection as _;
 use support::Options;
 use support::chat::Chat;
 use support::postgres::{PASSWORD, TestDatabase, store_lines};
@@ -54,4 +55,23 @@ async fn a_conversation_lives_in_postgresql_across_a_kill_and_a_restart() {
     drop(conn);
     chat.h.stop().await;
     db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_database_left_by_a_failed_test_is_dropped_all_the_same() {
+    let db = TestDatabase::create().await;
+    let name = db.name.clone();
+    let admin_url = db.url.replace(&format!("/{name}"), "/postgres");
+    let count = || async {
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+    // What a panicking test does to it: no drop_it, only Drop.
+    drop(db);
+    assert_eq!(count().await, 0, "the database outlived its test");
 }

@@ -3,8 +3,9 @@
 //! (`SWITCHBOARD_TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`), its URL carrying a password
 //! (trust auth ignores it) so a test can check it is never shown, and
-//! dropped `WITH (FORCE)` by the test at its end. An unreachable server
-//! fails the test with the fix; it never skips it.
+//! dropped `WITH (FORCE)` by the test at its end, or when the test fails
+//! before it (on `Drop`). An unreachable server fails the test with the
+//! fix; it never skips it.
 
 use sqlx::{Connection, PgConnection};
 
@@ -31,6 +32,8 @@ pub struct TestDatabase {
     pub name: String,
     /// Its URL, with [`PASSWORD`].
     pub url: String,
+    /// Dropped already by [`TestDatabase::drop_it`].
+    dropped: bool,
 }
 
 impl TestDatabase {
@@ -46,6 +49,7 @@ impl TestDatabase {
         TestDatabase {
             name,
             url: url.to_string(),
+            dropped: false,
         }
     }
 
@@ -55,14 +59,40 @@ impl TestDatabase {
     }
 
     /// Drop it, whoever is still connected.
-    pub async fn drop_it(self) {
-        sqlx::raw_sql(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
-        .execute(&mut admin().await)
-        .await
-        .unwrap();
+    pub async fn drop_it(mut self) {
+        sqlx::raw_sql(&drop_sql(&self.name))
+            .execute(&mut admin().await)
+            .await
+            .unwrap();
+        self.dropped = true;
+    }
+}
+
+fn drop_sql(name: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+}
+
+impl Drop for TestDatabase {
+    /// A test that failed before its end leaves no database behind. Runs
+    /// on a thread of its own: this may be inside the test's runtime,
+    /// which must not be blocked on. Best effort: a failure here is only
+    /// a leftover database, never a second panic.
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let sql = drop_sql(&self.name);
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&server_url()).await.ok()?;
+                sqlx::raw_sql(&sql).execute(&mut admin).await.ok()
+            })
+        })
+        .join();
     }
 }
 
