@@ -202,7 +202,10 @@ async fn the_app_mention_message_pair_and_redeliveries_are_answered_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_5000_char_fenced_reply_arrives_complete_in_messages_within_the_limit() {
     let chat = SlackChat::start(slack::options()).await;
-    let prompt = "[[long:5000]] please";
+    // Chunks 50 ms apart: the answer streams for about 2.6 s, so the reply
+    // is edited as it grows whatever the machine's load (all at once, it
+    // could be posted whole).
+    let prompt = "[[slow:50]][[long:5000]] please";
     let asked = chat.ask(prompt);
     chat.done(&asked).await;
 
