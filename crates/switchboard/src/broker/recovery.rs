@@ -204,7 +204,14 @@ fn with_notice(text: &str, notice: &str, max: usize, measure: impl Fn(&str) -> u
 
 #[cfg(test)]
 mod notice_tests {
-    use super::with_notice;
+    use super::{INTERRUPTED, INTERRUPTED_WORDS, with_notice};
+
+    #[test]
+    fn the_interrupted_mark_says_the_words_that_tell_it_is_there() {
+        // A reply marked once is recognised by these words and not marked
+        // again: the mark must contain them.
+        assert!(INTERRUPTED.contains(INTERRUPTED_WORDS));
+    }
 
     #[test]
     fn the_notice_fits_as_the_platform_measures() {

@@ -110,7 +110,7 @@ pub struct Incoming {
 
 /// What earlier tries left of a message taken up from the journal: the
 /// turn's post keys depend on it ([`crate::chat::TurnTry`]).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TakenUp {
     /// The reply ids an earlier try recorded (marked interrupted now).
     pub recorded: Vec<String>,

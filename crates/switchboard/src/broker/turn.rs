@@ -148,15 +148,7 @@ impl ThreadActor {
             posted_rx,
             deps.durable.clone(),
             ids.clone(),
-            // On a first try only: the instance taking the message up
-            // after the exit has the fault armed too.
-            !batch
-                .iter()
-                .any(|m| m.taken_up.as_ref().is_some_and(|t| t.began))
-                && deps
-                    .durable
-                    .faults()
-                    .exits_after_post(batch.iter().map(|m| m.text.as_str())),
+            exits_after_post(&deps, batch),
         ));
         let (result, (reply_tx, reply)) = tokio::join!(prompting, replying);
         status.agent_answering();
@@ -314,15 +306,29 @@ async fn record_reply_ids(
 /// The keys of the turn's posts: from its first message and what earlier
 /// tries at answering that message left (ADR 25).
 fn turn_scope(batch: &[Incoming]) -> PostScope {
-    let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
-    let attempt = match batch.first().and_then(|m| m.taken_up.as_ref()) {
+    let first = batch.first();
+    let attempt = match first.and_then(|m| m.taken_up.as_ref()) {
         Some(taken_up) => TurnTry::TakenUp {
             recorded: &taken_up.recorded,
             began: taken_up.began,
         },
         None => TurnTry::First,
     };
-    PostScope::turn(&ids, attempt)
+    PostScope::turn(first.map_or("", |m| m.message_id.as_str()), attempt)
+}
+
+/// Whether the test fault `exit_after_post` ends the process after this
+/// turn's first post: on a message's first try only (whoever takes it up
+/// after the exit has the fault armed too).
+fn exits_after_post(deps: &ThreadDeps, batch: &[Incoming]) -> bool {
+    let retried = batch
+        .iter()
+        .any(|m| m.taken_up.as_ref().is_some_and(|t| t.began));
+    !retried
+        && deps
+            .durable
+            .faults()
+            .exits_after_post(batch.iter().map(|m| m.text.as_str()))
 }
 
 /// Where a turn's permission requests are put to people.

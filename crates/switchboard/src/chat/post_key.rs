@@ -57,10 +57,10 @@ pub enum TurnTry<'a> {
 }
 
 impl PostScope {
-    /// The posts answering the journaled messages `message_ids` (a turn's
-    /// batch, in order, never empty) on this try.
-    pub fn turn(message_ids: &[String], attempt: TurnTry<'_>) -> Self {
-        let first = message_ids.first().map_or("", String::as_str);
+    /// The posts answering a turn whose batch starts with the journaled
+    /// message `first` (the batch's later messages do not count: whoever
+    /// takes the message up may batch it with others), on this try.
+    pub fn turn(first: &str, attempt: TurnTry<'_>) -> Self {
         let (recorded, began) = match attempt {
             TurnTry::First => (&[][..], false),
             TurnTry::TakenUp { recorded, began } => (recorded, began),
@@ -190,14 +190,14 @@ mod tests {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    fn first(list: &[&str]) -> PostScope {
-        PostScope::turn(&ids(list), TurnTry::First)
+    fn first(id: &str) -> PostScope {
+        PostScope::turn(id, TurnTry::First)
     }
 
     #[test]
     fn the_same_post_of_the_same_answer_has_the_same_key() {
-        let a = first(&["10", "11"]);
-        let b = first(&["10", "11"]);
+        let a = first("10");
+        let b = first("10");
         assert_eq!(a.part(0), b.part(0));
         assert_eq!(a.part(3).nonce(), b.part(3).nonce());
         assert_eq!(a.notice("busy").token(), b.notice("busy").token());
@@ -208,12 +208,12 @@ mod tests {
         let mut seen = HashSet::new();
         let recorded = ids(&["900"]);
         let scopes = [
-            first(&["10"]),
-            first(&["11"]),
-            first(&["1", "011"]),
-            first(&["011"]),
+            first("10"),
+            first("11"),
+            first("1"),
+            first("011"),
             PostScope::turn(
-                &ids(&["10"]),
+                "10",
                 TurnTry::TakenUp {
                     recorded: &recorded,
                     began: true,
@@ -240,9 +240,9 @@ mod tests {
     fn a_try_after_an_unrecorded_one_continues_its_posts() {
         // An earlier try posted but died before recording it: the try
         // that takes the message up derives the same keys, in any process.
-        let live = first(&["10"]);
+        let live = first("10");
         let taken_up = PostScope::turn(
-            &ids(&["10", "12"]),
+            "10",
             TurnTry::TakenUp {
                 recorded: &[],
                 began: true,
@@ -258,10 +258,10 @@ mod tests {
 
     #[test]
     fn a_try_after_a_recorded_reply_posts_anew_below_it() {
-        let live = first(&["10"]);
+        let live = first("10");
         let recorded = ids(&["500", "501"]);
         let retry = PostScope::turn(
-            &ids(&["10"]),
+            "10",
             TurnTry::TakenUp {
                 recorded: &recorded,
                 began: true,
@@ -271,7 +271,7 @@ mod tests {
         // And a third try after the second recorded nothing continues the
         // second's posts.
         let third = PostScope::turn(
-            &ids(&["10"]),
+            "10",
             TurnTry::TakenUp {
                 recorded: &recorded,
                 began: true,
@@ -283,21 +283,21 @@ mod tests {
     #[test]
     fn a_message_never_begun_is_not_looked_for() {
         let queued = PostScope::turn(
-            &ids(&["10"]),
+            "10",
             TurnTry::TakenUp {
                 recorded: &[],
                 began: false,
             },
         );
         assert_eq!(queued.part(0).earlier_after(), None);
-        assert_eq!(queued.part(0), first(&["10"]).part(0));
+        assert_eq!(queued.part(0), first("10").part(0));
     }
 
     #[test]
     fn the_derivation_is_fixed_across_processes_and_versions() {
         // A fixed input gives a fixed digest: FNV-1a 64 of the canonical
         // text, nothing process-dependent (no RandomState, no run id).
-        let key = first(&["99", "100"]).part(2);
+        let key = first("99").part(2);
         assert_eq!(key.canonical, "turn|99|after||part|2");
         assert_eq!(key.digest(), fnv1a64(b"turn|99|after||part|2"));
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn the_nonce_fits_discord_and_the_token_fits_metadata() {
         for part in 0..100 {
-            let key = first(&["1300000000000000001"]).part(part);
+            let key = first("1300000000000000001").part(part);
             let nonce = key.nonce();
             assert!(
                 nonce.len() <= 25 && nonce.bytes().all(|b| b.is_ascii_digit()),

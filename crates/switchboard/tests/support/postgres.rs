@@ -87,9 +87,17 @@ impl Drop for TestDatabase {
                 .enable_all()
                 .build()
                 .ok()?;
-            runtime.block_on(async {
+            // Bounded: a server that does not answer leaves the database,
+            // it does not hang the test's end.
+            let drop_it = async {
                 let mut admin = PgConnection::connect(&server_url()).await.ok()?;
                 sqlx::raw_sql(&sql).execute(&mut admin).await.ok()
+            };
+            runtime.block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(10), drop_it)
+                    .await
+                    .ok()
+                    .flatten()
             })
         })
         .join();
